@@ -1,0 +1,1 @@
+"""The `hramba` command: one Typer sub-app per command group; thin commands."""

@@ -1,0 +1,68 @@
+"""What every command shares: lazily built settings and archive, and rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+
+from hramba.config import Settings, load_settings
+from hramba.core.findings import Report
+from hramba.services.context import Archive
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
+
+
+@dataclass
+class State:
+    """Built lazily, so `--help` works without a configuration or a database."""
+
+    config: str | None = None
+    home: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _archive: Archive | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config, self.home)
+        return self._settings
+
+    @property
+    def archive(self) -> Archive:
+        if self._archive is None:
+            from hramba.wiring import open_archive
+
+            self._archive = open_archive(self.settings)
+        return self._archive
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def emit_report(report: Report, as_json: bool) -> None:
+    """Print a check's report and exit 1 when it found errors."""
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        typer.echo(f"{report.name}: {'OK' if report.ok else 'PROBLEMS FOUND'} ({counts})")
+        for f in report.findings:
+            typer.echo(f"  {f.code} {f.severity.value}: {f.subject}: {f.title}"
+                       + (f" ({f.detail})" if f.detail else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,17 @@
+"""hramba db: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from hramba.cli.common import state
+from hramba.wiring import upgrade_database
+
+app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Apply every pending migration (safe to run again)."""
+    revision = upgrade_database(state(ctx).settings)
+    typer.echo(f"database at revision {revision}")

@@ -1,0 +1,41 @@
+"""hramba ingest: bring documents into the archive."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from hramba.cli.common import JSON_OPTION, emit_json, is_terminal, state
+from hramba.services.ingest import IngestResult, ingest_directory, summarise
+
+app = typer.Typer(help="Bring documents into the archive.", no_args_is_help=True)
+
+
+@app.command("dir")
+def directory(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="Folder whose files are ingested, one unit each."),
+    tenant: str = typer.Option(..., "--tenant", help="Budget user code."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Archive every file under PATH; exit 1 if any was quarantined."""
+    results: list[IngestResult] = []
+    stream = ingest_directory(state(ctx).archive, path, tenant)
+    if is_terminal() and not as_json:
+        with typer.progressbar(stream, label="ingesting", file=sys.stderr) as bar:
+            results.extend(bar)
+    else:
+        results.extend(stream)
+    summary = summarise(results)
+    if as_json:
+        emit_json(summary)
+    else:
+        for r in results:
+            if r.outcome == "quarantined":
+                typer.echo(f"quarantined {r.path}: {' '.join(r.codes)} {r.reason}")
+        typer.echo(f"{summary['archived']} archived, {summary['duplicates']} duplicates, "
+                   f"{summary['quarantined']} quarantined")
+    if summary["quarantined"]:
+        raise typer.Exit(1)

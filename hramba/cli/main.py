@@ -1,0 +1,111 @@
+"""Entry point: global options, command groups, and errors mapped to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from hramba import __version__
+from hramba.cli import audit, db, demo, ingest, tenant
+from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state
+from hramba.core.errors import HrambaError
+from hramba.services import fixity, units
+
+app = typer.Typer(
+    name="hramba", no_args_is_help=True, pretty_exceptions_enable=False,
+    help="e-hramba: long-term archive of e-invoices for budget users.\n\n"
+         "Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 not found, "
+         "5 conflict, 6 rejected input, 7 integrity violation, 75 service unavailable.")
+app.add_typer(db.app, name="db")
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(audit.app, name="audit")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hramba {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: str | None = typer.Option(None, "--config", envvar="HRAMBA_CONFIG",
+                                      help="TOML settings file."),
+    home: str | None = typer.Option(None, "--home", help="Data directory "
+                                    "[env HRAMBA_HOME; default ./hramba-data]."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    ctx.obj = State(config, home)
+
+
+@app.command("init")
+def init(ctx: typer.Context) -> None:
+    """Create the data directory, migrate the database and the bucket (idempotent)."""
+    from hramba.wiring import init_archive
+
+    settings = state(ctx).settings
+    archive = init_archive(settings)
+    typer.echo(f"archive ready in {settings.home}\n  database: {settings.public()['database_url']}"
+               f"\n  objects:  {archive.store.description}")
+
+
+@app.command("ls")
+def ls(ctx: typer.Context,
+       tenant_code: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
+       limit: int | None = typer.Option(None, "--limit", help="At most this many units."),
+       as_json: bool = JSON_OPTION) -> None:
+    """List archived units, oldest first."""
+    rows = units.list_units(state(ctx).archive, tenant_code, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {r['received_at'][:19]}  "
+                   f"{r['format']:<7} {r['source']}")
+
+
+@app.command("show")
+def show(ctx: typer.Context, unit_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Show one unit: files, digests, retention, findings."""
+    unit = units.show_unit(state(ctx).archive, unit_id)
+    if as_json:
+        emit_json(unit)
+        return
+    typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {unit['received_at']}")
+    typer.echo(f"  retain until {unit['retention']['retain_until']}"
+               f"{', LEGAL HOLD' if unit['retention']['legal_hold'] else ''}")
+    for f in unit["files"]:
+        typer.echo(f"  {f['role']:<10} {f['size']:>10}  sha256:{f['sha256']}  {f['name']}")
+    for finding in unit["findings"]:
+        typer.echo(f"  finding {finding['code']}: {finding['detail']}")
+
+
+@app.command("get")
+def get(ctx: typer.Context, unit_id: str,
+        out: Path = typer.Option(..., "--out", help="Folder to write the files into.")) -> None:
+    """Write a unit's files back out, byte-identical (each digest checked)."""
+    for path in units.get_unit(state(ctx).archive, unit_id, out):
+        typer.echo(str(path))
+
+
+@app.command("fixity")
+def fixity_(ctx: typer.Context,
+            tenant_code: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
+            as_json: bool = JSON_OPTION) -> None:
+    """Re-hash every stored object; report missing, changed and orphan objects (exit 1)."""
+    emit_report(fixity.run_fixity(state(ctx).archive, tenant_code), as_json)
+
+
+def run() -> None:
+    """Console-script entry point: our errors become a message and their exit code."""
+    try:
+        app()
+    except HrambaError as exc:
+        typer.echo(f"hramba: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,169 @@
+"""Settings: a TOML file plus HRAMBA_* environment overrides, validated once at the edge.
+
+Precedence: built-in defaults < TOML file (`--config` or HRAMBA_CONFIG) < environment
+(HRAMBA_<SECTION>_<KEY>, e.g. HRAMBA_DATABASE_URL) < command-line options (`--home`).
+With nothing set, the embedded profile lives under ./hramba-data: SQLite, a local
+object store and (from issue #3) a local development TSA.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hramba.core.errors import ConfigurationError
+
+DEFAULT_HOME = "hramba-data"
+
+# key -> (type, default). Dotted keys are [section] key in TOML.
+SCHEMA: dict[str, tuple[type, Any]] = {
+    "home": (str, DEFAULT_HOME),
+    "actor": (str, ""),
+    "database.url": (str, ""),
+    "storage.kind": (str, "localfs"),
+    "storage.path": (str, ""),
+    "storage.endpoint": (str, ""),
+    "storage.bucket": (str, "hramba-units"),
+    "storage.access_key": (str, ""),
+    "storage.secret_key": (str, ""),
+    "storage.secret_key_file": (str, ""),
+    "storage.secure": (bool, True),
+    "storage.region": (str, ""),
+}
+SECRETS = {"storage.secret_key"}
+STORAGE_KINDS = ("localfs", "s3")
+
+
+def env_name(key: str) -> str:
+    return "HRAMBA_" + key.replace(".", "_").upper()
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    kind: str
+    path: Path
+    endpoint: str
+    bucket: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    secure: bool
+    region: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    actor: str
+    database_url: str
+    storage: StorageSettings
+    source: str
+
+    def public(self) -> dict[str, Any]:
+        """The effective settings without secrets: for audit events and `config show`."""
+        return {
+            "home": str(self.home),
+            "database_url": _redact_url(self.database_url),
+            "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
+                        "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
+                        "secure": self.storage.secure, "region": self.storage.region},
+        }
+
+
+def load_settings(config_path: str | None = None, home: str | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate settings; every error names the offending key."""
+    environ = os.environ if environ is None else environ
+    path = config_path or environ.get("HRAMBA_CONFIG") or None
+    values = {key: default for key, (_, default) in SCHEMA.items()}
+    if path:
+        values.update(_read_toml(Path(path)))
+    for key, (kind, _) in SCHEMA.items():
+        if env_name(key) in environ:
+            values[key] = _from_env(key, kind, environ[env_name(key)])
+    if home:
+        values["home"] = home
+    return _build(values, source=path or "defaults")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path}: {exc}") from exc
+    flat: dict[str, Any] = {}
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{k}": v for k, v in value.items()})
+        else:
+            flat[name] = value
+    for key, value in flat.items():
+        if key not in SCHEMA:
+            raise ConfigurationError(f"{path}: unknown key {key!r}")
+        kind = SCHEMA[key][0]
+        if not isinstance(value, kind):
+            raise ConfigurationError(f"{path}: {key} must be a {kind.__name__}")
+    return flat
+
+
+def _from_env(key: str, kind: type, raw: str) -> Any:
+    if kind is bool:
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ConfigurationError(f"{env_name(key)} must be true or false")
+        return raw.lower() in ("1", "true", "yes")
+    return raw
+
+
+def _build(v: dict[str, Any], source: str) -> Settings:
+    home = Path(v["home"]).expanduser().absolute()
+    if v["storage.kind"] not in STORAGE_KINDS:
+        raise ConfigurationError(
+            f"storage.kind must be one of {', '.join(STORAGE_KINDS)}, not {v['storage.kind']!r}")
+    secret = v["storage.secret_key"]
+    if v["storage.secret_key_file"]:
+        secret = _read_secret(v["storage.secret_key_file"])
+    storage = StorageSettings(
+        kind=v["storage.kind"],
+        path=Path(v["storage.path"]).expanduser().absolute() if v["storage.path"]
+        else home / "objects",
+        endpoint=v["storage.endpoint"], bucket=v["storage.bucket"],
+        access_key=v["storage.access_key"], secret_key=secret,
+        secure=v["storage.secure"], region=v["storage.region"])
+    if storage.kind == "s3":
+        for key in ("endpoint", "bucket", "access_key"):
+            if not getattr(storage, key):
+                raise ConfigurationError(f"storage.{key} is required when storage.kind = 's3'")
+        if not secret:
+            raise ConfigurationError("storage.secret_key or storage.secret_key_file is required "
+                                     "when storage.kind = 's3'")
+    return Settings(
+        home=home, actor=v["actor"] or _login(),
+        database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
+        storage=storage, source=source)
+
+
+def _read_secret(path: str) -> str:
+    try:
+        return Path(path).read_text("utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"storage.secret_key_file {path}: {exc.strerror}") from exc
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Shared vocabulary: errors, value types, findings. Depends on nothing else in hramba."""

@@ -1,0 +1,88 @@
+"""Findings with stable codes, collected in one pass into a report.
+
+Every code is documented in docs/findings.md; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+CODES: dict[str, tuple[Severity, str]] = {
+    "HRB-F001": (Severity.ERROR, "object content differs from its recorded digest"),
+    "HRB-F002": (Severity.ERROR, "object recorded in the database is missing from storage"),
+    "HRB-F003": (Severity.ERROR, "object in storage is not referenced by any unit"),
+    "HRB-F004": (Severity.ERROR, "object size differs from the recorded size"),
+    "HRB-F005": (Severity.ERROR, "storage retention is shorter than the recorded retain-until"),
+    "HRB-I001": (Severity.ERROR, "input file is empty"),
+    "HRB-I002": (Severity.ERROR, "input is not a regular file"),
+    "HRB-I003": (Severity.ERROR, "input file cannot be read"),
+    "HRB-I004": (Severity.ERROR, "input rejected by the archive"),
+    "HRB-A001": (Severity.ERROR, "audit event hash does not match its content"),
+    "HRB-A002": (Severity.ERROR, "audit event does not link to the previous event's hash"),
+    "HRB-A003": (Severity.ERROR, "audit sequence has a gap"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem or observation, with a stable code and the subject it concerns."""
+
+    code: str
+    subject: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"undocumented finding code {self.code}")
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code][0]
+
+    @property
+    def title(self) -> str:
+        return CODES[self.code][1]
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "subject": self.subject,
+            "title": self.title,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Report:
+    """Findings of one check, plus counters of what was looked at."""
+
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, code: str, subject: str, detail: str = "") -> None:
+        self.findings.append(Finding(code, subject, detail))
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "counts": self.counts,
+            "findings": [f.as_dict() for f in self.findings],
+        }

@@ -1,0 +1,129 @@
+"""Tables of the archive. The schema itself is made by the Alembic migrations in
+migrations/; a test checks that these models and the migrated schema agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always tz-aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+
+
+class Tenant(Base):
+    """A budget user (proračunski uporabnik)."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    tax_number: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    environment: Mapped[str] = mapped_column(String(16))
+    accession_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Unit(Base):
+    """One archived package; retention and evidence apply to it."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("tenant_id", "content_sha256"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+    retain_until: Mapped[datetime]
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    format: Mapped[str] = mapped_column(String(16), default="other")
+    source: Mapped[str] = mapped_column(Text, default="")
+    unit_metadata: Mapped[dict[str, Any]] = mapped_column("metadata")
+
+    tenant: Mapped[Tenant] = relationship()
+    files: Mapped[list[File]] = relationship(
+        back_populates="unit", order_by="File.position", cascade="all, delete-orphan")
+    findings: Mapped[list[UnitFinding]] = relationship(
+        order_by="UnitFinding.id", cascade="all, delete-orphan")
+
+
+class File(Base):
+    """One bitstream of a unit."""
+
+    __tablename__ = "files"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(512), unique=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="files")
+
+
+class UnitFinding(Base):
+    """A warning recorded when a unit was archived (intake rules, format checks)."""
+
+    __tablename__ = "unit_findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of what happened. Triggers refuse UPDATE/DELETE."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

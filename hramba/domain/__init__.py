@@ -1,0 +1,1 @@
+"""Pure rules: retention arithmetic, manifests, audit chain, fixity comparison. No I/O."""

@@ -1,0 +1,21 @@
+"""Retention arithmetic (the policy engine of issue #5 builds on this)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+INVOICE_YEARS = 10
+
+
+def end_of_year_plus(day: date, years: int) -> datetime:
+    """The last instant of 31 December of the `years`-th year after `day`'s year.
+
+    ZDDV-1 art. 141: invoices are kept 10 years after the end of the year they relate to,
+    so a document of 2026-03-05 may go on 2036-12-31 at the earliest.
+    """
+    return datetime(day.year + years, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def default_retain_until(received_at: datetime) -> datetime:
+    """Until the policy engine arrives: 10 years after the end of the year of receipt."""
+    return end_of_year_plus(received_at.astimezone(UTC).date(), INVOICE_YEARS)

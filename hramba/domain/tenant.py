@@ -1,0 +1,42 @@
+"""Rules for budget users (proračunski uporabniki): codes and Slovenian tax numbers."""
+
+from __future__ import annotations
+
+import re
+
+from hramba.core.errors import RejectedInput
+
+ENVIRONMENTS = ("test", "production")
+_TAX = re.compile(r"(?:SI)?(\d{8})")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def normalise_tax_number(value: str) -> str:
+    """'SI12345678', 'si 1234 5678' or '12345678' -> 'SI12345678'."""
+    match = _TAX.fullmatch(value.replace(" ", "").upper())
+    if not match:
+        raise RejectedInput(f"tax number {value!r} is not SI followed by 8 digits")
+    return "SI" + match.group(1)
+
+
+def tax_check_digit_ok(tax_number: str) -> bool:
+    """Slovenian tax numbers: weights 8..2 over the first seven digits; the check digit is
+    11 - (sum mod 11), where 10 becomes 0 and 11 is never issued. Test data often uses
+    numbers such as SI12345678 that fail it."""
+    digits = [int(c) for c in normalise_tax_number(tax_number)[2:]]
+    check = 11 - sum(d * w for d, w in zip(digits[:7], range(8, 1, -1), strict=True)) % 11
+    return check != 11 and check % 10 == digits[7]
+
+
+def check_code(code: str) -> str:
+    """A tenant code (šifra PU) goes into object keys: only safe characters."""
+    if not _CODE.fullmatch(code):
+        raise RejectedInput(f"tenant code {code!r} must be 1-64 of A-Z a-z 0-9 _ - "
+                            "and start with a letter or digit")
+    return code
+
+
+def check_environment(environment: str) -> str:
+    if environment not in ENVIRONMENTS:
+        raise RejectedInput(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    return environment

@@ -1,0 +1,31 @@
+"""The small interfaces that services use and adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from hramba.core.types import Digest, ObjectKey, StoredObject
+
+
+class ObjectStore(Protocol):
+    """Write-once object storage with retention: storage.s3, storage.localfs.
+
+    `put` refuses an existing key and a stream whose bytes do not match `sha256`;
+    `delete` and a shorter `set_retention` are refused before retain-until or on hold
+    (RetentionLocked).
+    """
+
+    description: str
+
+    def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
+            retain_until: datetime) -> StoredObject: ...
+    def stat(self, key: ObjectKey) -> StoredObject: ...
+    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]: ...
+    def exists(self, key: ObjectKey) -> bool: ...
+    def keys(self, prefix: str) -> Iterator[ObjectKey]: ...
+    def set_retention(self, key: ObjectKey, retain_until: datetime) -> None: ...
+    def set_legal_hold(self, key: ObjectKey, on: bool) -> None: ...
+    def delete(self, key: ObjectKey) -> None: ...

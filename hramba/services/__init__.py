@@ -1,0 +1,1 @@
+"""Use cases: each takes an Archive (database, store, clock, actor) and does one job."""

@@ -1,0 +1,71 @@
+"""The append-only audit log: record events, verify the hash chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from hramba.core.findings import Report
+from hramba.db.engine import transaction
+from hramba.db.models import AuditEvent
+from hramba.domain.audit import GENESIS, EventBody
+from hramba.services.context import Archive
+
+PAGE = 1000
+# Any constant: serialises appenders on PostgreSQL so the chain never forks.
+_PG_LOCK_KEY = 0x68726D62
+
+
+def record(session: Session, archive: Archive, action: str, subject: str, *,
+           tenant: str | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one event in the caller's transaction, chained to the current head."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    body = EventBody(
+        seq=head.seq + 1 if head else 1, occurred_at=archive.clock.now(), actor=archive.actor,
+        action=action, subject=subject, tenant=tenant, details=details or {},
+        prev_hash=head.hash if head else GENESIS)
+    event = AuditEvent(seq=body.seq, occurred_at=body.occurred_at, actor=body.actor,
+                       action=action, subject=subject, tenant=tenant, details=body.details,
+                       prev_hash=body.prev_hash, hash=body.event_hash())
+    session.add(event)
+    session.flush()
+    return event
+
+
+def head(archive: Archive) -> AuditEvent | None:
+    with transaction(archive.db) as session:
+        return session.scalars(
+            select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+
+
+def verify_chain(archive: Archive) -> Report:
+    """Recompute every event's hash and link, in one pass, page by page."""
+    report = Report("audit")
+    expected_prev, expected_seq = GENESIS, 1
+    while True:
+        with transaction(archive.db) as session:
+            page = list(session.scalars(select(AuditEvent).where(
+                AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(PAGE)))
+        for event in page:
+            _check_event(report, event, expected_prev, expected_seq)
+            expected_prev, expected_seq = event.hash, event.seq + 1
+        if len(page) < PAGE:
+            return report
+
+
+def _check_event(report: Report, event: AuditEvent, prev: str, seq: int) -> None:
+    subject = f"audit event {event.seq}"
+    report.count("events")
+    if event.seq != seq:
+        report.add("HRB-A003", subject, f"expected sequence {seq}")
+    if event.prev_hash != prev:
+        report.add("HRB-A002", subject, f"prev_hash {event.prev_hash[:16]}… "
+                                        f"but previous hash is {prev[:16]}…")
+    body = EventBody(event.seq, event.occurred_at, event.actor, event.action, event.subject,
+                     event.tenant, event.details, event.prev_hash)
+    if body.event_hash() != event.hash:
+        report.add("HRB-A001", subject, "content changed after it was recorded")

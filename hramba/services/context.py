@@ -1,0 +1,22 @@
+"""What every use case works with; built by hramba.wiring from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hramba.core.types import Clock
+from hramba.ports import ObjectStore
+
+
+@dataclass
+class Archive:
+    """One archive: its database, object store, clock, data directory and acting person."""
+
+    db: sessionmaker[Session]
+    store: ObjectStore
+    clock: Clock
+    home: Path
+    actor: str

@@ -1,0 +1,71 @@
+"""The one place that turns settings into concrete adapters."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hramba.config import Settings
+from hramba.core.errors import ConfigurationError
+from hramba.core.types import Clock, SystemClock
+from hramba.db import migrate
+from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
+from hramba.db.models import AuditEvent
+from hramba.ports import ObjectStore
+from hramba.services import audit
+from hramba.services.context import Archive
+from storage.localfs import LocalObjectStore
+
+
+def build_store(settings: Settings, clock: Clock) -> ObjectStore:
+    s = settings.storage
+    if s.kind == "s3":
+        from storage.s3 import S3ObjectStore
+
+        store = S3ObjectStore(s.endpoint, s.bucket, s.access_key, s.secret_key,
+                              secure=s.secure, region=s.region)
+        store.ensure_bucket()
+        return store
+    return LocalObjectStore(s.path, clock)
+
+
+def upgrade_database(settings: Settings) -> str | None:
+    engine = make_engine(settings.database_url)
+    try:
+        with reachable():
+            migrate.upgrade(engine)
+            return migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
+    """Connect to an initialised archive; refuse a database that is not migrated."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    with reachable():
+        current, head = migrate.current_revision(engine), migrate.head_revision(engine)
+    if current != head:
+        raise ConfigurationError(f"database is at revision {current}, the software needs "
+                                 f"{head}: run `hramba init` or `hramba db upgrade`")
+    archive = Archive(db=make_sessionmaker(engine), store=build_store(settings, clock),
+                      clock=clock, home=settings.home, actor=settings.actor)
+    _record_configuration(archive, settings)
+    return archive
+
+
+def init_archive(settings: Settings, clock: Clock | None = None) -> Archive:
+    """Create the data directory, migrate the database, create the bucket; idempotent."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    return open_archive(settings, clock)
+
+
+def _record_configuration(archive: Archive, settings: Settings) -> None:
+    """A change of the effective settings (secrets left out) is an audit event."""
+    public = settings.public()
+    with transaction(archive.db) as session:
+        last = session.scalars(select(AuditEvent.details).where(
+            AuditEvent.action == "config.changed").order_by(AuditEvent.seq.desc())
+            .limit(1)).first()
+        if last != public:
+            audit.record(session, archive, "config.changed", settings.source, details=public)

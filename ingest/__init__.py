@@ -1,0 +1,1 @@
+"""Where documents come from (directory, later feed, inbox, SFTP) and intake checks."""

@@ -1,0 +1,53 @@
+"""Object key layout: a pure function of tenant, unit id and file name.
+
+    units/<tenant>/<unit_id>/manifest.json
+    units/<tenant>/<unit_id>/files/<safe name>
+
+A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
+and a name that had to change (or could clash) gets a short digest of the original, so
+two different names never share a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from hramba.core.types import ObjectKey
+
+UNITS = "units/"
+_SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SAFE_ID = re.compile(r"[a-z0-9]{8,64}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_NAME = 120
+
+
+def check_tenant_code(code: str) -> str:
+    if not _SAFE_CODE.fullmatch(code):
+        raise ValueError(f"tenant code {code!r} must be 1-64 of A-Z a-z 0-9 _ - ")
+    return code
+
+
+def unit_prefix(tenant: str, unit_id: str) -> str:
+    if not _SAFE_ID.fullmatch(unit_id):
+        raise ValueError(f"unit id {unit_id!r} is not a hramba unit id")
+    return f"{UNITS}{check_tenant_code(tenant)}/{unit_id}/"
+
+
+def tenant_prefix(tenant: str) -> str:
+    return f"{UNITS}{check_tenant_code(tenant)}/"
+
+
+def safe_name(name: str) -> str:
+    safe = _UNSAFE.sub("_", name).lstrip(".")[:MAX_NAME] or "_"
+    if safe != name:
+        safe = f"{safe}~{hashlib.sha256(name.encode('utf-8')).hexdigest()[:12]}"
+    return safe
+
+
+def file_key(tenant: str, unit_id: str, name: str) -> ObjectKey:
+    return ObjectKey(f"{unit_prefix(tenant, unit_id)}files/{safe_name(name)}")
+
+
+def manifest_key(tenant: str, unit_id: str) -> ObjectKey:
+    return ObjectKey(f"{unit_prefix(tenant, unit_id)}manifest.json")

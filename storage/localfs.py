@@ -1,0 +1,161 @@
+"""The embedded default: objects as read-only files under a root directory.
+
+    <root>/objects/<key>            the bytes, mode 0444, written atomically
+    <root>/retention/<key>.json     retain-until and legal hold
+    <root>/tmp/                     partial writes; never listed
+
+Retention and legal hold are enforced here in software only. Anyone with write access
+to the directory can still change or delete files: this is weaker than S3 Object Lock
+in COMPLIANCE mode, which the server enforces even against its administrator. Use the
+S3 store in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from hramba.core.errors import (
+    Conflict,
+    IntegrityViolation,
+    NotFound,
+    RetentionLocked,
+    ServiceUnavailable,
+)
+from hramba.core.types import (
+    CHUNK,
+    Clock,
+    Digest,
+    Hashed,
+    HashingReader,
+    ObjectKey,
+    StoredObject,
+)
+
+
+class LocalObjectStore:
+    """ObjectStore on a local filesystem, retention enforced in software."""
+
+    def __init__(self, root: Path, clock: Clock) -> None:
+        self.root = root
+        self.clock = clock
+        self.description = f"localfs {root}"
+        for sub in ("objects", "retention", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: ObjectKey) -> Path:
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"unsafe object key {key!r}")
+        return self.root / "objects" / key
+
+    def _lock_path(self, key: ObjectKey) -> Path:
+        return self.root / "retention" / f"{key}.json"
+
+    def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
+            retain_until: datetime) -> StoredObject:
+        path = self._path(key)
+        if path.exists():
+            raise Conflict(f"object {key} already exists; objects are write-once")
+        self._write_lock(key, {"retain_until": retain_until.isoformat(), "legal_hold": False,
+                               "size": size, "sha256": sha256.hex})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        try:
+            reader = HashingReader(data)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(reader, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            got = reader.hashed()
+            if got != Hashed(size, sha256):
+                raise IntegrityViolation(
+                    f"put {key}: received {got.size} bytes {got.sha256}, "
+                    f"expected {size} bytes {sha256}")
+            os.chmod(tmp, 0o444)
+            os.rename(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise ServiceUnavailable(f"put {key}: {exc.strerror}") from exc
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return self.stat(key)
+
+    def stat(self, key: ObjectKey) -> StoredObject:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(f"object {key} not found")
+        lock = self._read_lock(key)
+        return StoredObject(key, path.stat().st_size, Digest.sha256(str(lock["sha256"])),
+                            datetime.fromisoformat(str(lock["retain_until"])),
+                            bool(lock["legal_hold"]))
+
+    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound(f"object {key} not found") from exc
+
+    def exists(self, key: ObjectKey) -> bool:
+        return self._path(key).is_file()
+
+    def keys(self, prefix: str) -> Iterator[ObjectKey]:
+        objects = self.root / "objects"
+        for dirpath, dirnames, filenames in os.walk(objects):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(objects).as_posix()
+            for name in sorted(filenames):
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    yield ObjectKey(key)
+
+    def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
+        lock = self._read_lock(key)
+        if retain_until < datetime.fromisoformat(str(lock["retain_until"])):
+            raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
+        self._write_lock(key, lock | {"retain_until": retain_until.isoformat()})
+
+    def set_legal_hold(self, key: ObjectKey, on: bool) -> None:
+        self._write_lock(key, self._read_lock(key) | {"legal_hold": on})
+
+    def delete(self, key: ObjectKey) -> None:
+        lock = self._read_lock(key)
+        if lock["legal_hold"]:
+            raise RetentionLocked(f"object {key} is under legal hold")
+        if self.clock.now() < datetime.fromisoformat(str(lock["retain_until"])):
+            raise RetentionLocked(f"object {key} is retained until {lock['retain_until']}")
+        self._path(key).unlink()
+        self._lock_path(key).unlink()
+
+    def _read_lock(self, key: ObjectKey) -> dict[str, str | bool | int]:
+        if not self._path(key).is_file():
+            raise NotFound(f"object {key} not found")
+        try:
+            return dict(json.loads(self._lock_path(key).read_text("utf-8")))
+        except FileNotFoundError as exc:
+            raise NotFound(f"object {key} not found") from exc
+
+    def _write_lock(self, key: ObjectKey, body: dict[str, str | bool | int]) -> None:
+        path = self._lock_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(body, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

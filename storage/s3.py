@@ -1,0 +1,203 @@
+"""S3 object storage with Object Lock (MinIO or any S3 that has it), via the minio SDK.
+
+Every object is written once, with retention mode COMPLIANCE and its retain-until, an
+x-amz-checksum-sha256 header the server checks against the bytes, and our own digest as
+user metadata; then stat-checked (size, digest, retention) before the caller records it.
+The server, not this code, refuses a delete before retain-until or under legal hold, and
+refuses to shorten retention; those refusals surface as RetentionLocked.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import BinaryIO, NoReturn
+
+from typing_extensions import Buffer
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE
+from minio.error import MinioException, S3Error
+from minio.retention import Retention
+
+from hramba.core.errors import (
+    ConfigurationError,
+    Conflict,
+    IntegrityViolation,
+    NotFound,
+    RetentionLocked,
+    ServiceUnavailable,
+)
+from hramba.core.types import CHUNK, Digest, ObjectKey, StoredObject
+
+SINGLE_PUT_LIMIT = 64 * 1024 * 1024
+LOCK_REFUSALS = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
+NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "ResourceNotFound"}
+CHECKSUM_REFUSALS = {"BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"}
+
+
+class S3ObjectStore:
+    """ObjectStore on an S3 bucket with Object Lock (COMPLIANCE mode)."""
+
+    def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, *,
+                 secure: bool = True, region: str = "") -> None:
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60),
+                                   retries=urllib3.Retry(total=2, backoff_factor=0.2))
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
+                            secure=secure, region=region or None, http_client=http)
+        self.bucket = bucket
+        self.description = f"s3 {'https' if secure else 'http'}://{endpoint}/{bucket}"
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket with Object Lock if missing; refuse one without it."""
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket, object_lock=True)
+            config = self.client.get_object_lock_config(self.bucket)
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            if isinstance(exc, S3Error) and exc.code == "ObjectLockConfigurationNotFoundError":
+                raise ConfigurationError(
+                    f"bucket {self.bucket} has no Object Lock; "
+                    "units need a bucket created with Object Lock enabled") from exc
+            self._fail("bucket", exc)
+        if config is None:
+            raise ConfigurationError(f"bucket {self.bucket} has no Object Lock")
+
+    def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
+            retain_until: datetime) -> StoredObject:
+        if self.exists(key):
+            raise Conflict(f"object {key} already exists; objects are write-once")
+        headers = {"sha256": sha256.hex}
+        if size <= SINGLE_PUT_LIMIT:
+            # The server recomputes this over the body and rejects a mismatch.
+            headers["x-amz-checksum-sha256"] = sha256.b64
+        try:
+            self.client.put_object(
+                self.bucket, key, data, size, metadata=headers,  # type: ignore[arg-type]
+                part_size=SINGLE_PUT_LIMIT if size <= SINGLE_PUT_LIMIT else 0,
+                retention=Retention(COMPLIANCE, retain_until.astimezone(UTC)))
+        except S3Error as exc:
+            if exc.code in CHECKSUM_REFUSALS:
+                raise IntegrityViolation(f"put {key}: storage rejected the bytes "
+                                         f"({exc.code}): not {sha256}") from exc
+            self._fail(f"put {key}", exc)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            self._fail(f"put {key}", exc)
+        stored = self.stat(key)
+        if stored.size != size or stored.sha256 != sha256:
+            raise IntegrityViolation(f"put {key}: storage holds {stored.size} bytes "
+                                     f"{stored.sha256}, expected {size} bytes {sha256}")
+        if stored.retain_until < retain_until.replace(microsecond=0):
+            raise IntegrityViolation(f"put {key}: storage retention {stored.retain_until} is "
+                                     f"shorter than {retain_until}")
+        return stored
+
+    def stat(self, key: ObjectKey) -> StoredObject:
+        try:
+            obj = self.client.stat_object(self.bucket, key,
+                                          extra_headers={"x-amz-checksum-mode": "ENABLED"})
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"stat {key}", exc)
+        meta = obj.metadata or {}
+        retain = meta.get("x-amz-object-lock-retain-until-date")
+        if not retain:
+            raise IntegrityViolation(f"object {key} has no retention in storage")
+        return StoredObject(
+            key=key, size=int(obj.size or 0),
+            sha256=Digest.sha256(str(meta.get("x-amz-meta-sha256", ""))),
+            retain_until=_parse_time(str(retain)),
+            legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON")
+
+    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
+        return self._open(key)
+
+    @contextmanager
+    def _open(self, key: ObjectKey) -> Iterator[BinaryIO]:
+        try:
+            response = self.client.get_object(self.bucket, key)
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"get {key}", exc)
+        try:
+            yield io.BufferedReader(_ResponseReader(response), CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def exists(self, key: ObjectKey) -> bool:
+        try:
+            self.stat(key)
+        except NotFound:
+            return False
+        return True
+
+    def keys(self, prefix: str) -> Iterator[ObjectKey]:
+        try:
+            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                yield ObjectKey(obj.object_name)
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"list {prefix}", exc)
+
+    def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
+        if retain_until < self.stat(key).retain_until:
+            raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
+        try:
+            self.client.set_object_retention(
+                self.bucket, key, Retention(COMPLIANCE, retain_until.astimezone(UTC)))
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"retention {key}", exc)
+
+    def set_legal_hold(self, key: ObjectKey, on: bool) -> None:
+        try:
+            if on:
+                self.client.enable_object_legal_hold(self.bucket, key)
+            else:
+                self.client.disable_object_legal_hold(self.bucket, key)
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"legal hold {key}", exc)
+
+    def delete(self, key: ObjectKey) -> None:
+        """Delete every version of `key`; the server refuses while any is retained."""
+        try:
+            versions = [v.version_id for v in self.client.list_objects(
+                self.bucket, prefix=key, include_version=True) if v.object_name == key]
+            if not versions:
+                raise NotFound(f"object {key} not found")
+            for version_id in versions:
+                self.client.remove_object(self.bucket, key, version_id=version_id)
+        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
+            self._fail(f"delete {key}", exc)
+
+    def _fail(self, what: str, exc: Exception) -> NoReturn:
+        if isinstance(exc, S3Error):
+            if exc.code in NOT_FOUND:
+                raise NotFound(f"{what}: not found") from exc
+            if exc.code in LOCK_REFUSALS:
+                raise RetentionLocked(f"{what}: refused by storage ({exc.code})") from exc
+            raise ServiceUnavailable(f"{what}: {exc.code}") from exc
+        raise ServiceUnavailable(f"{what}: {type(exc).__name__}") from exc
+
+
+class _ResponseReader(io.RawIOBase):
+    """A file-like view of a streaming HTTP response."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            chunk = self._response.read(len(view))
+        except urllib3.exceptions.HTTPError as exc:
+            raise ServiceUnavailable(f"read: {type(exc).__name__}") from exc
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
