@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from pathlib import Path
+
+from sqlalchemy import make_url, select
 
 from hramba.config import Settings
 from hramba.core.errors import ConfigurationError
@@ -41,6 +43,9 @@ def upgrade_database(settings: Settings) -> str | None:
 def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
     """Connect to an initialised archive; refuse a database that is not migrated."""
     clock = clock or SystemClock()
+    database = make_url(settings.database_url).database
+    if settings.database_url.startswith("sqlite") and not Path(database or "").is_file():
+        raise ConfigurationError(f"no archive in {settings.home}: run `hramba init` first")
     engine = make_engine(settings.database_url)
     with reachable():
         current, head = migrate.current_revision(engine), migrate.head_revision(engine)

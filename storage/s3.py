@@ -15,13 +15,12 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import BinaryIO, NoReturn
 
-from typing_extensions import Buffer
-
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
 from minio.retention import Retention
+from typing_extensions import Buffer
 
 from hramba.core.errors import (
     ConfigurationError,

@@ -19,7 +19,7 @@ def add(
     tax_number: str = typer.Option(..., "--tax-number", help="SI followed by 8 digits."),
     name: str = typer.Option(..., "--name", help="Official name."),
     env: str = typer.Option("production", "--env", help="test or production."),
-    accession: datetime | None = typer.Option(  # noqa: B008
+    accession: datetime | None = typer.Option(
         None, "--accession-date", formats=["%Y-%m-%d"],
         help="When the budget user joined the archive (default: today)."),
     as_json: bool = JSON_OPTION,

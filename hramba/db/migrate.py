@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hramba.resources import shipped_dir
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from hramba.resources import shipped_dir
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -19,11 +19,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` in one transaction per step (idempotent)."""
+    """Bring the schema up to `revision`, in one transaction (idempotent)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` ("base": nothing); for operators' rollbacks."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

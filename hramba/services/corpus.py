@@ -55,13 +55,15 @@ def invoice(seq: int, rng: random.Random, buyer: tuple[str, str],
     seller, seller_vat = rng.choice(SELLERS)
     issued = date(2026, 1, 1) + timedelta(days=rng.randrange(300))
     target = rng.randint(min_size, max_size)
-    lines, net, n = [], Decimal(0), 0
-    while sum(map(len, lines)) + 2000 < target:
+    lines: list[str] = []
+    net, n, size = Decimal(0), 0, 2000
+    while size < target:
         n += 1
         amount = Decimal(rng.randrange(100, 500000)) / 100
         net += amount
         lines.append(_LINE.format(n=n, item=escape(rng.choice(ITEMS)), qty=rng.randint(1, 50),
                                   net=f"{amount:.2f}"))
+        size += len(lines[-1])
     vat = (net * Decimal("0.22")).quantize(Decimal("0.01"))
     return _INVOICE.format(
         number=f"2026-{seq:06d}", issued=issued.isoformat(),

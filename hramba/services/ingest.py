@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +52,9 @@ def _ingest_one(archive: Archive, candidate: Candidate, tenant: str) -> IngestRe
         return reject("HRB-I002", "not a regular file (links are never followed)", copy=False)
     if candidate.size == 0:
         return reject("HRB-I001", "empty file")
-    opener: Callable[[], Any] = candidate.path.open
-    incoming = IncomingFile(candidate.path.name, "document", "application/octet-stream",
-                            lambda: opener("rb"))
+    path = candidate.path
+    incoming = IncomingFile(path.name, "document", "application/octet-stream",
+                            lambda: path.open("rb"))
     try:
         outcome = archive_unit(archive, tenant, [incoming], source=f"dir:{candidate.relative}",
                                metadata={"source_path": candidate.relative})

@@ -1,0 +1,105 @@
+"""The `hramba` command as an archivist uses it: outputs, JSON shapes and exit codes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hramba.core.types import Digest
+
+from .conftest import Cli, clean_env
+
+INVOICE = b"\xef\xbb\xbf<?xml version='1.0'?><Invoice xmlns='urn:eslog:2.00'/>\n"
+
+
+def inbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "inbox"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.xml").write_bytes(INVOICE)
+    (folder / "sub" / "b.xml").write_bytes(INVOICE.replace(b"Invoice", b"Racun"))
+    (folder / "empty.xml").write_bytes(b"")
+    os.symlink("/etc/passwd", folder / "link.xml")
+    return folder
+
+
+def test_tenant_add_and_list(cli: Cli) -> None:
+    rows = cli("tenant", "list", "--json").json()
+    assert [(t["code"], t["tax_number"], t["environment"]) for t in rows] == [
+        ("OBCINA1", "SI21423512", "production")]
+    bad = cli("tenant", "add", "X", "--tax-number", "SI12345678", "--name", "X", check=False)
+    assert bad.code == 6 and "check digit" in bad.err
+    cli("tenant", "add", "TEST1", "--tax-number", "SI12345678", "--name", "T", "--env", "test")
+    twice = cli("tenant", "add", "TEST1", "--tax-number", "SI12345678", "--name", "T",
+                "--env", "test", check=False)
+    assert twice.code == 5
+
+
+def test_ingest_dir_reports_every_file(cli: Cli, tmp_path: Path) -> None:
+    result = cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", "--json",
+                 check=False)
+    assert result.code == 1  # something was quarantined
+    summary = result.json()
+    assert (summary["archived"], summary["duplicates"], summary["quarantined"]) == (2, 0, 2)
+    by_path = {r["path"]: r for r in summary["results"]}
+    assert by_path["a.xml"]["outcome"] == "archived"
+    assert by_path["empty.xml"]["codes"] == ["HRB-I001"]
+    assert by_path["link.xml"]["codes"] == ["HRB-I002"]
+    assert "quarantine" in by_path["link.xml"]["reason"]
+    again = cli("ingest", "dir", str(tmp_path / "inbox"), "--tenant", "OBCINA1", "--json",
+                check=False).json()
+    assert again["duplicates"] == 2 and again["archived"] == 0
+    assert {r["unit_id"] for r in again["results"] if r["outcome"] == "duplicate"} == {
+        by_path["a.xml"]["unit_id"], by_path["sub/b.xml"]["unit_id"]}
+
+
+def test_ls_show_get_round_trip(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", check=False)
+    units = cli("ls", "--json").json()
+    assert len(units) == 2
+    unit = cli("show", units[0]["unit_id"], "--json").json()
+    assert set(unit) >= {"unit_id", "tenant", "received_at", "files", "retention", "findings"}
+    assert set(unit["files"][0]) >= {"name", "role", "size", "sha256", "object_key"}
+    assert set(unit["retention"]) == {"retain_until", "legal_hold"}
+    cli("get", unit["unit_id"], "--out", str(tmp_path / "out"))
+    original = tmp_path / "inbox" / unit["metadata"]["source_path"]
+    assert (tmp_path / "out" / unit["files"][0]["name"]).read_bytes() == original.read_bytes()
+    manifest = (tmp_path / "out" / "manifest.json").read_bytes()
+    assert Digest.of_bytes(manifest).hex == unit["files"][1]["sha256"]
+
+
+def test_fixity_exit_code_names_the_problem(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", check=False)
+    assert cli("fixity").code == 0
+    key = cli("show", cli("ls", "--json").json()[0]["unit_id"], "--json").json()[
+        "files"][0]["object_key"]
+    path = cli.home / "objects" / "objects" / key
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes().replace(b"Invoice", b"Invoicf"))
+    bad = cli("fixity", "--json", check=False)
+    assert bad.code == 1
+    assert [(f["code"], f["subject"]) for f in bad.json()["findings"]] == [("HRB-F001", key)]
+    assert cli("audit", "verify").code == 0
+
+
+def test_errors_have_their_own_exit_codes(cli: Cli, tmp_path: Path) -> None:
+    missing = cli("show", "0" * 32, check=False)
+    assert (missing.code, missing.err.strip()) == (4, f"hramba: error: unit {'0' * 32} not found")
+    assert cli("no-such-command", check=False).code == 2
+    config = tmp_path / "bad.toml"
+    config.write_text('[storage]\nbukcet = "x"\n')
+    bad = cli("--config", str(config), "ls", check=False)
+    assert bad.code == 3 and "storage.bukcet" in bad.err
+    assert cli("ingest", "dir", str(tmp_path / "nowhere"), "--tenant", "OBCINA1",
+               check=False).code == 4
+
+
+def test_help_needs_no_configuration(tmp_path: Path) -> None:
+    env = clean_env() | {"HRAMBA_CONFIG": str(tmp_path / "absent.toml")}
+    result = Cli(tmp_path / "none", env)("ingest", "dir", "--help")
+    assert "--tenant" in result.out
+    assert not (tmp_path / "none").exists()
+
+
+def test_commands_refuse_an_uninitialised_archive(tmp_path: Path) -> None:
+    result = Cli(tmp_path / "fresh", clean_env())("ls", check=False)
+    assert result.code == 3 and "hramba init" in result.err

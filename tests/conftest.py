@@ -1,0 +1,54 @@
+"""Fixtures shared by the whole suite. Services live in tests/plugins/, one per service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hramba.config import Settings, load_settings
+from hramba.core.types import FixedClock
+from hramba.services.context import Archive
+from hramba.services.tenants import NewTenant, add_tenant
+from hramba.wiring import init_archive
+
+pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3"]
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production")
+NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture(params=["sqlite-localfs", "postgres-s3"])
+def profile_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings of one archive on each profile: the embedded default and production."""
+    env: dict[str, str] = {}
+    if request.param == "postgres-s3":
+        env.update(request.getfixturevalue("pg_database_env"))
+        env.update(request.getfixturevalue("s3_env"))
+    return load_settings(home=str(tmp_path / "home"), environ=env)
+
+
+@pytest.fixture
+def archive(profile_settings: Settings, clock: FixedClock) -> Iterator[Archive]:
+    archive = init_archive(profile_settings, clock)
+    add_tenant(archive, TENANT)
+    yield archive
+    archive.db.kw["bind"].dispose()
+
+
+def samples_dir() -> Path:
+    """../shared/samples: skipped with a reason locally when absent, never under CI."""
+    if not SAMPLES.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SAMPLES} is missing under CI")
+        pytest.skip(f"{SAMPLES} is not beside the repository")
+    return SAMPLES

@@ -1,0 +1,50 @@
+"""Change stored objects behind the archive's back, as an intruder or a bad disk would."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from hramba.core.types import ObjectKey
+from hramba.ports import ObjectStore
+from storage.localfs import LocalObjectStore
+from storage.s3 import S3ObjectStore
+
+
+def flip_byte(store: ObjectStore, key: ObjectKey, offset: int = 10) -> None:
+    data = bytearray(_read(store, key))
+    data[offset] ^= 0x01
+    _overwrite(store, key, bytes(data))
+
+
+def remove(store: ObjectStore, key: ObjectKey) -> None:
+    if isinstance(store, LocalObjectStore):
+        (store.root / "objects" / key).unlink()
+    elif isinstance(store, S3ObjectStore):
+        # Without a version id S3 only adds a delete marker: the object is gone for readers.
+        store.client.remove_object(store.bucket, key)
+    else:
+        raise TypeError(store)
+
+
+def add(store: ObjectStore, key: ObjectKey, data: bytes) -> None:
+    _overwrite(store, key, data)
+
+
+def _read(store: ObjectStore, key: ObjectKey) -> bytes:
+    with store.open(key) as stream:
+        return stream.read()
+
+
+def _overwrite(store: ObjectStore, key: ObjectKey, data: bytes) -> None:
+    if isinstance(store, LocalObjectStore):
+        path = store.root / "objects" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            os.chmod(path, 0o644)
+        path.write_bytes(data)
+    elif isinstance(store, S3ObjectStore):
+        # A locked version cannot change, but a new version on top is what readers get.
+        store.client.put_object(store.bucket, key, io.BytesIO(data), len(data))
+    else:
+        raise TypeError(store)
