@@ -30,7 +30,15 @@ from hramba.core.errors import (
     RetentionLocked,
     ServiceUnavailable,
 )
-from hramba.core.types import CHUNK, Digest, ObjectKey, StoredObject
+from hramba.core.types import (
+    CHUNK,
+    Digest,
+    Hashed,
+    ObjectKey,
+    StoredObject,
+    hash_stream,
+    retained_until,
+)
 
 SINGLE_PUT_LIMIT = 64 * 1024 * 1024
 LOCK_REFUSALS = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
@@ -69,15 +77,12 @@ class S3ObjectStore:
             retain_until: datetime) -> StoredObject:
         if self.exists(key):
             raise Conflict(f"object {key} already exists; objects are write-once")
-        headers = {"sha256": sha256.hex}
-        if size <= SINGLE_PUT_LIMIT:
-            # The server recomputes this over the body and rejects a mismatch.
-            headers["x-amz-checksum-sha256"] = sha256.b64
+        retention = Retention(COMPLIANCE, retain_until.astimezone(UTC))
         try:
-            self.client.put_object(
-                self.bucket, key, data, size, metadata=headers,  # type: ignore[arg-type]
-                part_size=SINGLE_PUT_LIMIT if size <= SINGLE_PUT_LIMIT else 0,
-                retention=Retention(COMPLIANCE, retain_until.astimezone(UTC)))
+            if size <= SINGLE_PUT_LIMIT:
+                self._put_single(key, data, size, sha256, retention)
+            else:
+                self._put_multipart(key, data, size, sha256, retention)
         except S3Error as exc:
             if exc.code in CHECKSUM_REFUSALS:
                 raise IntegrityViolation(f"put {key}: storage rejected the bytes "
@@ -85,11 +90,41 @@ class S3ObjectStore:
             self._fail(f"put {key}", exc)
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             self._fail(f"put {key}", exc)
+        return self._check_stored(key, size, sha256, retain_until)
+
+    def _put_single(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
+                    retention: Retention) -> None:
+        # The server recomputes the checksum over the body and rejects a mismatch; S3
+        # requires one on any upload that carries Object Lock retention.
+        headers = {"sha256": sha256.hex, "x-amz-sdk-checksum-algorithm": "SHA256",
+                   "x-amz-checksum-sha256": sha256.b64}
+        self.client.put_object(self.bucket, key, data, size,
+                               metadata=headers,  # type: ignore[arg-type]
+                               part_size=SINGLE_PUT_LIMIT, retention=retention)
+
+    def _put_multipart(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
+                       retention: Retention) -> None:
+        """Large objects: upload unlocked, read back and hash, lock only if they match.
+
+        A whole-object checksum header does not apply to multipart uploads, so the check
+        is ours; an upload that does not match is removed before it is ever locked.
+        """
+        self.client.put_object(self.bucket, key, data, size, metadata={"sha256": sha256.hex})
+        with self._open(key) as stream:
+            got = hash_stream(stream)
+        if got != Hashed(size, sha256):
+            self._remove_versions(key)
+            raise IntegrityViolation(f"put {key}: storage holds {got.size} bytes "
+                                     f"{got.sha256}, expected {size} bytes {sha256}")
+        self.client.set_object_retention(self.bucket, key, retention)
+
+    def _check_stored(self, key: ObjectKey, size: int, sha256: Digest,
+                      retain_until: datetime) -> StoredObject:
         stored = self.stat(key)
         if stored.size != size or stored.sha256 != sha256:
             raise IntegrityViolation(f"put {key}: storage holds {stored.size} bytes "
                                      f"{stored.sha256}, expected {size} bytes {sha256}")
-        if stored.retain_until < retain_until.replace(microsecond=0):
+        if not retained_until(stored, retain_until):
             raise IntegrityViolation(f"put {key}: storage retention {stored.retain_until} is "
                                      f"shorter than {retain_until}")
         return stored
@@ -102,12 +137,11 @@ class S3ObjectStore:
             self._fail(f"stat {key}", exc)
         meta = obj.metadata or {}
         retain = meta.get("x-amz-object-lock-retain-until-date")
-        if not retain:
-            raise IntegrityViolation(f"object {key} has no retention in storage")
+        sha256 = meta.get("x-amz-meta-sha256")
         return StoredObject(
             key=key, size=int(obj.size or 0),
-            sha256=Digest.sha256(str(meta.get("x-amz-meta-sha256", ""))),
-            retain_until=_parse_time(str(retain)),
+            sha256=Digest.sha256(str(sha256)) if sha256 else None,
+            retain_until=_parse_time(str(retain)) if retain else None,
             legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON")
 
     def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
@@ -140,7 +174,8 @@ class S3ObjectStore:
             self._fail(f"list {prefix}", exc)
 
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
-        if retain_until < self.stat(key).retain_until:
+        current = self.stat(key).retain_until
+        if current and retain_until < current:
             raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
         try:
             self.client.set_object_retention(
@@ -160,14 +195,17 @@ class S3ObjectStore:
     def delete(self, key: ObjectKey) -> None:
         """Delete every version of `key`; the server refuses while any is retained."""
         try:
-            versions = [v.version_id for v in self.client.list_objects(
-                self.bucket, prefix=key, include_version=True) if v.object_name == key]
-            if not versions:
+            if not self._remove_versions(key):
                 raise NotFound(f"object {key} not found")
-            for version_id in versions:
-                self.client.remove_object(self.bucket, key, version_id=version_id)
         except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
             self._fail(f"delete {key}", exc)
+
+    def _remove_versions(self, key: ObjectKey) -> int:
+        versions = [v.version_id for v in self.client.list_objects(
+            self.bucket, prefix=key, include_version=True) if v.object_name == key]
+        for version_id in versions:
+            self.client.remove_object(self.bucket, key, version_id=version_id)
+        return len(versions)
 
     def _fail(self, what: str, exc: Exception) -> NoReturn:
         if isinstance(exc, S3Error):

@@ -80,13 +80,24 @@ def hash_stream(stream: BinaryIO) -> Hashed:
 
 @dataclass(frozen=True, slots=True)
 class StoredObject:
-    """What an object store says about one object."""
+    """What an object store says about one object.
+
+    `sha256` is the digest the store recorded at upload and `retain_until` the retention
+    it enforces; either is None when the store holds none (an object written behind the
+    archive's back).
+    """
 
     key: ObjectKey
     size: int
-    sha256: Digest
-    retain_until: datetime
+    sha256: Digest | None
+    retain_until: datetime | None
     legal_hold: bool
+
+
+def retained_until(stored: StoredObject, wanted: datetime) -> bool:
+    """Does storage keep the object at least until `wanted` (to the second, as S3 does)?"""
+    return stored.retain_until is not None and (
+        stored.retain_until >= wanted.replace(microsecond=0))
 
 
 class Clock(Protocol):

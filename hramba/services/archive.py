@@ -16,11 +16,12 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hramba.core.errors import IntegrityViolation, NotFound, RejectedInput
-from hramba.core.types import Digest, ObjectKey, hash_stream
+from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
-from hramba.db.models import File, Tenant, Unit, UnitFinding
+from hramba.db.models import File, Unit, UnitFinding
 from hramba.domain.manifest import (
     MANIFEST_NAME,
     MANIFEST_ROLE,
@@ -55,54 +56,120 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class _Planned:
-    entry: FileEntry
-    source: IncomingFile
-    key: ObjectKey
+class TenantRef:
+    id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A unit whose objects are all stored; committing its rows makes it archived."""
+
+    tenant: TenantRef
+    unit_id: str
+    content_sha256: str
+    manifest: Manifest
+    files: list[tuple[FileEntry, ObjectKey]]
+    unit_format: str
+    source: str
+    findings: Sequence[tuple[str, str]]
 
 
 def unit_id_for(tenant: str, content_sha256: str) -> str:
     return hashlib.sha256(f"{tenant}\n{content_sha256}".encode()).hexdigest()[:32]
 
 
+def tenant_ref(archive: Archive, code: str) -> TenantRef:
+    with transaction(archive.db) as session:
+        tenant = get_tenant(session, code)
+        return TenantRef(tenant.id, tenant.code)
+
+
 def archive_unit(archive: Archive, tenant_code: str, files: Sequence[IncomingFile], *,
                  metadata: dict[str, Any] | None = None, unit_format: str = "other",
                  source: str = "", findings: Sequence[tuple[str, str]] = ()) -> Outcome:
     """Store `files` as one unit of `tenant_code`; the same content again is a duplicate."""
+    prepared = prepare_unit(archive, tenant_ref(archive, tenant_code), files,
+                            metadata=metadata, unit_format=unit_format, source=source,
+                            findings=findings)
+    return prepared if isinstance(prepared, Outcome) else commit_units(archive, [prepared])[0]
+
+
+def prepare_unit(archive: Archive, tenant: TenantRef, files: Sequence[IncomingFile], *,
+                 metadata: dict[str, Any] | None = None, unit_format: str = "other",
+                 source: str = "", findings: Sequence[tuple[str, str]] = ()
+                 ) -> Prepared | Outcome:
+    """Hash the files and store every object (manifest last); a duplicate stores nothing."""
     _check_files(files)
-    with transaction(archive.db) as session:
-        tenant = get_tenant(session, tenant_code)
     entries = [_measure(f) for f in files]
     content = content_digest(entries)
-    unit_id = unit_id_for(tenant.code, content)
-    existing = _existing_unit(archive, tenant, content)
+    with transaction(archive.db) as session:
+        existing = _existing_units(session, [(tenant.id, content)])
     if existing:
-        return Outcome("duplicate", existing)
-    planned = [_Planned(e, f, file_key(tenant.code, unit_id, e.name))
-               for e, f in zip(entries, files, strict=True)]
+        return Outcome("duplicate", existing[tenant.id, content])
+    unit_id = unit_id_for(tenant.code, content)
     manifest = _manifest(archive, tenant.code, unit_id, entries, metadata or {})
-    for item in planned:
-        _store(archive, item.key, item.source.open, item.entry, manifest.retain_until)
+    keys = [file_key(tenant.code, unit_id, e.name) for e in entries]
+    for entry, incoming, key in zip(entries, files, keys, strict=True):
+        _store(archive, key, incoming.open, entry, manifest.retain_until)
     manifest_entry = _store_manifest(archive, tenant.code, manifest)
+    return Prepared(tenant, unit_id, content, manifest,
+                    [*zip(entries, keys, strict=True),
+                     (manifest_entry, manifest_key(tenant.code, unit_id))],
+                    unit_format, source, findings)
+
+
+def commit_units(archive: Archive, batch: Sequence[Prepared]) -> list[Outcome]:
+    """Record prepared units in one transaction (the commit point), with their events.
+
+    A unit committed meanwhile by another run, or twice in `batch`, becomes a duplicate.
+    """
     try:
         with transaction(archive.db) as session:
-            unit = Unit(id=unit_id, tenant_id=tenant.id, content_sha256=content,
-                        received_at=manifest.received_at, retain_until=manifest.retain_until,
-                        legal_hold=False, format=unit_format, source=source,
-                        unit_metadata=manifest.metadata)
-            unit.files = [_file_row(i, p.entry, p.key) for i, p in enumerate(planned)]
-            unit.files.append(_file_row(len(planned), manifest_entry,
-                                        manifest_key(tenant.code, unit_id)))
-            unit.findings = [UnitFinding(code=c, detail=d) for c, d in findings]
-            session.add(unit)
+            outcomes, new = _split_duplicates(session, batch)
+            session.add_all(_unit_row(p) for p in new)
             session.flush()
-            audit.record(session, archive, "unit.archived", unit_id, tenant=tenant.code,
-                         details={"content_sha256": content, "files": len(files),
-                                  "bytes": sum(e.size for e in entries), "source": source})
+            audit.record_all(session, archive, [_archived_event(p) for p in new])
+        return outcomes
     except IntegrityError:
-        # A concurrent run committed the same content first.
-        return Outcome("duplicate", _existing_unit(archive, tenant, content) or unit_id)
-    return Outcome("archived", unit_id, [c for c, _ in findings])
+        if len(batch) == 1:  # lost a race with a concurrent run: theirs is the unit
+            with transaction(archive.db) as session:
+                return _split_duplicates(session, batch)[0]
+        return [o for p in batch for o in commit_units(archive, [p])]
+
+
+def _split_duplicates(session: Session, batch: Sequence[Prepared]
+                      ) -> tuple[list[Outcome], list[Prepared]]:
+    existing = _existing_units(session, [(p.tenant.id, p.content_sha256) for p in batch])
+    outcomes, new, seen = [], [], set()
+    for p in batch:
+        found = existing.get((p.tenant.id, p.content_sha256))
+        if found or p.unit_id in seen:
+            outcomes.append(Outcome("duplicate", found or p.unit_id))
+        else:
+            seen.add(p.unit_id)
+            new.append(p)
+            outcomes.append(Outcome("archived", p.unit_id, [c for c, _ in p.findings]))
+    return outcomes, new
+
+
+def _unit_row(p: Prepared) -> Unit:
+    unit = Unit(id=p.unit_id, tenant_id=p.tenant.id, content_sha256=p.content_sha256,
+                received_at=p.manifest.received_at, retain_until=p.manifest.retain_until,
+                legal_hold=False, format=p.unit_format, source=p.source,
+                unit_metadata=p.manifest.metadata)
+    unit.files = [File(position=i, name=e.name, role=e.role, media_type=e.media_type,
+                       size=e.size, sha256=e.sha256, object_key=key)
+                  for i, (e, key) in enumerate(p.files)]
+    unit.findings = [UnitFinding(code=c, detail=d) for c, d in p.findings]
+    return unit
+
+
+def _archived_event(p: Prepared) -> audit.Event:
+    content = [e for e, _ in p.files[:-1]]
+    return audit.Event("unit.archived", p.unit_id, p.tenant.code, {
+        "content_sha256": p.content_sha256, "files": len(content),
+        "bytes": sum(e.size for e in content), "source": p.source})
 
 
 def _check_files(files: Sequence[IncomingFile]) -> None:
@@ -125,10 +192,14 @@ def _measure(incoming: IncomingFile) -> FileEntry:
                      hashed.sha256.hex)
 
 
-def _existing_unit(archive: Archive, tenant: Tenant, content: str) -> str | None:
-    with transaction(archive.db) as session:
-        return session.scalars(select(Unit.id).where(
-            Unit.tenant_id == tenant.id, Unit.content_sha256 == content)).first()
+def _existing_units(session: Session, wanted: list[tuple[int, str]]
+                    ) -> dict[tuple[int, str], str]:
+    """(tenant id, content digest) -> unit id, for those of `wanted` already archived."""
+    keys = set(wanted)
+    rows = session.execute(select(Unit.tenant_id, Unit.content_sha256, Unit.id).where(
+        Unit.content_sha256.in_({content for _, content in keys})))
+    return {(tenant, content): unit_id for tenant, content, unit_id in rows
+            if (tenant, content) in keys}
 
 
 def _manifest(archive: Archive, tenant: str, unit_id: str, entries: list[FileEntry],
@@ -154,7 +225,7 @@ def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
         stored = archive.store.stat(key)
         if (stored.size, stored.sha256) != (entry.size, sha256):
             raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
-        if stored.retain_until < retain_until:
+        if not retained_until(stored, retain_until):
             archive.store.set_retention(key, retain_until)
         return
     with opener() as stream:
@@ -169,9 +240,3 @@ def _store_manifest(archive: Archive, tenant: str, manifest: Manifest) -> FileEn
     _store(archive, manifest_key(tenant, manifest.unit_id), lambda: io.BytesIO(data), entry,
            manifest.retain_until)
     return entry
-
-
-def _file_row(position: int, entry: FileEntry, key: ObjectKey) -> File:
-    return File(position=position, name=entry.name, role=entry.role,
-                media_type=entry.media_type, size=entry.size, sha256=entry.sha256,
-                object_key=key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
@@ -18,22 +19,41 @@ PAGE = 1000
 _PG_LOCK_KEY = 0x68726D62
 
 
+@dataclass(frozen=True)
+class Event:
+    """What to record: the action, its subject and the tenant it concerns."""
+
+    action: str
+    subject: str
+    tenant: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 def record(session: Session, archive: Archive, action: str, subject: str, *,
            tenant: str | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event in the caller's transaction, chained to the current head."""
+    return record_all(session, archive, [Event(action, subject, tenant, details or {})])[-1]
+
+
+def record_all(session: Session, archive: Archive, events: list[Event]) -> list[AuditEvent]:
+    """Append events in order in the caller's transaction, each chained to the one before."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    body = EventBody(
-        seq=head.seq + 1 if head else 1, occurred_at=archive.clock.now(), actor=archive.actor,
-        action=action, subject=subject, tenant=tenant, details=details or {},
-        prev_hash=head.hash if head else GENESIS)
-    event = AuditEvent(seq=body.seq, occurred_at=body.occurred_at, actor=body.actor,
-                       action=action, subject=subject, tenant=tenant, details=body.details,
-                       prev_hash=body.prev_hash, hash=body.event_hash())
-    session.add(event)
+    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    rows = []
+    for event in events:
+        seq += 1
+        body = EventBody(seq=seq, occurred_at=archive.clock.now(), actor=archive.actor,
+                         action=event.action, subject=event.subject, tenant=event.tenant,
+                         details=event.details, prev_hash=prev_hash)
+        prev_hash = body.event_hash()
+        rows.append(AuditEvent(seq=seq, occurred_at=body.occurred_at, actor=body.actor,
+                               action=body.action, subject=body.subject, tenant=body.tenant,
+                               details=body.details, prev_hash=body.prev_hash, hash=prev_hash))
+    session.add_all(rows)
     session.flush()
-    return event
+    return rows
 
 
 def head(archive: Archive) -> AuditEvent | None:

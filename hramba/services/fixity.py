@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hramba.core.errors import NotFound
 from hramba.core.findings import Report
-from hramba.core.types import Digest, ObjectKey, hash_stream
+from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import File, Tenant, Unit
 from hramba.services import audit
@@ -82,6 +82,6 @@ def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None
         report.add("HRB-F004", recorded.key, f"{hashed.size} bytes, recorded {recorded.size}")
     if hashed.sha256 != recorded.sha256:
         report.add("HRB-F001", recorded.key, f"is {hashed.sha256}, recorded {recorded.sha256}")
-    if stored.retain_until < recorded.retain_until.replace(microsecond=0):
+    if not retained_until(stored, recorded.retain_until):
         report.add("HRB-F005", recorded.key, f"storage keeps it until {stored.retain_until}, "
                                              f"recorded {recorded.retain_until}")

@@ -8,10 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from hramba.core.errors import NotFound, RejectedInput
-from hramba.services.archive import IncomingFile, archive_unit
+from hramba.services.archive import (
+    IncomingFile,
+    Outcome,
+    Prepared,
+    TenantRef,
+    commit_units,
+    prepare_unit,
+    tenant_ref,
+)
 from hramba.services.context import Archive
 from hramba.services.quarantine import quarantine
 from ingest.directory import Candidate, walk
+
+BATCH = 100
 
 
 @dataclass
@@ -34,17 +44,41 @@ def summarise(results: list[IngestResult]) -> dict[str, Any]:
             "duplicates": counts["duplicate"], "quarantined": counts["quarantined"]}
 
 
-def ingest_directory(archive: Archive, root: Path, tenant: str) -> Iterator[IngestResult]:
-    """Archive every file under `root` for `tenant`, one result per file, in order."""
+def ingest_directory(archive: Archive, root: Path, tenant: str,
+                     batch_size: int = BATCH) -> Iterator[IngestResult]:
+    """Archive every file under `root` for `tenant`, one result per file, in order.
+
+    Objects are stored file by file; rows are committed `batch_size` units at a time
+    (the commit point), so a crash loses at most a batch of rows, which a re-run adopts.
+    """
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
+    ref = tenant_ref(archive, tenant)
+    pending: list[IngestResult | tuple[str, Prepared]] = []
     for candidate in walk(root):
-        yield _ingest_one(archive, candidate, tenant)
+        pending.append(_prepare_one(archive, candidate, ref))
+        if sum(isinstance(p, tuple) for p in pending) >= batch_size:
+            yield from _commit(archive, pending)
+            pending = []
+    yield from _commit(archive, pending)
 
 
-def _ingest_one(archive: Archive, candidate: Candidate, tenant: str) -> IngestResult:
+def _commit(archive: Archive, pending: list[IngestResult | tuple[str, Prepared]]
+            ) -> Iterator[IngestResult]:
+    prepared = [p for p in pending if isinstance(p, tuple)]
+    outcomes = iter(commit_units(archive, [p for _, p in prepared]) if prepared else [])
+    for item in pending:
+        if isinstance(item, IngestResult):
+            yield item
+        else:
+            outcome = next(outcomes)
+            yield IngestResult(item[0], outcome.outcome, outcome.unit_id, outcome.codes)
+
+
+def _prepare_one(archive: Archive, candidate: Candidate,
+                 tenant: TenantRef) -> IngestResult | tuple[str, Prepared]:
     def reject(code: str, reason: str, copy: bool = True) -> IngestResult:
-        qid = quarantine(archive, candidate.path, code, reason, tenant=tenant, copy=copy)
+        qid = quarantine(archive, candidate.path, code, reason, tenant=tenant.code, copy=copy)
         return IngestResult(candidate.relative, "quarantined", None, [code],
                             f"{reason} (quarantine {qid})")
 
@@ -56,10 +90,12 @@ def _ingest_one(archive: Archive, candidate: Candidate, tenant: str) -> IngestRe
     incoming = IncomingFile(path.name, "document", "application/octet-stream",
                             lambda: path.open("rb"))
     try:
-        outcome = archive_unit(archive, tenant, [incoming], source=f"dir:{candidate.relative}",
-                               metadata={"source_path": candidate.relative})
+        prepared = prepare_unit(archive, tenant, [incoming], source=f"dir:{candidate.relative}",
+                                metadata={"source_path": candidate.relative})
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc))
-    return IngestResult(candidate.relative, outcome.outcome, outcome.unit_id, outcome.codes)
+    if isinstance(prepared, Outcome):
+        return IngestResult(candidate.relative, prepared.outcome, prepared.unit_id)
+    return candidate.relative, prepared

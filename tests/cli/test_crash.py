@@ -52,7 +52,7 @@ def test_sigkill_mid_ingest_then_rerun_archives_each_file_once(cli: Cli,
 def test_crash_between_objects_and_row_leaves_no_orphan_after_rerun(
         archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_corpus_list = list(write_corpus(tmp_path / "c", 3, BUYER))
-    real_record = archive_service.audit.record
+    real_record = archive_service.audit.record_all
     calls = {"n": 0}
 
     def crash_on_second(*args: object, **kwargs: object) -> object:
@@ -61,13 +61,13 @@ def test_crash_between_objects_and_row_leaves_no_orphan_after_rerun(
             raise KeyboardInterrupt("power cut after the objects, before the commit")
         return real_record(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(archive_service.audit, "record", crash_on_second)
+    monkeypatch.setattr(archive_service.audit, "record_all", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
-        list(ingest_directory(archive, tmp_path / "c", "OBCINA1"))
+        list(ingest_directory(archive, tmp_path / "c", "OBCINA1", batch_size=1))
     assert len(list_units(archive)) == 1
     orphans = run_fixity(archive)
     assert {f.code for f in orphans.findings} == {"HRB-F003"}  # stored, not yet recorded
-    monkeypatch.setattr(archive_service.audit, "record", real_record)
+    monkeypatch.setattr(archive_service.audit, "record_all", real_record)
     assert isinstance(archive.clock, FixedClock)
     summary = summarise(list(ingest_directory(archive, tmp_path / "c", "OBCINA1")))
     assert (summary["archived"], summary["duplicates"]) == (2, 1)

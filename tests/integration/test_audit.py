@@ -26,7 +26,8 @@ def test_each_action_is_an_event_and_the_chain_verifies(archive: Archive) -> Non
     assert actions(archive) == ["config.changed", "tenant.added", "unit.archived",
                                 "fixity.run"]
     report = audit.verify_chain(archive)
-    assert report.ok and report.counts["events"] == 4
+    assert report.ok
+    assert report.counts["events"] == 4
 
 
 def test_the_database_refuses_to_change_or_delete_events(archive: Archive) -> None:

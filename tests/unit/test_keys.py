@@ -31,5 +31,5 @@ def test_two_names_that_sanitise_alike_get_different_keys() -> None:
 @pytest.mark.parametrize(("tenant", "unit"), [("../x", UNIT), ("T1", "../../x"),
                                               ("T/1", UNIT), ("T1", "UPPER" * 8)])
 def test_bad_tenant_or_unit_id_is_refused(tenant: str, unit: str) -> None:
-    with pytest.raises(ValueError, match="tenant code|unit id"):
+    with pytest.raises(ValueError, match=r"tenant code|unit id"):
         file_key(tenant, unit, "x.xml")
