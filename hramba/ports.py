@@ -13,7 +13,8 @@ from hramba.core.types import Digest, ObjectKey, StoredObject
 class ObjectStore(Protocol):
     """Write-once object storage with retention: storage.s3, storage.localfs.
 
-    `put` refuses an existing key and a stream whose bytes do not match `sha256`;
+    `put` refuses an existing key and a stream whose bytes do not match `sha256`, and
+    never leaves a key pointing at partial bytes;
     `delete` and a shorter `set_retention` are refused before retain-until or on hold
     (RetentionLocked).
     """
@@ -22,6 +23,8 @@ class ObjectStore(Protocol):
 
     def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
             retain_until: datetime) -> StoredObject: ...
+    def sync(self) -> None:
+        """Make every object put so far durable; called before rows refer to them."""
     def stat(self, key: ObjectKey) -> StoredObject: ...
     def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]: ...
     def exists(self, key: ObjectKey) -> bool: ...

@@ -1,17 +1,24 @@
 """The embedded default: objects as read-only files under a root directory.
 
-    <root>/objects/<key>            the bytes, mode 0444, written atomically
-    <root>/retention/<key>.json     retain-until and legal hold
-    <root>/tmp/                     partial writes; never listed
+    <root>/objects/<key>            the bytes, mode 0444
+    <root>/objects/<key>#lock       retain-until, legal hold, size and digest recorded at put
+    <root>/tmp/                     writes in progress; never listed
 
-Retention and legal hold are enforced here in software only. Anyone with write access
-to the directory can still change or delete files: this is weaker than S3 Object Lock
-in COMPLIANCE mode, which the server enforces even against its administrator. Use the
-S3 store in production.
+A put writes a temporary file, fsyncs it and renames it into place, so an object's name
+never points at partial bytes. Directory entries and lock files become durable at
+`sync()` (one syncfs for the whole batch), which the archive calls before it commits the
+batch's rows: a crash before that loses only objects no row refers to yet, and the re-run
+writes them again.
+
+Retention and legal hold are enforced here in software only. Anyone with write access to
+the directory can still change or delete files: this is weaker than S3 Object Lock in
+COMPLIANCE mode, which the server enforces even against its administrator. Use the S3
+store in production.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -39,6 +46,9 @@ from hramba.core.types import (
     StoredObject,
 )
 
+LOCK = "#lock"  # "#" never occurs in a key (storage.keys), so no object is named like a lock
+Lock = dict[str, str | bool | int]
+
 
 class LocalObjectStore:
     """ObjectStore on a local filesystem, retention enforced in software."""
@@ -47,26 +57,28 @@ class LocalObjectStore:
         self.root = root
         self.clock = clock
         self.description = f"localfs {root}"
-        for sub in ("objects", "retention", "tmp"):
+        for sub in ("objects", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: ObjectKey) -> Path:
-        parts = key.split("/")
-        if not key or any(p in ("", ".", "..") for p in parts):
+        if not key or "#" in key or any(p in ("", ".", "..") for p in key.split("/")):
             raise ValueError(f"unsafe object key {key!r}")
-        return self.root / "objects" / key
+        return Path(f"{self.root}/objects/{key}")
 
     def _lock_path(self, key: ObjectKey) -> Path:
-        return self.root / "retention" / f"{key}.json"
+        return Path(f"{self._path(key)}{LOCK}")
 
     def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
             retain_until: datetime) -> StoredObject:
         path = self._path(key)
         if path.exists():
             raise Conflict(f"object {key} already exists; objects are write-once")
-        self._write_lock(key, {"retain_until": retain_until.isoformat(), "legal_hold": False,
-                               "size": size, "sha256": sha256.hex})
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(path.parent, exist_ok=True)
+        # Written in place, not renamed: until sync() a crash may leave it empty, which
+        # reads as "no retention" and makes the re-run set it again.
+        self._lock_path(key).write_text(json.dumps(
+            {"retain_until": retain_until.isoformat(), "legal_hold": False, "size": size,
+             "sha256": sha256.hex}), "utf-8")
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         try:
             reader = HashingReader(data)
@@ -81,12 +93,20 @@ class LocalObjectStore:
                     f"expected {size} bytes {sha256}")
             os.chmod(tmp, 0o444)
             os.rename(tmp, path)
-            _fsync_dir(path.parent)
         except OSError as exc:
             raise ServiceUnavailable(f"put {key}: {exc.strerror}") from exc
         finally:
             Path(tmp).unlink(missing_ok=True)
-        return self.stat(key)
+        return StoredObject(key, size, sha256, retain_until, legal_hold=False)
+
+    def sync(self) -> None:
+        """Make every put so far durable: one syncfs(2) of the store's filesystem."""
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _LIBC is None or _LIBC.syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def stat(self, key: ObjectKey) -> StoredObject:
         path = self._path(key)
@@ -115,7 +135,7 @@ class LocalObjectStore:
             rel = Path(dirpath).relative_to(objects).as_posix()
             for name in sorted(filenames):
                 key = name if rel == "." else f"{rel}/{name}"
-                if key.startswith(prefix):
+                if key.startswith(prefix) and not key.endswith(LOCK):
                     yield ObjectKey(key)
 
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
@@ -137,27 +157,28 @@ class LocalObjectStore:
         self._path(key).unlink()
         self._lock_path(key).unlink(missing_ok=True)
 
-    def _read_lock(self, key: ObjectKey) -> dict[str, str | bool | int]:
-        """Retention and digest recorded at put; empty for a file put there by hand."""
+    def _read_lock(self, key: ObjectKey) -> Lock:
+        """What was recorded at put; empty for a file put there by hand (or lost in a
+        crash before sync, which the archive then sets again)."""
         try:
             return dict(json.loads(self._lock_path(key).read_text("utf-8")))
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             return {}
 
-    def _write_lock(self, key: ObjectKey, body: dict[str, str | bool | int]) -> None:
-        path = self._lock_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _write_lock(self, key: ObjectKey, body: Lock) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(body, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, self._lock_path(key))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _libc() -> ctypes.CDLL | None:
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs  # noqa: B018 - present on Linux only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()

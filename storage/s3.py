@@ -129,6 +129,9 @@ class S3ObjectStore:
                                      f"shorter than {retain_until}")
         return stored
 
+    def sync(self) -> None:
+        """Nothing to do: S3 acknowledges a put only once the object is durable."""
+
     def stat(self, key: ObjectKey) -> StoredObject:
         try:
             obj = self.client.stat_object(self.bucket, key,

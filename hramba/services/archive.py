@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import IntegrityViolation, NotFound, RejectedInput
-from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
+from hramba.core.types import Digest, Hashed, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import File, Unit, UnitFinding
 from hramba.domain.manifest import (
@@ -62,17 +62,37 @@ class TenantRef:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A unit whose objects are all stored; committing its rows makes it archived."""
+class UnitInput:
+    """Everything needed to archive one unit."""
 
     tenant: TenantRef
-    unit_id: str
+    files: Sequence[IncomingFile]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    unit_format: str = "other"
+    source: str = ""
+    findings: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A unit whose files are hashed: its content digest decides duplicate or new."""
+
+    input: UnitInput
+    entries: list[FileEntry]
     content_sha256: str
+
+    @property
+    def unit_id(self) -> str:
+        return unit_id_for(self.input.tenant.code, self.content_sha256)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A unit whose objects are all stored; committing its rows makes it archived."""
+
+    measured: Measured
     manifest: Manifest
     files: list[tuple[FileEntry, ObjectKey]]
-    unit_format: str
-    source: str
-    findings: Sequence[tuple[str, str]]
 
 
 def unit_id_for(tenant: str, content_sha256: str) -> str:
@@ -89,87 +109,102 @@ def archive_unit(archive: Archive, tenant_code: str, files: Sequence[IncomingFil
                  metadata: dict[str, Any] | None = None, unit_format: str = "other",
                  source: str = "", findings: Sequence[tuple[str, str]] = ()) -> Outcome:
     """Store `files` as one unit of `tenant_code`; the same content again is a duplicate."""
-    prepared = prepare_unit(archive, tenant_ref(archive, tenant_code), files,
-                            metadata=metadata, unit_format=unit_format, source=source,
-                            findings=findings)
-    return prepared if isinstance(prepared, Outcome) else commit_units(archive, [prepared])[0]
+    unit = UnitInput(tenant_ref(archive, tenant_code), files, metadata or {}, unit_format,
+                     source, findings)
+    return archive_measured(archive, [measure(unit)])[0]
 
 
-def prepare_unit(archive: Archive, tenant: TenantRef, files: Sequence[IncomingFile], *,
-                 metadata: dict[str, Any] | None = None, unit_format: str = "other",
-                 source: str = "", findings: Sequence[tuple[str, str]] = ()
-                 ) -> Prepared | Outcome:
-    """Hash the files and store every object (manifest last); a duplicate stores nothing."""
-    _check_files(files)
-    entries = [_measure(f) for f in files]
-    content = content_digest(entries)
+def measure(unit: UnitInput) -> Measured:
+    """Check the unit's files and hash each (reads them once); stores nothing."""
+    _check_files(unit.files)
+    entries = [_measure(f) for f in unit.files]
+    return Measured(unit, entries, content_digest(entries))
+
+
+def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcome]:
+    """Archive a batch: skip what is already archived, store the objects of the rest
+    (manifest last), make them durable, then commit all rows in one transaction.
+
+    Objects first, rows last: a crash before the commit leaves only objects that no row
+    refers to, and a re-run lands on the same keys and adopts them.
+    """
     with transaction(archive.db) as session:
-        existing = _existing_units(session, [(tenant.id, content)])
-    if existing:
-        return Outcome("duplicate", existing[tenant.id, content])
-    unit_id = unit_id_for(tenant.code, content)
-    manifest = _manifest(archive, tenant.code, unit_id, entries, metadata or {})
-    keys = [file_key(tenant.code, unit_id, e.name) for e in entries]
-    for entry, incoming, key in zip(entries, files, keys, strict=True):
+        existing = _existing_units(session, [(m.input.tenant.id, m.content_sha256)
+                                             for m in batch])
+    stored = [_store_unit(archive, m) for m in batch
+              if (m.input.tenant.id, m.content_sha256) not in existing]
+    committed = {o.unit_id: o for o in _commit(archive, stored)} if stored else {}
+    return [committed.get(m.unit_id) or Outcome(
+        "duplicate", existing.get((m.input.tenant.id, m.content_sha256), m.unit_id))
+        for m in batch]
+
+
+def _store_unit(archive: Archive, measured: Measured) -> _Stored:
+    tenant, unit_id = measured.input.tenant.code, measured.unit_id
+    manifest = _manifest(archive, tenant, unit_id, measured.entries, measured.input.metadata)
+    keys = [file_key(tenant, unit_id, e.name) for e in measured.entries]
+    for entry, incoming, key in zip(measured.entries, measured.input.files, keys, strict=True):
         _store(archive, key, incoming.open, entry, manifest.retain_until)
-    manifest_entry = _store_manifest(archive, tenant.code, manifest)
-    return Prepared(tenant, unit_id, content, manifest,
-                    [*zip(entries, keys, strict=True),
-                     (manifest_entry, manifest_key(tenant.code, unit_id))],
-                    unit_format, source, findings)
+    manifest_entry = _store_manifest(archive, tenant, manifest)
+    return _Stored(measured, manifest, [*zip(measured.entries, keys, strict=True),
+                                        (manifest_entry, manifest_key(tenant, unit_id))])
 
 
-def commit_units(archive: Archive, batch: Sequence[Prepared]) -> list[Outcome]:
-    """Record prepared units in one transaction (the commit point), with their events.
+def _commit(archive: Archive, batch: Sequence[_Stored]) -> list[Outcome]:
+    """Record stored units in one transaction (the commit point), with their events.
 
     A unit committed meanwhile by another run, or twice in `batch`, becomes a duplicate.
     """
+    archive.store.sync()
     try:
         with transaction(archive.db) as session:
             outcomes, new = _split_duplicates(session, batch)
-            session.add_all(_unit_row(p) for p in new)
+            session.add_all(_unit_row(u) for u in new)
             session.flush()
-            audit.record_all(session, archive, [_archived_event(p) for p in new])
+            audit.record_all(session, archive, [_archived_event(u) for u in new])
         return outcomes
     except IntegrityError:
         if len(batch) == 1:  # lost a race with a concurrent run: theirs is the unit
             with transaction(archive.db) as session:
                 return _split_duplicates(session, batch)[0]
-        return [o for p in batch for o in commit_units(archive, [p])]
+        return [o for u in batch for o in _commit(archive, [u])]
 
 
-def _split_duplicates(session: Session, batch: Sequence[Prepared]
-                      ) -> tuple[list[Outcome], list[Prepared]]:
-    existing = _existing_units(session, [(p.tenant.id, p.content_sha256) for p in batch])
+def _split_duplicates(session: Session, batch: Sequence[_Stored]
+                      ) -> tuple[list[Outcome], list[_Stored]]:
+    existing = _existing_units(session, [(u.measured.input.tenant.id,
+                                          u.measured.content_sha256) for u in batch])
     outcomes, new, seen = [], [], set()
-    for p in batch:
-        found = existing.get((p.tenant.id, p.content_sha256))
-        if found or p.unit_id in seen:
-            outcomes.append(Outcome("duplicate", found or p.unit_id))
+    for u in batch:
+        m = u.measured
+        found = existing.get((m.input.tenant.id, m.content_sha256))
+        if found or m.unit_id in seen:
+            outcomes.append(Outcome("duplicate", found or m.unit_id))
         else:
-            seen.add(p.unit_id)
-            new.append(p)
-            outcomes.append(Outcome("archived", p.unit_id, [c for c, _ in p.findings]))
+            seen.add(m.unit_id)
+            new.append(u)
+            outcomes.append(Outcome("archived", m.unit_id, [c for c, _ in m.input.findings]))
     return outcomes, new
 
 
-def _unit_row(p: Prepared) -> Unit:
-    unit = Unit(id=p.unit_id, tenant_id=p.tenant.id, content_sha256=p.content_sha256,
-                received_at=p.manifest.received_at, retain_until=p.manifest.retain_until,
-                legal_hold=False, format=p.unit_format, source=p.source,
-                unit_metadata=p.manifest.metadata)
+def _unit_row(u: _Stored) -> Unit:
+    m = u.measured
+    unit = Unit(id=m.unit_id, tenant_id=m.input.tenant.id, content_sha256=m.content_sha256,
+                received_at=u.manifest.received_at, retain_until=u.manifest.retain_until,
+                legal_hold=False, format=m.input.unit_format, source=m.input.source,
+                unit_metadata=u.manifest.metadata)
     unit.files = [File(position=i, name=e.name, role=e.role, media_type=e.media_type,
                        size=e.size, sha256=e.sha256, object_key=key)
-                  for i, (e, key) in enumerate(p.files)]
-    unit.findings = [UnitFinding(code=c, detail=d) for c, d in p.findings]
+                  for i, (e, key) in enumerate(u.files)]
+    unit.findings = [UnitFinding(code=c, detail=d) for c, d in m.input.findings]
     return unit
 
 
-def _archived_event(p: Prepared) -> audit.Event:
-    content = [e for e, _ in p.files[:-1]]
-    return audit.Event("unit.archived", p.unit_id, p.tenant.code, {
-        "content_sha256": p.content_sha256, "files": len(content),
-        "bytes": sum(e.size for e in content), "source": p.source})
+def _archived_event(u: _Stored) -> audit.Event:
+    m = u.measured
+    return audit.Event("unit.archived", m.unit_id, m.input.tenant.code, {
+        "content_sha256": m.content_sha256, "files": len(m.entries),
+        "bytes": sum(e.size for e in m.entries), "source": m.input.source})
 
 
 def _check_files(files: Sequence[IncomingFile]) -> None:
@@ -222,10 +257,11 @@ def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
            entry: FileEntry, retain_until: datetime) -> None:
     sha256 = Digest.sha256(entry.sha256)
     if archive.store.exists(key):
-        stored = archive.store.stat(key)
-        if (stored.size, stored.sha256) != (entry.size, sha256):
-            raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
-        if not retained_until(stored, retain_until):
+        # Left by a run that stopped before its commit: adopt it if the bytes are the same.
+        with archive.store.open(key) as stream:
+            if hash_stream(stream) != Hashed(entry.size, sha256):
+                raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
+        if not retained_until(archive.store.stat(key), retain_until):
             archive.store.set_retention(key, retain_until)
         return
     with opener() as stream:

@@ -10,11 +10,11 @@ from typing import Any
 from hramba.core.errors import NotFound, RejectedInput
 from hramba.services.archive import (
     IncomingFile,
-    Outcome,
-    Prepared,
+    Measured,
     TenantRef,
-    commit_units,
-    prepare_unit,
+    UnitInput,
+    archive_measured,
+    measure,
     tenant_ref,
 )
 from hramba.services.context import Archive
@@ -48,25 +48,25 @@ def ingest_directory(archive: Archive, root: Path, tenant: str,
                      batch_size: int = BATCH) -> Iterator[IngestResult]:
     """Archive every file under `root` for `tenant`, one result per file, in order.
 
-    Objects are stored file by file; rows are committed `batch_size` units at a time
-    (the commit point), so a crash loses at most a batch of rows, which a re-run adopts.
+    Files are hashed and checked one by one, then archived `batch_size` units at a time
+    (one commit per batch), so a crash loses at most a batch of rows, which a re-run adopts.
     """
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
     ref = tenant_ref(archive, tenant)
-    pending: list[IngestResult | tuple[str, Prepared]] = []
+    pending: list[IngestResult | tuple[str, Measured]] = []
     for candidate in walk(root):
-        pending.append(_prepare_one(archive, candidate, ref))
+        pending.append(_measure_one(archive, candidate, ref))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
-            yield from _commit(archive, pending)
+            yield from _archive_batch(archive, pending)
             pending = []
-    yield from _commit(archive, pending)
+    yield from _archive_batch(archive, pending)
 
 
-def _commit(archive: Archive, pending: list[IngestResult | tuple[str, Prepared]]
-            ) -> Iterator[IngestResult]:
-    prepared = [p for p in pending if isinstance(p, tuple)]
-    outcomes = iter(commit_units(archive, [p for _, p in prepared]) if prepared else [])
+def _archive_batch(archive: Archive, pending: list[IngestResult | tuple[str, Measured]]
+                   ) -> Iterator[IngestResult]:
+    measured = [m for _, m in (p for p in pending if isinstance(p, tuple))]
+    outcomes = iter(archive_measured(archive, measured) if measured else [])
     for item in pending:
         if isinstance(item, IngestResult):
             yield item
@@ -75,8 +75,8 @@ def _commit(archive: Archive, pending: list[IngestResult | tuple[str, Prepared]]
             yield IngestResult(item[0], outcome.outcome, outcome.unit_id, outcome.codes)
 
 
-def _prepare_one(archive: Archive, candidate: Candidate,
-                 tenant: TenantRef) -> IngestResult | tuple[str, Prepared]:
+def _measure_one(archive: Archive, candidate: Candidate,
+                 tenant: TenantRef) -> IngestResult | tuple[str, Measured]:
     def reject(code: str, reason: str, copy: bool = True) -> IngestResult:
         qid = quarantine(archive, candidate.path, code, reason, tenant=tenant.code, copy=copy)
         return IngestResult(candidate.relative, "quarantined", None, [code],
@@ -89,13 +89,11 @@ def _prepare_one(archive: Archive, candidate: Candidate,
     path = candidate.path
     incoming = IncomingFile(path.name, "document", "application/octet-stream",
                             lambda: path.open("rb"))
+    unit = UnitInput(tenant, [incoming], {"source_path": candidate.relative},
+                     source=f"dir:{candidate.relative}")
     try:
-        prepared = prepare_unit(archive, tenant, [incoming], source=f"dir:{candidate.relative}",
-                                metadata={"source_path": candidate.relative})
+        return candidate.relative, measure(unit)
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc))
-    if isinstance(prepared, Outcome):
-        return IngestResult(candidate.relative, prepared.outcome, prepared.unit_id)
-    return candidate.relative, prepared

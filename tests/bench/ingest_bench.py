@@ -1,0 +1,91 @@
+"""`make bench`: ingest a generated corpus into the embedded default and compare, in the same
+run and on the same files, with reference tools:
+
+* bagit-python (`bagit.py --sha256 --processes 1`): hashes every file and writes a bag
+  (moves the files into data/ and writes manifests); the reference for archiving speed;
+* tar piped into tar: the copy floor; `openssl dgst -sha256`: the hashing floor.
+
+Prints files/s, MB/s and peak RSS of each, and our ratio to each. Never part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hramba.services.corpus import write_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Run:
+    tool: str
+    seconds: float
+    peak_rss_mb: float
+
+
+def timed(tool: str, args: list[str], **kwargs: object) -> Run:
+    """Run a command, returning its wall time and its own peak RSS (from wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{tool} failed: {' '.join(args)}")
+    return Run(tool, seconds, usage.ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--dir", type=Path, default=ROOT / ".bench")
+    args = parser.parse_args()
+    shutil.rmtree(args.dir, ignore_errors=True)
+    corpus, home = args.dir / "corpus", args.dir / "home"
+    paths = list(write_corpus(corpus, args.count, ("Občina Bench", "SI21423512")))
+    megabytes = sum(p.stat().st_size for p in paths) / 1e6
+    hramba = str(BIN / "hramba")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")}
+    subprocess.run([hramba, "--home", str(home), "init"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([hramba, "--home", str(home), "tenant", "add", "BENCH", "--tax-number",
+                    "SI21423512", "--name", "Bench"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+    runs = [timed("hramba ingest dir", [hramba, "--home", str(home), "ingest", "dir",
+                                        str(corpus), "--tenant", "BENCH", "--json"], env=env)]
+    bag = args.dir / "bag"
+    shutil.copytree(corpus, bag)
+    runs.append(timed("bagit.py --sha256", [str(BIN / "bagit.py"), "--quiet", "--sha256",
+                                            "--processes", "1", str(bag)]))
+    copy = args.dir / "copy"
+    copy.mkdir()
+    runs.append(timed("tar | tar (copy floor)", ["bash", "-c",
+                      f"tar -C '{corpus}' -cf - . | tar -C '{copy}' -xf -"]))
+    runs.append(timed("openssl dgst -sha256 (hash floor)", ["bash", "-c",
+                      f"find '{corpus}' -type f -print0 | xargs -0 openssl dgst -sha256"]))
+    report(runs, len(paths), megabytes)
+    shutil.rmtree(args.dir, ignore_errors=True)
+
+
+def report(runs: list[Run], files: int, megabytes: float) -> None:
+    print(f"corpus: {files} generated e-SLOG 2.0 invoices (5-50 KB), {megabytes:.1f} MB; "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    ours = runs[0]
+    print(f"{'tool':<36} {'files/s':>9} {'MB/s':>8} {'peak RSS MB':>12} {'ours/this':>10}")
+    for run in runs:
+        print(f"{run.tool:<36} {files / run.seconds:>9.0f} {megabytes / run.seconds:>8.1f} "
+              f"{run.peak_rss_mb:>12.0f} {run.seconds / ours.seconds:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
