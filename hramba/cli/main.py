@@ -14,7 +14,7 @@ from hramba.core.errors import HrambaError
 from hramba.services import fixity, units
 
 app = typer.Typer(
-    name="hramba", no_args_is_help=True, pretty_exceptions_enable=False,
+    name="hramba", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
     help="e-hramba: long-term archive of e-invoices for budget users.\n\n"
          "Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 not found, "
          "5 conflict, 6 rejected input, 7 integrity violation, 75 service unavailable.")
@@ -36,8 +36,8 @@ def main(
     ctx: typer.Context,
     config: str | None = typer.Option(None, "--config", envvar="HRAMBA_CONFIG",
                                       help="TOML settings file."),
-    home: str | None = typer.Option(None, "--home", help="Data directory "
-                                    "[env HRAMBA_HOME; default ./hramba-data]."),
+    home: str | None = typer.Option(None, "--home", envvar="HRAMBA_HOME",
+                                    help="Data directory (default ./hramba-data)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
@@ -45,14 +45,18 @@ def main(
 
 
 @app.command("init")
-def init(ctx: typer.Context) -> None:
+def init(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Create the data directory, migrate the database and the bucket (idempotent)."""
     from hramba.wiring import init_archive
 
     settings = state(ctx).settings
     archive = init_archive(settings)
-    typer.echo(f"archive ready in {settings.home}\n  database: {settings.public()['database_url']}"
-               f"\n  objects:  {archive.store.description}")
+    ready = {"home": str(settings.home), "database": settings.public()["database_url"],
+             "objects": archive.store.description}
+    if as_json:
+        emit_json(ready)
+    else:
+        typer.echo("archive ready\n" + "\n".join(f"  {k:<9} {v}" for k, v in ready.items()))
 
 
 @app.command("ls")
@@ -70,8 +74,11 @@ def ls(ctx: typer.Context,
                    f"{r['format']:<7} {r['source']}")
 
 
+UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
+
+
 @app.command("show")
-def show(ctx: typer.Context, unit_id: str, as_json: bool = JSON_OPTION) -> None:
+def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION) -> None:
     """Show one unit: files, digests, retention, findings."""
     unit = units.show_unit(state(ctx).archive, unit_id)
     if as_json:
@@ -87,11 +94,15 @@ def show(ctx: typer.Context, unit_id: str, as_json: bool = JSON_OPTION) -> None:
 
 
 @app.command("get")
-def get(ctx: typer.Context, unit_id: str,
-        out: Path = typer.Option(..., "--out", help="Folder to write the files into.")) -> None:
+def get(ctx: typer.Context, unit_id: str = UNIT_ID,
+        out: Path = typer.Option(..., "--out", help="Folder to write the files into."),
+        as_json: bool = JSON_OPTION) -> None:
     """Write a unit's files back out, byte-identical (each digest checked)."""
-    for path in units.get_unit(state(ctx).archive, unit_id, out):
-        typer.echo(str(path))
+    written = [str(p) for p in units.get_unit(state(ctx).archive, unit_id, out)]
+    if as_json:
+        emit_json({"unit_id": unit_id, "written": written})
+    else:
+        typer.echo("\n".join(written))
 
 
 @app.command("fixity")
