@@ -59,7 +59,7 @@ class StorageSettings:
 class Settings:
     home: Path
     actor: str
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password
     storage: StorageSettings
     source: str
 

@@ -42,7 +42,7 @@ def archive(profile_settings: Settings, clock: FixedClock) -> Iterator[Archive]:
     archive = init_archive(profile_settings, clock)
     add_tenant(archive, TENANT)
     yield archive
-    archive.db.kw["bind"].dispose()
+    archive.close()
 
 
 def samples_dir() -> Path:

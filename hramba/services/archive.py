@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -36,6 +37,7 @@ from hramba.services.tenants import get_tenant
 from storage.keys import file_key, manifest_key
 
 ROLES = ("envelope", "invoice", "attachment", "document")
+STORE_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,9 @@ def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcom
     with transaction(archive.db) as session:
         existing = _existing_units(session, [(m.input.tenant.id, m.content_sha256)
                                              for m in batch])
-    stored = [_store_unit(archive, m) for m in batch
-              if (m.input.tenant.id, m.content_sha256) not in existing]
+    new = [m for m in batch if (m.input.tenant.id, m.content_sha256) not in existing]
+    with ThreadPoolExecutor(STORE_WORKERS) as pool:  # storage waits on disks and networks
+        stored = list(pool.map(lambda m: _store_unit(archive, m), new))
     committed = {o.unit_id: o for o in _commit(archive, stored)} if stored else {}
     return [committed.get(m.unit_id) or Outcome(
         "duplicate", existing.get((m.input.tenant.id, m.content_sha256), m.unit_id))

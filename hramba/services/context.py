@@ -20,3 +20,9 @@ class Archive:
     clock: Clock
     home: Path
     actor: str
+
+    def close(self) -> None:
+        """Release database connections."""
+        bind = self.db.kw.get("bind")
+        if bind is not None:
+            bind.dispose()

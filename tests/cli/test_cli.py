@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hramba.core.types import Digest
+from plugins.cli import Cli, clean_env
 
-from .conftest import Cli, clean_env
+from hramba.core.types import Digest
 
 INVOICE = b"\xef\xbb\xbf<?xml version='1.0'?><Invoice xmlns='urn:eslog:2.00'/>\n"
 

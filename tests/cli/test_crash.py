@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from plugins.cli import Cli
 
 from hramba.core.types import FixedClock
 from hramba.services import archive as archive_service
@@ -16,8 +17,6 @@ from hramba.services.corpus import write_corpus
 from hramba.services.fixity import run_fixity
 from hramba.services.ingest import ingest_directory, summarise
 from hramba.services.units import list_units
-
-from .conftest import Cli
 
 BUYER = ("Občina Primer", "SI21423512")
 

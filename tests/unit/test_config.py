@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hramba.config import load_settings
+from hramba.core.errors import ConfigurationError
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "hramba.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_are_the_embedded_profile(tmp_path: Path) -> None:
+    s = load_settings(home=str(tmp_path), environ={})
+    assert s.database_url == f"sqlite:///{tmp_path / 'hramba.db'}"
+    assert (s.storage.kind, s.storage.path) == ("localfs", tmp_path / "objects")
+
+
+def test_file_then_environment_then_command_line(tmp_path: Path) -> None:
+    config = write(tmp_path, 'home = "/from/file"\n[database]\nurl = "sqlite:///file.db"\n'
+                             '[storage]\nbucket = "from-file"\n')
+    env = {"HRAMBA_CONFIG": config, "HRAMBA_STORAGE_BUCKET": "from-env",
+           "HRAMBA_HOME": "/from/env"}
+    s = load_settings(environ=env)
+    assert (s.database_url, s.storage.bucket, str(s.home)) == (
+        "sqlite:///file.db", "from-env", "/from/env")
+    assert str(load_settings(home=str(tmp_path), environ=env).home) == str(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[storage]\nbukcet = "x"\n', "unknown key 'storage.bukcet'"),
+    ('[storage]\nsecure = "yes"\n', "storage.secure must be a bool"),
+    ('[storage]\nkind = "ftp"\n', "storage.kind must be one of localfs, s3"),
+    ('[storage]\nkind = "s3"\nendpoint = "h:9000"\naccess_key = "a"\n',
+     "storage.secret_key or storage.secret_key_file is required"),
+    ("not toml at all", "hramba.toml"),
+])
+def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_bad_boolean_in_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="HRAMBA_STORAGE_SECURE"):
+        load_settings(environ={"HRAMBA_STORAGE_SECURE": "maybe"})
+
+
+def test_missing_config_file_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(str(tmp_path / "absent.toml"), environ={})
+
+
+def test_secrets_stay_out_of_repr_and_public_view(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("s3cr3t\n")
+    env = {"HRAMBA_STORAGE_KIND": "s3", "HRAMBA_STORAGE_ENDPOINT": "h:9000",
+           "HRAMBA_STORAGE_ACCESS_KEY": "a", "HRAMBA_STORAGE_SECRET_KEY_FILE": str(secret_file),
+           "HRAMBA_DATABASE_URL": "postgresql+psycopg://u:dbpass@h/db"}
+    s = load_settings(environ=env)
+    assert s.storage.secret_key == "s3cr3t"
+    for text in (repr(s), str(s.public())):
+        assert "s3cr3t" not in text
+        assert "dbpass" not in text
