@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -162,8 +162,7 @@ def _commit(archive: Archive, batch: Sequence[_Stored]) -> list[Outcome]:
     try:
         with transaction(archive.db) as session:
             outcomes, new = _split_duplicates(session, batch)
-            session.add_all(_unit_row(u) for u in new)
-            session.flush()
+            _insert_rows(session, new)
             audit.record_all(session, archive, [_archived_event(u) for u in new])
         return outcomes
     except IntegrityError:
@@ -190,17 +189,24 @@ def _split_duplicates(session: Session, batch: Sequence[_Stored]
     return outcomes, new
 
 
-def _unit_row(u: _Stored) -> Unit:
-    m = u.measured
-    unit = Unit(id=m.unit_id, tenant_id=m.input.tenant.id, content_sha256=m.content_sha256,
-                received_at=u.manifest.received_at, retain_until=u.manifest.retain_until,
-                legal_hold=False, format=m.input.unit_format, source=m.input.source,
-                unit_metadata=u.manifest.metadata)
-    unit.files = [File(position=i, name=e.name, role=e.role, media_type=e.media_type,
-                       size=e.size, sha256=e.sha256, object_key=key)
-                  for i, (e, key) in enumerate(u.files)]
-    unit.findings = [UnitFinding(code=c, detail=d) for c, d in m.input.findings]
-    return unit
+def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
+    """Bulk INSERTs (executemany): units, then their files and findings."""
+    if not new:
+        return
+    session.execute(insert(Unit), [
+        {"id": u.measured.unit_id, "tenant_id": u.measured.input.tenant.id,
+         "content_sha256": u.measured.content_sha256, "received_at": u.manifest.received_at,
+         "retain_until": u.manifest.retain_until, "legal_hold": False,
+         "format": u.measured.input.unit_format, "source": u.measured.input.source,
+         "unit_metadata": u.manifest.metadata} for u in new])
+    session.execute(insert(File), [
+        {"unit_id": u.measured.unit_id, "position": i, "name": e.name, "role": e.role,
+         "media_type": e.media_type, "size": e.size, "sha256": e.sha256, "object_key": key}
+        for u in new for i, (e, key) in enumerate(u.files)])
+    findings = [{"unit_id": u.measured.unit_id, "code": c, "detail": d}
+                for u in new for c, d in u.measured.input.findings]
+    if findings:
+        session.execute(insert(UnitFinding), findings)
 
 
 def _archived_event(u: _Stored) -> audit.Event:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from hramba.core.findings import Report
@@ -30,17 +30,19 @@ class Event:
 
 
 def record(session: Session, archive: Archive, action: str, subject: str, *,
-           tenant: str | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction, chained to the current head."""
-    return record_all(session, archive, [Event(action, subject, tenant, details or {})])[-1]
+           tenant: str | None = None, details: dict[str, Any] | None = None) -> str:
+    """Append one event in the caller's transaction; returns its hash."""
+    return record_all(session, archive, [Event(action, subject, tenant, details or {})])
 
 
-def record_all(session: Session, archive: Archive, events: list[Event]) -> list[AuditEvent]:
-    """Append events in order in the caller's transaction, each chained to the one before."""
+def record_all(session: Session, archive: Archive, events: list[Event]) -> str:
+    """Append events in order in the caller's transaction, each chained to the one before;
+    returns the hash of the last (the new head)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash)
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
     rows = []
     for event in events:
         seq += 1
@@ -48,12 +50,10 @@ def record_all(session: Session, archive: Archive, events: list[Event]) -> list[
                          action=event.action, subject=event.subject, tenant=event.tenant,
                          details=event.details, prev_hash=prev_hash)
         prev_hash = body.event_hash()
-        rows.append(AuditEvent(seq=seq, occurred_at=body.occurred_at, actor=body.actor,
-                               action=body.action, subject=body.subject, tenant=body.tenant,
-                               details=body.details, prev_hash=body.prev_hash, hash=prev_hash))
-    session.add_all(rows)
-    session.flush()
-    return rows
+        rows.append(asdict(body) | {"hash": prev_hash})
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+    return prev_hash
 
 
 def head(archive: Archive) -> AuditEvent | None:

@@ -80,12 +80,14 @@ def get_unit(archive: Archive, unit_id: str, out: Path,
 
 def _write_checked(archive: Archive, key: ObjectKey, sha256: Digest, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.part")
-    with archive.store.open(key) as stream, tmp.open("wb") as sink:
-        reader = HashingReader(stream)
-        while chunk := reader.read(CHUNK):
-            sink.write(chunk)
-    if reader.hashed().sha256 != sha256:
-        tmp.unlink()
-        raise IntegrityViolation(f"{key} does not match its recorded {sha256}; "
-                                 "run hramba fixity")
-    os.replace(tmp, target)
+    try:
+        with archive.store.open(key) as stream, tmp.open("wb") as sink:
+            reader = HashingReader(stream)
+            while chunk := reader.read(CHUNK):
+                sink.write(chunk)
+        if reader.hashed().sha256 != sha256:
+            raise IntegrityViolation(f"{key} does not match its recorded {sha256}; "
+                                     "run hramba fixity")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -81,6 +81,10 @@ def test_fixity_exit_code_names_the_problem(cli: Cli, tmp_path: Path) -> None:
     assert bad.code == 1
     assert [(f["code"], f["subject"]) for f in bad.json()["findings"]] == [("HRB-F001", key)]
     assert cli("audit", "verify").code == 0
+    refused = cli("get", key.split("/")[2], "--out", str(tmp_path / "out"), check=False)
+    assert refused.code == 7
+    assert "does not match" in refused.err
+    assert not any((tmp_path / "out").iterdir())  # no partial or wrong file left behind
 
 
 def test_errors_have_their_own_exit_codes(cli: Cli, tmp_path: Path) -> None:
