@@ -41,6 +41,7 @@ from hramba.core.types import (
 )
 
 SINGLE_PUT_LIMIT = 64 * 1024 * 1024
+POOL_SIZE = 16  # connections kept per endpoint: the archive stores from several threads
 LOCK_REFUSALS = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
 NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "ResourceNotFound"}
 CHECKSUM_REFUSALS = {"BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"}
@@ -51,7 +52,8 @@ class S3ObjectStore:
 
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, *,
                  secure: bool = True, region: str = "") -> None:
-        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60),
+        http = urllib3.PoolManager(maxsize=POOL_SIZE,
+                                   timeout=urllib3.Timeout(connect=5, read=60),
                                    retries=urllib3.Retry(total=2, backoff_factor=0.2))
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                             secure=secure, region=region or None, http_client=http)

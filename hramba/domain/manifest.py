@@ -34,8 +34,9 @@ class FileEntry:
 
 
 def content_digest(files: list[FileEntry]) -> str:
-    """The identity of a unit's content: same files (name, role, bytes) -> same digest."""
-    lines = sorted(f"{f.role}\t{f.name}\t{f.sha256}" for f in files)
+    """The identity of a unit's content: the same bytes in the same roles, whatever the
+    files are called, are the same unit (a package's envelope names its files anyway)."""
+    lines = sorted(f"{f.role}\t{f.sha256}" for f in files)
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 

@@ -133,11 +133,14 @@ def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcom
     with transaction(archive.db) as session:
         existing = _existing_units(session, [(m.input.tenant.id, m.content_sha256)
                                              for m in batch])
-    new = [m for m in batch if (m.input.tenant.id, m.content_sha256) not in existing]
+    new: dict[str, Measured] = {}  # by unit id: the same content twice is stored once
+    for m in batch:
+        if (m.input.tenant.id, m.content_sha256) not in existing:
+            new.setdefault(m.unit_id, m)
     with ThreadPoolExecutor(STORE_WORKERS) as pool:  # storage waits on disks and networks
-        stored = list(pool.map(lambda m: _store_unit(archive, m), new))
+        stored = list(pool.map(lambda m: _store_unit(archive, m), new.values()))
     committed = {o.unit_id: o for o in _commit(archive, stored)} if stored else {}
-    return [committed.get(m.unit_id) or Outcome(
+    return [committed[m.unit_id] if new.get(m.unit_id) is m else Outcome(
         "duplicate", existing.get((m.input.tenant.id, m.content_sha256), m.unit_id))
         for m in batch]
 

@@ -12,6 +12,7 @@ from hramba.core.errors import NotFound, RejectedInput
 from hramba.core.types import Digest, ObjectKey
 from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive
+from hramba.services.ingest import ingest_directory
 from hramba.services.units import get_unit, list_units, show_unit
 
 INVOICE = b"\xef\xbb\xbf<?xml version='1.0'?><Invoice xmlns='urn:eslog:2.00'/>"
@@ -82,3 +83,16 @@ def test_bad_units_are_rejected_before_anything_is_stored(
     with pytest.raises(RejectedInput):
         archive_unit(archive, "OBCINA1", files(*bad))
     assert list(archive.store.keys("units/")) == []
+
+
+def test_the_same_file_twice_in_one_batch_is_archived_once(archive: Archive,
+                                                           tmp_path: Path) -> None:
+    for name in ("a.xml", "copy-of-a.xml"):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(INVOICE)
+    (tmp_path / "in" / "b.xml").write_bytes(ATTACHMENT)
+    results = list(ingest_directory(archive, tmp_path / "in", "OBCINA1"))
+    assert [(r.path, r.outcome) for r in results] == [
+        ("a.xml", "archived"), ("b.xml", "archived"), ("copy-of-a.xml", "duplicate")]
+    assert results[2].unit_id == results[0].unit_id
+    assert len(list_units(archive)) == 2
