@@ -9,11 +9,12 @@ refuses to shorten retention; those refusals surface as RetentionLocked.
 
 from __future__ import annotations
 
+import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO
 
 import urllib3
 from minio import Minio
@@ -42,7 +43,8 @@ from hramba.core.types import (
 
 SINGLE_PUT_LIMIT = 64 * 1024 * 1024
 POOL_SIZE = 16  # connections kept per endpoint: the archive stores from several threads
-LOCK_REFUSALS = {"AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidArgument"}
+LOCK_REFUSALS = {"AccessDenied", "ObjectLocked"}
+CREDENTIAL_REFUSALS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "ResourceNotFound"}
 CHECKSUM_REFUSALS = {"BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"}
 
@@ -62,36 +64,28 @@ class S3ObjectStore:
 
     def ensure_bucket(self) -> None:
         """Create the bucket with Object Lock if missing; refuse one without it."""
-        try:
+        with _translated(f"bucket {self.bucket}"):
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket, object_lock=True)
-            config = self.client.get_object_lock_config(self.bucket)
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            if isinstance(exc, S3Error) and exc.code == "ObjectLockConfigurationNotFoundError":
+            try:
+                self.client.get_object_lock_config(self.bucket)
+            except S3Error as exc:
+                if exc.code != "ObjectLockConfigurationNotFoundError":
+                    raise
                 raise ConfigurationError(
-                    f"bucket {self.bucket} has no Object Lock; "
-                    "units need a bucket created with Object Lock enabled") from exc
-            self._fail("bucket", exc)
-        if config is None:
-            raise ConfigurationError(f"bucket {self.bucket} has no Object Lock")
+                    f"bucket {self.bucket} has no Object Lock; units need a bucket "
+                    "created with Object Lock enabled") from exc
 
     def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
             retain_until: datetime) -> StoredObject:
         if self.exists(key):
             raise Conflict(f"object {key} already exists; objects are write-once")
         retention = Retention(COMPLIANCE, retain_until.astimezone(UTC))
-        try:
+        with _translated(f"put {key}"):
             if size <= SINGLE_PUT_LIMIT:
                 self._put_single(key, data, size, sha256, retention)
             else:
                 self._put_multipart(key, data, size, sha256, retention)
-        except S3Error as exc:
-            if exc.code in CHECKSUM_REFUSALS:
-                raise IntegrityViolation(f"put {key}: storage rejected the bytes "
-                                         f"({exc.code}): not {sha256}") from exc
-            self._fail(f"put {key}", exc)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-            self._fail(f"put {key}", exc)
         return self._check_stored(key, size, sha256, retain_until)
 
     def _put_single(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
@@ -135,17 +129,13 @@ class S3ObjectStore:
         """Nothing to do: S3 acknowledges a put only once the object is durable."""
 
     def stat(self, key: ObjectKey) -> StoredObject:
-        try:
+        with _translated(f"stat {key}"):
             obj = self.client.stat_object(self.bucket, key,
                                           extra_headers={"x-amz-checksum-mode": "ENABLED"})
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"stat {key}", exc)
         meta = obj.metadata or {}
         retain = meta.get("x-amz-object-lock-retain-until-date")
-        sha256 = meta.get("x-amz-meta-sha256")
         return StoredObject(
-            key=key, size=int(obj.size or 0),
-            sha256=Digest.sha256(str(sha256)) if sha256 else None,
+            key=key, size=int(obj.size or 0), sha256=_stored_digest(meta),
             retain_until=_parse_time(str(retain)) if retain else None,
             legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON")
 
@@ -154,10 +144,8 @@ class S3ObjectStore:
 
     @contextmanager
     def _open(self, key: ObjectKey) -> Iterator[BinaryIO]:
-        try:
+        with _translated(f"get {key}"):
             response = self.client.get_object(self.bucket, key)
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"get {key}", exc)
         try:
             yield io.BufferedReader(_ResponseReader(response), CHUNK)
         finally:
@@ -172,38 +160,31 @@ class S3ObjectStore:
         return True
 
     def keys(self, prefix: str) -> Iterator[ObjectKey]:
-        try:
+        with _translated(f"list {prefix}"):
             for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
                 yield ObjectKey(obj.object_name)
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"list {prefix}", exc)
 
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
         current = self.stat(key).retain_until
         if current and retain_until < current:
             raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
-        try:
+        with _translated(f"retention {key}", refusals=True):
             self.client.set_object_retention(
                 self.bucket, key, Retention(COMPLIANCE, retain_until.astimezone(UTC)))
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"retention {key}", exc)
 
     def set_legal_hold(self, key: ObjectKey, on: bool) -> None:
-        try:
+        with _translated(f"legal hold {key}"):
             if on:
                 self.client.enable_object_legal_hold(self.bucket, key)
             else:
                 self.client.disable_object_legal_hold(self.bucket, key)
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"legal hold {key}", exc)
 
     def delete(self, key: ObjectKey) -> None:
         """Delete every version of `key`; the server refuses while any is retained."""
-        try:
-            if not self._remove_versions(key):
-                raise NotFound(f"object {key} not found")
-        except (S3Error, MinioException, urllib3.exceptions.HTTPError) as exc:
-            self._fail(f"delete {key}", exc)
+        with _translated(f"delete {key}", refusals=True):
+            removed = self._remove_versions(key)
+        if not removed:
+            raise NotFound(f"object {key} not found")
 
     def _remove_versions(self, key: ObjectKey) -> int:
         versions = [v.version_id for v in self.client.list_objects(
@@ -212,14 +193,37 @@ class S3ObjectStore:
             self.client.remove_object(self.bucket, key, version_id=version_id)
         return len(versions)
 
-    def _fail(self, what: str, exc: Exception) -> NoReturn:
-        if isinstance(exc, S3Error):
-            if exc.code in NOT_FOUND:
-                raise NotFound(f"{what}: not found") from exc
-            if exc.code in LOCK_REFUSALS:
-                raise RetentionLocked(f"{what}: refused by storage ({exc.code})") from exc
-            raise ServiceUnavailable(f"{what}: {exc.code}") from exc
+
+@contextmanager
+def _translated(what: str, *, refusals: bool = False) -> Iterator[None]:
+    """SDK and HTTP errors become ours, keeping the cause; messages carry no secrets.
+
+    With `refusals`, an access refusal means Object Lock said no (retention, legal hold).
+    """
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in NOT_FOUND:
+            raise NotFound(f"{what}: not found") from exc
+        if refusals and exc.code in LOCK_REFUSALS:
+            raise RetentionLocked(f"{what}: refused by storage ({exc.code})") from exc
+        if exc.code in CHECKSUM_REFUSALS:
+            raise IntegrityViolation(f"{what}: storage rejected the bytes ({exc.code})") from exc
+        if exc.code in CREDENTIAL_REFUSALS:
+            raise ConfigurationError(f"{what}: storage refused our credentials or policy "
+                                     f"({exc.code})") from exc
+        raise ServiceUnavailable(f"{what}: {exc.code}") from exc
+    except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise ServiceUnavailable(f"{what}: {type(exc).__name__}") from exc
+
+
+def _stored_digest(meta: Mapping[str, str]) -> Digest | None:
+    """The server's own full-object SHA-256 if it has one, else the digest we recorded."""
+    checksum = meta.get("x-amz-checksum-sha256", "")
+    if checksum and "-" not in checksum:  # "...-N" is a multipart composite, not ours
+        return Digest.sha256(base64.b64decode(checksum).hex())
+    recorded = meta.get("x-amz-meta-sha256")
+    return Digest.sha256(recorded) if recorded else None
 
 
 class _ResponseReader(io.RawIOBase):

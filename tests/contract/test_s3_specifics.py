@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from plugins.s3 import S3Server
 
 import storage.s3
 from hramba.core.errors import ConfigurationError, IntegrityViolation, RetentionLocked
@@ -42,10 +43,17 @@ def test_large_object_with_wrong_digest_is_removed_not_locked(s3_store: S3Object
                                              include_version=True)) == []
 
 
-def test_a_bucket_without_object_lock_is_refused(s3_store: S3ObjectStore) -> None:
-    plain = S3ObjectStore(s3_store.client._base_url.host, "plain-" + s3_store.bucket,
-                          "x", "y", secure=False)
-    plain.client = s3_store.client
-    s3_store.client.make_bucket(plain.bucket)
+def test_a_bucket_without_object_lock_is_refused(s3_server: S3Server) -> None:
+    plain = S3ObjectStore(s3_server.endpoint, "plain-bucket", s3_server.access_key,
+                          s3_server.secret_key, secure=False)
+    s3_server.client().make_bucket(plain.bucket)
     with pytest.raises(ConfigurationError, match="Object Lock"):
         plain.ensure_bucket()
+
+
+def test_wrong_credentials_are_a_configuration_error(s3_server: S3Server) -> None:
+    wrong = S3ObjectStore(s3_server.endpoint, "any-bucket", s3_server.access_key,
+                          "not-the-secret", secure=False)
+    with pytest.raises(ConfigurationError, match="credentials") as caught:
+        wrong.ensure_bucket()
+    assert "not-the-secret" not in str(caught.value)
