@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from hramba.wiring import init_archive
 
 pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3"]
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production")
 NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)
 
@@ -43,12 +41,3 @@ def archive(profile_settings: Settings, clock: FixedClock) -> Iterator[Archive]:
     add_tenant(archive, TENANT)
     yield archive
     archive.close()
-
-
-def samples_dir() -> Path:
-    """../shared/samples: skipped with a reason locally when absent, never under CI."""
-    if not SAMPLES.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{SAMPLES} is missing under CI")
-        pytest.skip(f"{SAMPLES} is not beside the repository")
-    return SAMPLES

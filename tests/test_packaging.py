@@ -28,8 +28,7 @@ def test_wheel_installs_a_working_hramba(tmp_path: Path) -> None:
     home = tmp_path / "home"
 
     def hramba(*args: str) -> str:
-        code = "import sys; from hramba.cli.main import run; sys.argv[0] = 'hramba'; run()"
-        return subprocess.run([sys.executable, "-c", code, "--home", str(home), *args],
+        return subprocess.run([sys.executable, "-m", "hramba", "--home", str(home), *args],
                               env=env, cwd=tmp_path, check=True, capture_output=True,
                               text=True).stdout
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from plugins.cli import Cli, clean_env
+from plugins.samples import samples_dir
 
 from hramba.core.types import Digest
 
@@ -111,3 +112,26 @@ def test_commands_refuse_an_uninitialised_archive(tmp_path: Path) -> None:
     result = Cli(tmp_path / "fresh", clean_env())("ls", check=False)
     assert result.code == 3
     assert "hramba init" in result.err
+
+
+def test_demo_runs_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
+    env = clean_env() | {"HRAMBA_DATABASE_URL": "postgresql://must-be-ignored/x"}
+    result = Cli(tmp_path / "unused", env)("demo", "--home", str(tmp_path / "demo"),
+                                           "--count", "25")
+    assert "ingested: 25 units" in result.out
+    assert "audit: OK" in result.out
+    assert "fixity: OK (50 objects checked" in result.out
+    assert f"lives in {tmp_path / 'demo'}" in result.out
+
+
+def test_real_sample_invoices_round_trip_byte_identical(cli: Cli, tmp_path: Path) -> None:
+    samples = samples_dir()
+    summary = cli("ingest", "dir", str(samples), "--tenant", "OBCINA1", "--json").json()
+    files = sorted(p for p in samples.rglob("*") if p.is_file())
+    assert summary["archived"] + summary["duplicates"] == len(files)
+    assert summary["quarantined"] == 0
+    for result in summary["results"][:: max(1, len(files) // 8)]:
+        out = tmp_path / "out" / result["unit_id"]
+        cli("get", result["unit_id"], "--out", str(out))
+        name = Path(result["path"]).name
+        assert (out / name).read_bytes() == (samples / result["path"]).read_bytes()
