@@ -1,0 +1,131 @@
+"""RFC 4998 Evidence Record Syntax in DER (asn1crypto), module ERS with IMPLICIT TAGS:
+
+    EvidenceRecord ::= SEQUENCE {
+        version                   INTEGER { v1(1) },
+        digestAlgorithms          SEQUENCE OF AlgorithmIdentifier,
+        cryptoInfos               [0] CryptoInfos OPTIONAL,
+        encryptionInfo            [1] EncryptionInfo OPTIONAL,
+        archiveTimeStampSequence  ArchiveTimeStampSequence }
+    ArchiveTimeStampSequence ::= SEQUENCE OF ArchiveTimeStampChain
+    ArchiveTimeStampChain    ::= SEQUENCE OF ArchiveTimeStamp
+    ArchiveTimeStamp ::= SEQUENCE {
+        digestAlgorithm  [0] AlgorithmIdentifier OPTIONAL,
+        attributes       [1] Attributes OPTIONAL,
+        reducedHashtree  [2] SEQUENCE OF PartialHashtree OPTIONAL,
+        timeStamp        ContentInfo }
+    PartialHashtree ::= SEQUENCE OF OCTET STRING
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import algos, cms, core
+
+from hramba.core.errors import IntegrityViolation
+from hramba.domain.hashtree import ReducedTree
+
+
+class PartialHashtree(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = core.OctetString
+
+
+class ReducedHashtree(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = PartialHashtree
+
+
+class ArchiveTimeStamp(core.Sequence):  # type: ignore[misc]
+    _fields = [
+        ("digest_algorithm", algos.DigestAlgorithm, {"implicit": 0, "optional": True}),
+        ("attributes", cms.CMSAttributes, {"implicit": 1, "optional": True}),
+        ("reduced_hashtree", ReducedHashtree, {"implicit": 2, "optional": True}),
+        ("time_stamp", cms.ContentInfo),
+    ]
+
+
+class ArchiveTimeStampChain(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = ArchiveTimeStamp
+
+
+class ArchiveTimeStampSequence(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = ArchiveTimeStampChain
+
+
+class DigestAlgorithms(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = algos.DigestAlgorithm
+
+
+class CryptoInfos(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = cms.CMSAttribute
+
+
+class EncryptionInfo(core.Sequence):  # type: ignore[misc]
+    _fields = [("encryption_info_type", core.ObjectIdentifier),
+               ("encryption_info_value", core.Any)]
+
+
+class EvidenceRecord(core.Sequence):  # type: ignore[misc]
+    _fields = [
+        ("version", core.Integer),
+        ("digest_algorithms", DigestAlgorithms),
+        ("crypto_infos", CryptoInfos, {"implicit": 0, "optional": True}),
+        ("encryption_info", EncryptionInfo, {"implicit": 1, "optional": True}),
+        ("archive_time_stamp_sequence", ArchiveTimeStampSequence),
+    ]
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """One ArchiveTimeStamp, decoded: its hash algorithm, reduced tree and token (DER)."""
+
+    algorithm: str
+    reduced: ReducedTree
+    token: bytes
+
+
+def archive_time_stamp(reduced: ReducedTree, token: bytes,
+                       algorithm: str = "sha256") -> ArchiveTimeStamp:
+    return ArchiveTimeStamp({
+        "digest_algorithm": {"algorithm": algorithm},
+        "reduced_hashtree": [[bytes(h) for h in partial] for partial in reduced],
+        "time_stamp": cms.ContentInfo.load(token),
+    })
+
+
+def evidence_record(chains: Sequence[Sequence[ArchiveTimeStamp]]) -> bytes:
+    """An EvidenceRecord (DER) holding `chains`, oldest first."""
+    algorithms = sorted({ats["digest_algorithm"]["algorithm"].native
+                         for chain in chains for ats in chain})
+    record = EvidenceRecord({
+        "version": 1,
+        "digest_algorithms": [{"algorithm": a} for a in algorithms],
+        "archive_time_stamp_sequence": [list(chain) for chain in chains],
+    })
+    return bytes(record.dump(force=True))
+
+
+def read_evidence_record(der: bytes) -> list[list[Stamp]]:
+    """Decode an EvidenceRecord into its chains of stamps; refuse anything malformed."""
+    try:
+        record = EvidenceRecord.load(der, strict=True)
+        if record["version"].native != 1:
+            raise ValueError(f"version {record['version'].native}")
+        return [[_stamp(ats) for ats in chain]
+                for chain in record["archive_time_stamp_sequence"]]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IntegrityViolation(f"not a valid RFC 4998 Evidence Record: {exc}") from exc
+
+
+def _stamp(ats: ArchiveTimeStamp) -> Stamp:
+    token = ats["time_stamp"]
+    algorithm = ats["digest_algorithm"]
+    if algorithm.native is None:  # RFC 4998 §4.1: then the token's imprint algorithm rules
+        signed = token["content"]
+        tst = signed["encap_content_info"]["content"].parsed
+        name = tst["message_imprint"]["hash_algorithm"]["algorithm"].native
+    else:
+        name = algorithm["algorithm"].native
+    tree = ats["reduced_hashtree"]
+    reduced = [] if tree.native is None else [[bytes(h.native) for h in p] for p in tree]
+    return Stamp(str(name), reduced, bytes(token.dump()))
