@@ -34,8 +34,17 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "storage.secret_key_file": (str, ""),
     "storage.secure": (bool, True),
     "storage.region": (str, ""),
+    "tsa.url": (str, ""),
+    "tsa.username": (str, ""),
+    "tsa.password_file": (str, ""),
+    "tsa.trust_anchors": (str, ""),
+    "tsa.policy": (str, ""),
+    "tsa.timeout": (int, 30),
+    "seal.batch_size": (int, 10_000),
+    "seal.algorithm": (str, "sha256"),
 }
 SECRETS = {"storage.secret_key"}
+SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")
 
 
@@ -56,11 +65,26 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class TsaSettings:
+    """Empty url: the development TSA under <home>/tsa (embedded default, not qualified)."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    trust_anchors: Path
+    policy: str
+    timeout: int
+    batch_size: int
+    algorithm: str
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     actor: str
     database_url: str = field(repr=False)  # may carry a password
     storage: StorageSettings
+    tsa: TsaSettings
     source: str
 
     def public(self) -> dict[str, Any]:
@@ -71,6 +95,9 @@ class Settings:
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
                         "secure": self.storage.secure, "region": self.storage.region},
+            "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
+                    "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
+                    "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm},
         }
 
 
@@ -107,7 +134,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if key not in SCHEMA:
             raise ConfigurationError(f"{path}: unknown key {key!r}")
         kind = SCHEMA[key][0]
-        if not isinstance(value, kind):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigurationError(f"{path}: {key} must be a {kind.__name__}")
     return flat
 
@@ -117,6 +144,11 @@ def _from_env(key: str, kind: type, raw: str) -> Any:
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
             raise ConfigurationError(f"{env_name(key)} must be true or false")
         return raw.lower() in ("1", "true", "yes")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigurationError(f"{env_name(key)} must be a whole number") from exc
     return raw
 
 
@@ -127,7 +159,7 @@ def _build(v: dict[str, Any], source: str) -> Settings:
             f"storage.kind must be one of {', '.join(STORAGE_KINDS)}, not {v['storage.kind']!r}")
     secret = v["storage.secret_key"]
     if v["storage.secret_key_file"]:
-        secret = _read_secret(v["storage.secret_key_file"])
+        secret = _read_secret("storage.secret_key_file", v["storage.secret_key_file"])
     storage = StorageSettings(
         kind=v["storage.kind"],
         path=Path(v["storage.path"]).expanduser().absolute() if v["storage.path"]
@@ -145,15 +177,30 @@ def _build(v: dict[str, Any], source: str) -> Settings:
     return Settings(
         home=home, actor=v["actor"] or _login(),
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
-        storage=storage, source=source)
+        storage=storage, tsa=_tsa(v, home), source=source)
 
 
-def _read_secret(path: str) -> str:
+def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
+    if v["seal.algorithm"] not in SEAL_ALGORITHMS:
+        raise ConfigurationError(f"seal.algorithm must be one of {', '.join(SEAL_ALGORITHMS)}")
+    if v["seal.batch_size"] < 1 or v["tsa.timeout"] < 1:
+        raise ConfigurationError("seal.batch_size and tsa.timeout must be at least 1")
+    if v["tsa.url"] and not v["tsa.trust_anchors"]:
+        raise ConfigurationError("tsa.trust_anchors (a PEM file) is required with tsa.url")
+    password = _read_secret("tsa.password_file", v["tsa.password_file"]) if v[
+        "tsa.password_file"] else ""
+    anchors = (Path(v["tsa.trust_anchors"]).expanduser().absolute() if v["tsa.trust_anchors"]
+               else home / "tsa" / "dev-ca.pem")
+    return TsaSettings(url=v["tsa.url"], username=v["tsa.username"], password=password,
+                       trust_anchors=anchors, policy=v["tsa.policy"], timeout=v["tsa.timeout"],
+                       batch_size=v["seal.batch_size"], algorithm=v["seal.algorithm"])
+
+
+def _read_secret(key: str, path: str) -> str:
     try:
         return Path(path).read_text("utf-8").strip()
     except OSError as exc:
-        raise ConfigurationError(
-            f"storage.secret_key_file {path}: {exc.strerror}") from exc
+        raise ConfigurationError(f"{key} {path}: {exc.strerror}") from exc
 
 
 def _login() -> str:

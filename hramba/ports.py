@@ -32,3 +32,13 @@ class ObjectStore(Protocol):
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None: ...
     def set_legal_hold(self, key: ObjectKey, on: bool) -> None: ...
     def delete(self, key: ObjectKey) -> None: ...
+
+
+class Timestamper(Protocol):
+    """An RFC 3161 Time-Stamp Authority: hramba.trust.tsa (HTTP), hramba.trust.devtsa."""
+
+    description: str
+
+    def timestamp(self, digest: bytes, algorithm: str) -> bytes:
+        """A TimeStampToken (CMS ContentInfo, DER) over `digest`, already checked for
+        status, nonce and message imprint."""

@@ -12,9 +12,12 @@ from hramba.core.types import Clock, SystemClock
 from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
-from hramba.ports import ObjectStore
+from hramba.ports import ObjectStore, Timestamper
 from hramba.services import audit
-from hramba.services.context import Archive
+from hramba.services.context import Archive, Sealing
+from hramba.trust.certs import load_certificates
+from hramba.trust.devtsa import DevTimestamper, DevTsaFiles, create_dev_tsa
+from hramba.trust.tokens import Trust
 from storage.localfs import LocalObjectStore
 
 
@@ -28,6 +31,24 @@ def build_store(settings: Settings, clock: Clock) -> ObjectStore:
         store.ensure_bucket()
         return store
     return LocalObjectStore(s.path, clock)
+
+
+def build_sealing(settings: Settings, clock: Clock) -> Sealing:
+    """The configured TSA, or the development TSA that `hramba init` made."""
+    t = settings.tsa
+    timestamper: Timestamper
+    if t.url:
+        from hramba.trust.tsa import Rfc3161Timestamper
+
+        timestamper = Rfc3161Timestamper(t.url, username=t.username, password=t.password,
+                                         timeout=t.timeout, policy=t.policy)
+    else:
+        files = DevTsaFiles(settings.home / "tsa")
+        if not files.key.is_file():
+            raise ConfigurationError(f"no development TSA in {files.folder}: run `hramba init`")
+        timestamper = DevTimestamper(files, clock)
+    return Sealing(timestamper, Trust(load_certificates(t.trust_anchors, "tsa.trust_anchors")),
+                   t.algorithm, t.batch_size)
 
 
 def upgrade_database(settings: Settings) -> str | None:
@@ -53,7 +74,8 @@ def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
         raise ConfigurationError(f"database is at revision {current}, the software needs "
                                  f"{head}: run `hramba init` or `hramba db upgrade`")
     archive = Archive(db=make_sessionmaker(engine), store=build_store(settings, clock),
-                      clock=clock, home=settings.home, actor=settings.actor)
+                      clock=clock, home=settings.home, actor=settings.actor,
+                      sealing=build_sealing(settings, clock))
     _record_configuration(archive, settings)
     return archive
 
@@ -62,6 +84,8 @@ def init_archive(settings: Settings, clock: Clock | None = None) -> Archive:
     """Create the data directory, migrate the database, create the bucket; idempotent."""
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings)
+    if not settings.tsa.url:
+        create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
     return open_archive(settings, clock)
 
 

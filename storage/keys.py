@@ -2,6 +2,7 @@
 
     units/<tenant>/<unit_id>/manifest.json
     units/<tenant>/<unit_id>/files/<safe name>
+    units/<tenant>/<unit_id>/evidence/<first 16 hex of the record's sha256>.ers
 
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
@@ -51,3 +52,10 @@ def file_key(tenant: str, unit_id: str, name: str) -> ObjectKey:
 
 def manifest_key(tenant: str, unit_id: str) -> ObjectKey:
     return ObjectKey(f"{unit_prefix(tenant, unit_id)}manifest.json")
+
+
+def evidence_key(tenant: str, unit_id: str, record_sha256: str) -> ObjectKey:
+    """Each version of a unit's Evidence Record (renewals add one) has its own key."""
+    if not re.fullmatch(r"[0-9a-f]{64}", record_sha256):
+        raise ValueError("evidence keys are named by the record's sha256")
+    return ObjectKey(f"{unit_prefix(tenant, unit_id)}evidence/{record_sha256[:16]}.ers")

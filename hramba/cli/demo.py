@@ -10,9 +10,17 @@ import typer
 
 from hramba.cli.common import emit_report
 from hramba.config import load_settings
+from hramba.core.types import hash_stream
 from hramba.services import audit, fixity, tenants
+from hramba.services.context import Archive
 from hramba.services.corpus import write_corpus
+from hramba.services.evidence import export_evidence
 from hramba.services.ingest import ingest_directory, summarise
+from hramba.services.seal import seal
+from hramba.services.units import list_units
+from hramba.trust.certs import load_certificates
+from hramba.trust.evidence import verify_evidence
+from hramba.trust.tokens import Trust
 from hramba.wiring import init_archive
 
 DEMO_TENANT = tenants.NewTenant("DEMO", "SI12345678", "Občina Demo", "test")
@@ -40,6 +48,31 @@ def demo(
     typer.echo(f"ingested: {summary['archived']} units, {size / 1e6:.1f} MB in {seconds:.1f} s "
                f"({len(paths) / seconds:.0f} files/s), {summary['duplicates']} duplicates, "
                f"{summary['quarantined']} quarantined")
+    sealed = seal(archive)
+    typer.echo(f"sealed: {sealed.sealed} units in {sealed.batches} batch(es), "
+               f"{sealed.tsa_requests} request(s) to the development TSA (not qualified), "
+               f"{sealed.seconds:.1f} s")
+    _verify_one_offline(archive, home / "evidence")
     emit_report(audit.verify_chain(archive), as_json=False)
     emit_report(fixity.run_fixity(archive), as_json=False)
     typer.echo(f"the demo archive lives in {home}\n  try: hramba --home {home} ls --limit 5")
+
+
+def _verify_one_offline(archive: Archive, out: Path) -> None:
+    """Export the first unit's evidence and check it as an auditor would, offline."""
+    unit_id = list_units(archive, limit=1)[0]["unit_id"]
+    export_evidence(archive, unit_id, out)
+    files = sorted((out / "data").iterdir())
+    anchors = out / "validation" / "trust-anchors.pem"
+    members = []
+    for path in files:
+        with path.open("rb") as stream:
+            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
+    report = verify_evidence((out / "evidence.ers").read_bytes(), members,
+                             Trust(load_certificates(anchors, "trust anchors")))
+    typer.echo(f"offline check of unit {unit_id}: {'PASSED' if report.passed else 'FAILED'} "
+               f"({len(report.checks)} checks), existence proven at {report.proven_at}\n"
+               f"  same check by hand: hramba verify-evidence --er {out}/evidence.ers "
+               f"--trust {anchors} {out}/data/*")
+    if not report.passed:
+        raise typer.Exit(1)

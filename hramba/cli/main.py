@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from hramba import __version__
-from hramba.cli import audit, db, demo, ingest, tenant
+from hramba.cli import audit, db, demo, evidence, ingest, tenant
 from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state
 from hramba.core.errors import HrambaError
 from hramba.services import fixity, units
@@ -22,7 +22,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(audit.app, name="audit")
+app.add_typer(evidence.app, name="evidence")
 app.command("demo")(demo.demo)
+app.command("seal")(evidence.seal)
+app.command("verify")(evidence.verify)
+app.command("verify-evidence")(evidence.verify_evidence)
 
 
 def _version(value: bool) -> None:

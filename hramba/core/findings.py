@@ -28,6 +28,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-A001": (Severity.ERROR, "audit event hash does not match its content"),
     "HRB-A002": (Severity.ERROR, "audit event does not link to the previous event's hash"),
     "HRB-A003": (Severity.ERROR, "audit sequence has a gap"),
+    "HRB-A004": (Severity.ERROR, "sealed batch does not anchor the audit event it names"),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -128,3 +129,40 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Batch(Base):
+    """One timestamp: the hash-tree root over its units and the audit head, the token,
+    and the TSA's certificates and revocation data for later validation."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sealed_at: Mapped[datetime]
+    algorithm: Mapped[str] = mapped_column(String(16))
+    root: Mapped[str] = mapped_column(String(128))
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    tsa: Mapped[str] = mapped_column(Text)
+    certificates: Mapped[str] = mapped_column(Text)  # PEM: TSA certificate and its chain
+    revocation: Mapped[dict[str, Any]]  # {"crls": [base64 DER], "ocsps": [base64 DER]}
+    audit_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    audit_path: Mapped[dict[str, Any]]  # {"reduced": [[hex, ...], ...]}
+    units: Mapped[int] = mapped_column(Integer)
+
+
+class Evidence(Base):
+    """A unit's RFC 4998 Evidence Record (DER). Renewal adds a new row and marks the old
+    one superseded; its copy in storage is written after the commit (`stored_at`)."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    created_at: Mapped[datetime]
+    stored_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]

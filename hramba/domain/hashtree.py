@@ -1,16 +1,18 @@
 """Hash trees as RFC 4998 §4.2 builds them, and the reduced hash tree of each leaf.
 
-A leaf is a data group: the hashes of its documents. Its node value is the hash of those
-hashes sorted in binary ascending order and concatenated (RFC 4998 §4.2: "sort hashes in
-binary ascending order before concatenation"), so the first list of every reduced hash
-tree is simply the group's own document hashes. Above that, nodes are paired in order of
-their value; a node left without a partner is carried up unchanged, and the leaves under
-it get no list for that level. A reduced hash tree is then:
+A leaf is a data group: the hashes of its documents. A group of several documents has as
+node value the hash of their hashes sorted in binary ascending order and concatenated
+(RFC 4998 §4.2); a single document's node value is its own hash. Nodes are paired in
+order of their value; a node left without a partner is carried up unchanged, and the
+leaves under it get no list for that level. A reduced hash tree is then:
 
     [the group's document hashes], [sibling at the next level], [sibling above], ...
 
 and a verifier recomputes the root by hashing each list together with the value computed
-from the list before it (RFC 4998 §4.3, steps 1-3).
+from the list before it (RFC 4998 §4.3, steps 1-3). For a single document the first
+sibling joins it in the first list, [hash, sibling]: RFC 4998 §4.3 read literally and
+Bouncy Castle's ERS (which takes a one-value list as the node itself) then agree. Every
+later list holds exactly one hash, which both also read the same way.
 """
 
 from __future__ import annotations
@@ -53,23 +55,34 @@ def build_tree(leaves: Sequence[Leaf], algorithm: str = "sha256") -> Tree:
         raise ValueError("a hash tree needs at least one leaf")
     if len({leaf.key for leaf in leaves}) != len(leaves):
         raise ValueError("leaf keys must be unique")
-    reduced = {leaf.key: [sorted(leaf.members)] for leaf in leaves}
-    level = sorted((_Node(node_hash(leaf.members, algorithm), [leaf.key]) for leaf in leaves),
+    paths: dict[str, list[bytes]] = {leaf.key: [] for leaf in leaves}
+    level = sorted((_Node(leaf_hash(leaf.members, algorithm), [leaf.key]) for leaf in leaves),
                    key=lambda n: n.value)
     while len(level) > 1:
         parents = []
         for i in range(0, len(level) - 1, 2):
             left, right = level[i], level[i + 1]
             for key in left.leaves:
-                reduced[key].append([right.value])
+                paths[key].append(right.value)
             for key in right.leaves:
-                reduced[key].append([left.value])
+                paths[key].append(left.value)
             parents.append(_Node(node_hash([left.value, right.value], algorithm),
                                  left.leaves + right.leaves))
         if len(level) % 2:
             parents.append(level[-1])  # carried up unchanged: no list for this level
         level = sorted(parents, key=lambda n: n.value)
-    return Tree(level[0].value, reduced)
+    return Tree(level[0].value, {leaf.key: _reduced(leaf, paths[leaf.key]) for leaf in leaves})
+
+
+def leaf_hash(members: Sequence[bytes], algorithm: str = "sha256") -> bytes:
+    """A single document is its own hash; a group is the hash of its sorted hashes."""
+    return members[0] if len(members) == 1 else node_hash(members, algorithm)
+
+
+def _reduced(leaf: Leaf, siblings: list[bytes]) -> ReducedTree:
+    if len(leaf.members) == 1 and siblings:
+        return [sorted([leaf.members[0], siblings[0]]), *([s] for s in siblings[1:])]
+    return [sorted(leaf.members), *([s] for s in siblings)]
 
 
 def root_of(members: Sequence[bytes], reduced: ReducedTree, algorithm: str = "sha256") -> bytes:
@@ -81,9 +94,12 @@ def root_of(members: Sequence[bytes], reduced: ReducedTree, algorithm: str = "sh
     if not reduced:
         raise ValueError("empty reduced hash tree")
     first = reduced[0]
-    if sorted(first) != sorted(members):
+    if len(members) == 1:
+        if members[0] not in first:
+            raise ValueError("the first list of the reduced hash tree lacks this hash")
+    elif sorted(first) != sorted(members):
         raise ValueError("the first list of the reduced hash tree is not this data group")
-    value = node_hash(first, algorithm)
+    value = first[0] if len(first) == 1 else node_hash(first, algorithm)
     for siblings in reduced[1:]:
         value = node_hash([*siblings, value], algorithm)
     return value

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from hramba.core.findings import Report
 from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent
+from hramba.db.models import AuditEvent, Batch
 from hramba.domain.audit import GENESIS, EventBody
+from hramba.domain.hashtree import root_of
 from hramba.services.context import Archive
 
 PAGE = 1000
@@ -74,7 +75,28 @@ def verify_chain(archive: Archive) -> Report:
             _check_event(report, event, expected_prev, expected_seq)
             expected_prev, expected_seq = event.hash, event.seq + 1
         if len(page) < PAGE:
+            _check_anchors(archive, report)
             return report
+
+
+def _check_anchors(archive: Archive, report: Report) -> None:
+    """Each sealed batch took the audit head as a leaf: that event must still carry that
+    hash, and its hash path must lead to the batch's timestamped root."""
+    with transaction(archive.db) as session:
+        rows = session.execute(select(Batch.id, Batch.root, Batch.algorithm, Batch.audit_seq,
+                                      Batch.audit_hash, Batch.audit_path, AuditEvent.hash)
+                               .outerjoin(AuditEvent, AuditEvent.seq == Batch.audit_seq)
+                               .order_by(Batch.id)).all()
+    for batch_id, root, algorithm, seq, anchored, path, current in rows:
+        report.count("batch anchors")
+        reduced = [[bytes.fromhex(h) for h in level] for level in path["reduced"]]
+        try:
+            reaches_root = root_of([bytes.fromhex(anchored)], reduced, algorithm).hex() == root
+        except ValueError:
+            reaches_root = False
+        if current != anchored or not reaches_root:
+            report.add("HRB-A004", f"batch {batch_id}",
+                       f"audit event {seq} is not the one the batch timestamped")
 
 
 def _check_event(report: Report, event: AuditEvent, prev: str, seq: int) -> None:

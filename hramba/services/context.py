@@ -8,7 +8,18 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.types import Clock
-from hramba.ports import ObjectStore
+from hramba.ports import ObjectStore, Timestamper
+from hramba.trust.tokens import Trust
+
+
+@dataclass
+class Sealing:
+    """How batches are timestamped, and what their tokens must chain to."""
+
+    timestamper: Timestamper
+    trust: Trust
+    algorithm: str = "sha256"
+    batch_size: int = 10_000
 
 
 @dataclass
@@ -20,6 +31,7 @@ class Archive:
     clock: Clock
     home: Path
     actor: str
+    sealing: Sealing
 
     def close(self) -> None:
         """Release database connections."""

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hramba.core.errors import NotFound
 from hramba.core.findings import Report
 from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
-from hramba.db.models import File, Tenant, Unit
+from hramba.db.models import Evidence, File, Tenant, Unit
 from hramba.services import audit
 from hramba.services.context import Archive
 from storage.keys import UNITS, tenant_prefix
@@ -34,9 +34,10 @@ def run_fixity(archive: Archive, tenant: str | None = None) -> Report:
     """Check every object of `tenant` (or of all tenants) in one pass; audit the run."""
     report = Report("fixity")
     referenced: set[str] = set()
-    for recorded in _recorded(archive, tenant):
-        referenced.add(recorded.key)
-        _check_object(archive, report, recorded)
+    for table in (File, Evidence):
+        for recorded in _recorded(archive, table, tenant):
+            referenced.add(recorded.key)
+            _check_object(archive, report, recorded)
     prefix = tenant_prefix(tenant) if tenant else UNITS
     for key in archive.store.keys(prefix):
         report.count("objects listed")
@@ -49,14 +50,21 @@ def run_fixity(archive: Archive, tenant: str | None = None) -> Report:
     return report
 
 
-def _recorded(archive: Archive, tenant: str | None) -> Iterator[_Recorded]:
-    """All recorded files, page by page in short transactions: no lock held while hashing."""
+def _recorded(archive: Archive, table: type[File] | type[Evidence],
+              tenant: str | None) -> Iterator[_Recorded]:
+    """Recorded objects (files, or stored evidence records), page by page in short
+    transactions, so no lock is held while hashing."""
     last_id = 0
+    columns = ((File.id, File.object_key, File.size, File.sha256) if table is File else
+               (Evidence.id, Evidence.object_key, func.length(Evidence.record),
+                Evidence.record_sha256))
     while True:
-        query = (select(File.id, File.object_key, File.size, File.sha256, Unit.retain_until,
-                        Tenant.code).join(Unit, File.unit_id == Unit.id)
+        query = (select(*columns, Unit.retain_until, Tenant.code)
+                 .join(Unit, table.unit_id == Unit.id)
                  .join(Tenant, Unit.tenant_id == Tenant.id)
-                 .where(File.id > last_id).order_by(File.id).limit(PAGE))
+                 .where(table.id > last_id).order_by(table.id).limit(PAGE))
+        if table is Evidence:
+            query = query.where(Evidence.stored_at.is_not(None))
         if tenant:
             query = query.where(Tenant.code == tenant)
         with transaction(archive.db) as session:

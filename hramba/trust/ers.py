@@ -84,25 +84,36 @@ class Stamp:
     token: bytes
 
 
-def archive_time_stamp(reduced: ReducedTree, token: bytes,
-                       algorithm: str = "sha256") -> ArchiveTimeStamp:
-    return ArchiveTimeStamp({
-        "digest_algorithm": {"algorithm": algorithm},
-        "reduced_hashtree": [[bytes(h) for h in partial] for partial in reduced],
-        "time_stamp": cms.ContentInfo.load(token),
-    })
+def archive_time_stamp(reduced: ReducedTree, token: bytes, algorithm: str = "sha256") -> bytes:
+    """One ArchiveTimeStamp (DER). The token is embedded byte for byte, never re-encoded."""
+    cms.ContentInfo.load(token, strict=True)  # refuse anything that is not one DER value
+    digest_algorithm = _retag(algos.DigestAlgorithm({"algorithm": algorithm}).dump(), 0xA0)
+    tree = _retag(ReducedHashtree([[bytes(h) for h in p] for p in reduced]).dump(), 0xA2)
+    return _sequence(digest_algorithm + tree + token)
 
 
-def evidence_record(chains: Sequence[Sequence[ArchiveTimeStamp]]) -> bytes:
-    """An EvidenceRecord (DER) holding `chains`, oldest first."""
-    algorithms = sorted({ats["digest_algorithm"]["algorithm"].native
-                         for chain in chains for ats in chain})
-    record = EvidenceRecord({
-        "version": 1,
-        "digest_algorithms": [{"algorithm": a} for a in algorithms],
-        "archive_time_stamp_sequence": [list(chain) for chain in chains],
-    })
-    return bytes(record.dump(force=True))
+def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str]) -> bytes:
+    """An EvidenceRecord (DER) of `chains` of ArchiveTimeStamps (DER), oldest first."""
+    version = core.Integer(1).dump()
+    digests = DigestAlgorithms([{"algorithm": a} for a in sorted(set(algorithms))]).dump()
+    sequence = _sequence(b"".join(_sequence(b"".join(chain)) for chain in chains))
+    return _sequence(version + digests + sequence)
+
+
+def _sequence(content: bytes) -> bytes:
+    return b"\x30" + _length(len(content)) + content
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(size)]) + size
+
+
+def _retag(der: bytes, tag: int) -> bytes:
+    """A constructed universal value as [n] IMPLICIT (same length and content)."""
+    return bytes([tag]) + der[1:]
 
 
 def read_evidence_record(der: bytes) -> list[list[Stamp]]:

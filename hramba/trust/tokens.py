@@ -67,6 +67,14 @@ class TokenReport:
     def passed(self) -> bool:
         return all(c.status is Status.PASSED for c in self.checks)
 
+    @staticmethod
+    def gen_time_of(token: bytes) -> datetime | None:
+        try:
+            value = tst_info(token)["gen_time"].native
+        except (ValueError, TypeError, KeyError):
+            return None
+        return value if isinstance(value, datetime) else None
+
 
 @dataclass(frozen=True)
 class Trust:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plugins.cli import Cli, clean_env
 from plugins.samples import samples_dir
+from plugins.services import free_port
 
 from hramba.core.types import Digest
 
@@ -119,8 +120,11 @@ def test_demo_runs_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
     result = Cli(tmp_path / "unused", env)("demo", "--home", str(tmp_path / "demo"),
                                            "--count", "25")
     assert "ingested: 25 units" in result.out
+    assert "sealed: 25 units in 1 batch(es), 1 request(s)" in result.out
+    assert "offline check of unit" in result.out
+    assert "PASSED" in result.out
     assert "audit: OK" in result.out
-    assert "fixity: OK (50 objects checked" in result.out
+    assert "fixity: OK (75 objects checked" in result.out
     assert f"lives in {tmp_path / 'demo'}" in result.out
 
 
@@ -135,3 +139,40 @@ def test_real_sample_invoices_round_trip_byte_identical(cli: Cli, tmp_path: Path
         cli("get", result["unit_id"], "--out", str(out))
         name = Path(result["path"]).name
         assert (out / name).read_bytes() == (samples / result["path"]).read_bytes()
+
+
+def test_seal_verify_export_and_offline_verification(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", check=False)
+    sealed = cli("seal", "--json").json()
+    assert (sealed["sealed"], sealed["batches"], sealed["tsa_requests"]) == (2, 1, 1)
+    unit_id = cli("ls", "--json").json()[0]["unit_id"]
+    report = cli("verify", unit_id, "--json").json()
+    assert report["result"] == "PASSED"
+    assert report["proven_existence"]
+    out = tmp_path / "export"
+    cli("evidence", "export", unit_id, "--out", str(out))
+    auditor = Cli(tmp_path / "no-archive-here", clean_env())  # no database, no settings
+    args = ["verify-evidence", "--er", str(out / "evidence.ers"), "--trust",
+            str(out / "validation" / "trust-anchors.pem"),
+            *map(str, sorted((out / "data").iterdir()))]
+    offline = auditor(*args, "--json").json()
+    assert offline["result"] == "PASSED"
+    assert {c["status"] for c in offline["checks"]} == {"PASSED"}
+    assert not (tmp_path / "no-archive-here").exists()
+    data = sorted((out / "data").iterdir())[0]
+    data.write_bytes(data.read_bytes().replace(b"Invoice", b"Invoicf"))
+    failed = auditor(*args, check=False)
+    assert failed.code == 1
+    assert "FAILED" in failed.out
+
+
+def test_seal_with_the_tsa_down_exits_75_and_keeps_units_pending(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", check=False)
+    anchors = cli.home / "tsa" / "dev-ca.pem"
+    down = Cli(cli.home, cli.env | {"HRAMBA_TSA_URL": f"http://127.0.0.1:{free_port()}/tsa",
+                                    "HRAMBA_TSA_TRUST_ANCHORS": str(anchors)})
+    result = down("seal", "--json", check=False)
+    assert result.code == 75
+    assert result.json()["pending"] == 2
+    assert cli("seal", "--json").json()["sealed"] == 2

@@ -1,0 +1,95 @@
+"""hramba seal, verify, verify-evidence and the evidence group: integrity proofs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.core.types import hash_stream
+from hramba.trust.evidence import EvidenceReport
+
+app = typer.Typer(help="Evidence Records: export, renew.", no_args_is_help=True)
+AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+                         help="Judge as of this moment, UTC (default: now).")
+
+
+def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Timestamp every unit not yet sealed: one TSA request per batch (exit 75 if the TSA
+    is down; the units stay pending for the next run)."""
+    from hramba.services.seal import seal as seal_units
+
+    report = seal_units(state(ctx).archive)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        typer.echo(f"sealed {report.sealed} units in {report.batches} batches "
+                   f"({report.tsa_requests} TSA requests, {report.seconds:.1f} s); "
+                   f"{report.pending} pending")
+    if report.error:
+        typer.echo(f"hramba: error: {report.error}", err=True)
+        raise typer.Exit(75)
+
+
+def verify(ctx: typer.Context,
+           unit_id: str = typer.Argument(..., help="Unit id, as `hramba ls` prints it."),
+           at: datetime | None = AT_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Re-hash a unit's objects and check its Evidence Record and every token (exit 1)."""
+    from hramba.services.evidence import verify_unit
+
+    render(verify_unit(state(ctx).archive, unit_id, _utc(at)), as_json)
+
+
+def verify_evidence(
+    files: list[Path] = typer.Argument(..., help="The unit's files: its data group."),
+    er: Path = typer.Option(..., "--er", help="Evidence Record (DER)."),
+    trust: Path = typer.Option(..., "--trust", help="Trust anchors (PEM)."),
+    at: datetime | None = AT_OPTION, as_json: bool = JSON_OPTION,
+) -> None:
+    """Check an Evidence Record against files, offline: no database, no configuration,
+    no network. Exit 0 only if every check passed."""
+    from hramba.trust.certs import load_certificates
+    from hramba.trust.evidence import verify_evidence as verify_record
+    from hramba.trust.tokens import Trust
+
+    members = []
+    for path in files:
+        with path.open("rb") as stream:
+            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
+    report = verify_record(er.read_bytes(), members, Trust(load_certificates(trust, "--trust")),
+                           _utc(at))
+    render(report, as_json)
+
+
+@app.command("export")
+def export(ctx: typer.Context,
+           unit_id: str = typer.Argument(..., help="Unit id, as `hramba ls` prints it."),
+           out: Path = typer.Option(..., "--out", help="Empty folder for the export."),
+           as_json: bool = JSON_OPTION) -> None:
+    """Write data/, evidence.ers, validation/ and README.txt for an auditor."""
+    from hramba.services.evidence import export_evidence
+
+    folder = export_evidence(state(ctx).archive, unit_id, out)
+    if as_json:
+        emit_json({"unit_id": unit_id, "out": str(folder)})
+    else:
+        typer.echo(f"evidence of {unit_id} in {folder} (see README.txt there)")
+
+
+def render(report: EvidenceReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for check in report.checks:
+            typer.echo(f"{check.status.value:<13} {check.name}"
+                       + (f": {check.detail}" if check.detail else ""))
+        proven = report.proven_at.isoformat() if report.proven_at else "not proven"
+        typer.echo(f"{'PASSED' if report.passed else 'FAILED'}; existence proven at {proven}")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at and at.tzinfo is None else at

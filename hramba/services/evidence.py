@@ -1,0 +1,107 @@
+"""Verify a unit's evidence from the archive, and export it for an auditor."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from hramba.core.errors import NotFound
+from hramba.core.types import Digest, ObjectKey, hash_stream
+from hramba.db.engine import transaction
+from hramba.db.models import Batch, Evidence
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.services.units import get_unit, show_unit
+from hramba.trust.certs import load_pem_text, to_pem
+from hramba.trust.evidence import EvidenceReport, verify_evidence
+from hramba.trust.tokens import Check, Status, Trust
+
+README = """Evidence for unit {unit_id} of {tenant}
+=========================================================
+
+data/                  the unit's files, byte for byte as archived (the data group,
+                       manifest.json included)
+evidence.ers           the RFC 4998 Evidence Record of the data group (DER)
+validation/tsa-chain.pem   the time-stamping authority's certificate and its chain
+validation/trust-anchors.pem  the anchors the archive validated it against
+validation/*.crl, *.ocsp   revocation data, when the TSA published any
+
+With e-hramba (no database, no configuration, no network needed):
+
+    hramba verify-evidence --er evidence.ers --trust validation/trust-anchors.pem data/*
+
+Without it:
+
+1. Hash every file in data/ with SHA-256 (openssl dgst -sha256 data/*).
+2. Decode the record: openssl asn1parse -inform DER -in evidence.ers -i
+   The first PartialHashtree (a SEQUENCE OF OCTET STRING inside the [2] reducedHashtree)
+   must hold exactly those hashes.
+3. Sort the hashes of a list in binary ascending order, concatenate them, hash the
+   result with SHA-256; that value joins the next list; repeat up to the last list.
+   The final value is the root (RFC 4998 section 4.3).
+4. Extract the time-stamp token (the ContentInfo at the end of the ArchiveTimeStamp)
+   to token.der, and check it with OpenSSL:
+       openssl ts -verify -digest <root in hex> -in token.der -token_in \\
+           -CAfile validation/trust-anchors.pem -untrusted validation/tsa-chain.pem
+   The time in the token (openssl ts -reply -in token.der -token_in -text) is the
+   moment the files are proven to have existed unchanged.
+"""
+
+
+def current_record(archive: Archive, unit_id: str) -> tuple[Evidence, Batch]:
+    with transaction(archive.db) as session:
+        row = session.execute(select(Evidence, Batch).join(Batch).where(
+            Evidence.unit_id == unit_id, Evidence.superseded_at.is_(None))).first()
+    if row is None:
+        raise NotFound(f"unit {unit_id} has no evidence record yet (run hramba seal)")
+    return row[0], row[1]
+
+
+def batch_trust(archive: Archive, batch: Batch) -> Trust:
+    """The configured anchors, plus the certificates and revocation data kept with the batch."""
+    return Trust(archive.sealing.trust.anchors, load_pem_text(batch.certificates),
+                 [base64.b64decode(c) for c in batch.revocation.get("crls", [])],
+                 [base64.b64decode(o) for o in batch.revocation.get("ocsps", [])])
+
+
+def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> EvidenceReport:
+    """Re-read the unit's objects, then check its Evidence Record and every token."""
+    unit = show_unit(archive, unit_id)
+    evidence, batch = current_record(archive, unit_id)
+    members = []
+    for f in unit["files"]:
+        with archive.store.open(ObjectKey(f["object_key"])) as stream:
+            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
+    report = verify_evidence(evidence.record, members, batch_trust(archive, batch), at)
+    if evidence.stored_at is not None:
+        with archive.store.open(ObjectKey(evidence.object_key)) as stream:
+            same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
+        report.checks.append(Check("stored copy of the evidence record",
+                                   Status.PASSED if same else Status.FAILED,
+                                   evidence.object_key))
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "unit.verified", unit_id, tenant=unit["tenant"],
+                     details={"result": "PASSED" if report.passed else "FAILED"})
+    return report
+
+
+def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
+    """DIR/data/, DIR/evidence.ers, DIR/validation/, DIR/README.txt."""
+    unit = show_unit(archive, unit_id)
+    evidence, batch = current_record(archive, unit_id)
+    get_unit(archive, unit_id, out / "data")
+    (out / "evidence.ers").write_bytes(evidence.record)
+    validation = out / "validation"
+    validation.mkdir(exist_ok=True)
+    (validation / "tsa-chain.pem").write_text(batch.certificates, "ascii")
+    (validation / "trust-anchors.pem").write_text(to_pem(archive.sealing.trust.anchors),
+                                                  "ascii")
+    for kind in ("crls", "ocsps"):
+        for n, item in enumerate(batch.revocation.get(kind, []), 1):
+            (validation / f"{n}.{kind[:-1]}").write_bytes(base64.b64decode(item))
+    (out / "README.txt").write_text(README.format(unit_id=unit_id, tenant=unit["tenant"]),
+                                    "utf-8")
+    return out

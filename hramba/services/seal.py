@@ -1,0 +1,165 @@
+"""Seal: timestamp every unit not yet sealed, in batches, one TSA request per batch.
+
+Each batch is an RFC 4998 hash tree over its units (a unit is a data group: the SHA-256 of
+each of its files, manifest included) plus one leaf for the current head of the audit
+log, so the audit trail inherits the timestamp. The token is validated before it is
+accepted; then the batch, one Evidence Record per unit and a `batch.sealed` audit event
+are committed together, and the records are copied next to their units in storage.
+A TSA that is down leaves the units pending; the next run seals them.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from hramba.core.errors import IntegrityViolation, ServiceUnavailable
+from hramba.core.types import Digest, ObjectKey
+from hramba.db.engine import transaction
+from hramba.db.models import AuditEvent, Batch, Evidence, File, Tenant, Unit
+from hramba.domain.hashtree import Leaf, build_tree
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.trust.certs import to_pem
+from hramba.trust.ers import archive_time_stamp, evidence_record
+from hramba.trust.tokens import Status, check_token
+from storage.keys import evidence_key
+
+AUDIT_LEAF = "audit-head"
+
+
+@dataclass
+class SealReport:
+    batches: int = 0
+    sealed: int = 0
+    tsa_requests: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batches": self.batches, "sealed": self.sealed,
+                "tsa_requests": self.tsa_requests, "pending": self.pending,
+                "seconds": round(self.seconds, 3), "error": self.error}
+
+
+@dataclass(frozen=True)
+class _Pending:
+    unit_id: str
+    tenant: str
+    members: tuple[bytes, ...]
+
+
+def seal(archive: Archive, batch_size: int | None = None) -> SealReport:
+    """Seal all pending units; a TSA outage stops the run and leaves the rest pending."""
+    started, report = time.perf_counter(), SealReport()
+    store_evidence(archive)
+    size = batch_size or archive.sealing.batch_size
+    while batch := _pending(archive, size):
+        report.tsa_requests += 1
+        try:
+            _seal_batch(archive, batch)
+        except ServiceUnavailable as exc:
+            report.error = str(exc)
+            break
+        report.batches += 1
+        report.sealed += len(batch)
+    report.pending = count_pending(archive)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def count_pending(archive: Archive) -> int:
+    with transaction(archive.db) as session:
+        return int(session.scalar(select(func.count()).select_from(Unit).where(
+            ~select(Evidence.id).where(Evidence.unit_id == Unit.id).exists())) or 0)
+
+
+def _pending(archive: Archive, size: int) -> list[_Pending]:
+    with transaction(archive.db) as session:
+        units = session.execute(
+            select(Unit.id, Tenant.code).join(Tenant).where(
+                ~select(Evidence.id).where(Evidence.unit_id == Unit.id).exists())
+            .order_by(Unit.received_at, Unit.id).limit(size)).all()
+        members: dict[str, list[bytes]] = {uid: [] for uid, _ in units}
+        for unit_id, sha256 in session.execute(select(File.unit_id, File.sha256).where(
+                File.unit_id.in_(members))):
+            members[unit_id].append(bytes.fromhex(sha256))
+    return [_Pending(uid, code, tuple(members[uid])) for uid, code in units]
+
+
+def _seal_batch(archive: Archive, batch: list[_Pending]) -> None:
+    algorithm = archive.sealing.algorithm
+    with transaction(archive.db) as session:
+        head_seq, head_hash = session.execute(select(AuditEvent.seq, AuditEvent.hash)
+                                              .order_by(AuditEvent.seq.desc()).limit(1)).one()
+    tree = build_tree([*(Leaf(p.unit_id, p.members) for p in batch),
+                       Leaf(AUDIT_LEAF, (bytes.fromhex(head_hash),))], algorithm)
+    token = archive.sealing.timestamper.timestamp(tree.root, algorithm)
+    checked = check_token(token, tree.root, archive.sealing.trust)
+    failed = [c for c in checked.checks if c.status is not Status.PASSED]
+    if failed:
+        raise IntegrityViolation(f"{archive.sealing.timestamper.description}: token refused: "
+                                 + "; ".join(f"{c.name} {c.status.value} {c.detail}"
+                                             for c in failed))
+    records = {p.unit_id: evidence_record([[archive_time_stamp(
+        tree.reduced[p.unit_id], token, algorithm)]], [algorithm]) for p in batch}
+    now = archive.clock.now()
+    with transaction(archive.db) as session:
+        row = Batch(sealed_at=now, algorithm=algorithm, root=tree.root.hex(), token=token,
+                    tsa=archive.sealing.timestamper.description,
+                    certificates=to_pem(checked.certificates),
+                    revocation={"crls": [], "ocsps": []}, audit_seq=head_seq,
+                    audit_hash=head_hash, units=len(batch),
+                    audit_path={"reduced": [[h.hex() for h in level]
+                                            for level in tree.reduced[AUDIT_LEAF]]})
+        session.add(row)
+        session.flush()
+        session.execute(insert(Evidence), [_evidence_row(row.id, p, records[p.unit_id], now)
+                                           for p in batch])
+        audit.record(session, archive, "batch.sealed", f"batch {row.id}", details={
+            "root": tree.root.hex(), "algorithm": algorithm, "units": len(batch),
+            "tsa": row.tsa, "gen_time": str(checked.gen_time),
+            "audit_head": {"seq": head_seq, "hash": head_hash}})
+    store_evidence(archive)
+
+
+def _evidence_row(batch_id: int, p: _Pending, record: bytes,
+                  now: datetime) -> dict[str, Any]:
+    digest = Digest.of_bytes(record).hex
+    return {"unit_id": p.unit_id, "batch_id": batch_id, "record": record,
+            "record_sha256": digest, "object_key": evidence_key(p.tenant, p.unit_id, digest),
+            "created_at": now, "stored_at": None, "superseded_at": None}
+
+
+def store_evidence(archive: Archive) -> int:
+    """Copy committed Evidence Records not yet in storage next to their units."""
+    with transaction(archive.db) as session:
+        rows = session.execute(select(Evidence.id, Evidence.object_key, Evidence.record,
+                                      Unit.retain_until).join(Unit)
+                               .where(Evidence.stored_at.is_(None))).all()
+    for _, key, record, retain_until in rows:
+        _put_record(archive, ObjectKey(key), record, retain_until)
+    archive.store.sync()
+    if rows:
+        with transaction(archive.db) as session:
+            session.execute(update(Evidence).where(Evidence.id.in_([r[0] for r in rows]))
+                            .values(stored_at=archive.clock.now()))
+    return len(rows)
+
+
+def _put_record(archive: Archive, key: ObjectKey, record: bytes,
+                retain_until: datetime) -> None:
+    sha256 = Digest.of_bytes(record)
+    if archive.store.exists(key):  # a run that stopped after the put, before marking it
+        with archive.store.open(key) as stream:
+            if Digest.of_bytes(stream.read()) != sha256:
+                raise IntegrityViolation(f"{key} holds another evidence record")
+        return
+    archive.store.put(key, io.BytesIO(record), size=len(record), sha256=sha256,
+                      retain_until=retain_until)

@@ -1,0 +1,186 @@
+"""Sealing against real TSAs: one request per batch, Evidence Records that our verifier and
+Bouncy Castle accept, and that both refuse once anything is changed."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from plugins.bouncycastle import BcVerify
+from plugins.services import free_port
+from plugins.tsa import TsaServer, loopback_http, timestamp_query
+
+from hramba.core.errors import IntegrityViolation
+from hramba.core.types import ObjectKey
+from hramba.services.archive import IncomingFile, archive_unit
+from hramba.services.context import Archive, Sealing
+from hramba.services.evidence import current_record, export_evidence, verify_unit
+from hramba.services.fixity import run_fixity
+from hramba.services.seal import count_pending, seal
+from hramba.services.units import show_unit
+from hramba.trust.certs import load_certificates, to_pem
+from hramba.trust.evidence import verify_evidence
+from hramba.trust.tokens import Trust, check_token
+from hramba.trust.tsa import Rfc3161Timestamper
+
+from . import tamper
+
+
+class Counting:
+    """The real timestamper, counting requests."""
+
+    def __init__(self, inner: Rfc3161Timestamper) -> None:
+        self.inner, self.requests = inner, 0
+        self.description = inner.description
+
+    def timestamp(self, digest: bytes, algorithm: str) -> bytes:
+        self.requests += 1
+        return self.inner.timestamp(digest, algorithm)
+
+
+def http_sealing(url: str, anchors: Path) -> Sealing:
+    return Sealing(Counting(Rfc3161Timestamper(url, timeout=5)),
+                   Trust(load_certificates(anchors, "anchors")), batch_size=10_000)
+
+
+def archive_units(archive: Archive, n: int) -> list[str]:
+    return [archive_unit(archive, "OBCINA1", [
+        IncomingFile(f"racun{i}.xml", "invoice", "application/xml",
+                     lambda i=i: io.BytesIO(f"<Invoice n='{i}'>{'x' * 100}</Invoice>".encode())),
+        IncomingFile(f"Priloga{i}.pdf", "attachment", "application/pdf",
+                     lambda i=i: io.BytesIO(b"%PDF-1.4 " + bytes([i]) * 50)),
+    ]).unit_id for i in range(n)]
+
+
+@pytest.fixture
+def sealed(archive: Archive, tsa_server: TsaServer) -> tuple[Archive, list[str]]:
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    units = archive_units(archive, 5)
+    report = seal(archive)
+    assert (report.batches, report.sealed, report.pending, report.error) == (1, 5, 0, None)
+    return archive, units
+
+
+def test_one_tsa_request_per_batch_and_every_record_verifies(
+        sealed: tuple[Archive, list[str]]) -> None:
+    archive, units = sealed
+    assert isinstance(archive.sealing.timestamper, Counting)
+    assert archive.sealing.timestamper.requests == 1
+    for unit_id in units:
+        report = verify_unit(archive, unit_id)
+        assert report.passed, report.as_dict()
+        assert report.proven_at is not None
+    assert run_fixity(archive).ok  # the stored evidence records are known objects
+    again = seal(archive)
+    assert (again.sealed, again.tsa_requests) == (0, 0)
+
+
+def test_bouncy_castle_accepts_ours_and_refuses_changes(
+        sealed: tuple[Archive, list[str]], bc_verify: BcVerify, tmp_path: Path) -> None:
+    archive, units = sealed
+    exports = [export_evidence(archive, u, tmp_path / u) for u in units[:2]]
+    evidence, batch = current_record(archive, units[0])
+    signer = check_token(batch.token, bytes.fromhex(batch.root),
+                         archive.sealing.trust).signer
+    assert signer is not None
+    cert = tmp_path / "tsa.pem"
+    cert.write_text(to_pem([signer]))
+    files = sorted((exports[0] / "data").iterdir())
+    ok, said = bc_verify(evidence.record, cert, files)
+    assert ok, said
+    other, _ = current_record(archive, units[1])
+    swapped, said = bc_verify(other.record, cert, files)
+    assert not swapped, said
+    files[0].write_bytes(files[0].read_bytes() + b" ")
+    changed, said = bc_verify(evidence.record, cert, files)
+    assert not changed, said
+
+
+def test_any_change_fails_our_verifier(sealed: tuple[Archive, list[str]]) -> None:
+    archive, units = sealed
+    first, second = current_record(archive, units[0])[0], current_record(archive, units[1])[0]
+    trust = archive.sealing.trust
+    members = [bytes.fromhex(f["sha256"]) for f in show_unit(archive, units[0])["files"]]
+    assert verify_evidence(first.record, members, trust).passed
+    assert not verify_evidence(second.record, members, trust).passed  # swapped records
+    flipped = bytearray(first.record)
+    flipped[-40] ^= 0x01  # inside the token's signature
+    assert not verify_evidence(bytes(flipped), members, trust).passed
+    key = ObjectKey(show_unit(archive, units[0])["files"][0]["object_key"])
+    tamper.flip_byte(archive.store, key)
+    assert not verify_unit(archive, units[0]).passed
+
+
+def test_tsa_down_leaves_units_pending_and_a_later_run_seals_them(
+        archive: Archive, tsa_server: TsaServer) -> None:
+    archive.sealing = http_sealing(f"http://127.0.0.1:{free_port()}/tsa",
+                                   tsa_server.trust_anchor)
+    archive_units(archive, 3)
+    report = seal(archive)
+    assert (report.sealed, report.pending) == (0, 3)
+    assert report.error is not None
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    assert seal(archive).sealed == 3
+    assert count_pending(archive) == 0
+
+
+def test_a_token_from_an_untrusted_tsa_is_refused(archive: Archive, tsa_server: TsaServer,
+                                                  untrusted_tsa: TsaServer) -> None:
+    archive.sealing = http_sealing(untrusted_tsa.url, tsa_server.trust_anchor)
+    archive_units(archive, 2)
+    with pytest.raises(IntegrityViolation, match="path to trust anchor"):
+        seal(archive)
+    assert count_pending(archive) == 2
+
+
+@pytest.fixture
+def replaying_tsa(tsa_server: TsaServer) -> Iterator[str]:
+    """A TSA that answers every request with one old response (another nonce)."""
+    old = loopback_http(tsa_server.url, timestamp_query(b"old", 12345),
+                        "application/timestamp-query")
+
+    class Replay(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(old)))
+            self.end_headers()
+            self.wfile.write(old)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Replay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/tsa"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_token_with_a_wrong_nonce_is_refused(archive: Archive, tsa_server: TsaServer,
+                                               replaying_tsa: str) -> None:
+    archive.sealing = http_sealing(replaying_tsa, tsa_server.trust_anchor)
+    archive_units(archive, 1)
+    with pytest.raises(IntegrityViolation, match="wrong nonce"):
+        seal(archive)
+    assert count_pending(archive) == 1
+
+
+def test_audit_verify_checks_each_batch_anchor(sealed: tuple[Archive, list[str]]) -> None:
+    from sqlalchemy import text
+
+    from hramba.services.audit import verify_chain
+
+    archive, _ = sealed
+    report = verify_chain(archive)
+    assert report.ok, report.as_dict()
+    assert report.counts["batch anchors"] == 1
+    with archive.db.begin() as session:  # someone rewrites which event was anchored
+        session.execute(text("UPDATE batches SET audit_seq = audit_seq - 1"))
+    assert [f.code for f in verify_chain(archive).findings] == ["HRB-A004"]
