@@ -42,6 +42,8 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "tsa.timeout": (int, 30),
     "seal.batch_size": (int, 10_000),
     "seal.algorithm": (str, "sha256"),
+    "renew.margin_days": (int, 365),
+    "renew.weak_algorithms": (str, ""),
 }
 SECRETS = {"storage.secret_key"}
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
@@ -76,6 +78,8 @@ class TsaSettings:
     timeout: int
     batch_size: int
     algorithm: str
+    renew_margin_days: int
+    weak_algorithms: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,9 @@ class Settings:
                         "secure": self.storage.secure, "region": self.storage.region},
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
-                    "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm},
+                    "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm,
+                    "renew_margin_days": self.tsa.renew_margin_days,
+                    "weak_algorithms": list(self.tsa.weak_algorithms)},
         }
 
 
@@ -193,7 +199,10 @@ def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
                else home / "tsa" / "dev-ca.pem")
     return TsaSettings(url=v["tsa.url"], username=v["tsa.username"], password=password,
                        trust_anchors=anchors, policy=v["tsa.policy"], timeout=v["tsa.timeout"],
-                       batch_size=v["seal.batch_size"], algorithm=v["seal.algorithm"])
+                       batch_size=v["seal.batch_size"], algorithm=v["seal.algorithm"],
+                       renew_margin_days=v["renew.margin_days"],
+                       weak_algorithms=tuple(a.strip() for a in v["renew.weak_algorithms"]
+                                             .split(",") if a.strip()))
 
 
 def _read_secret(key: str, path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import make_url, select
@@ -48,7 +49,8 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
             raise ConfigurationError(f"no development TSA in {files.folder}: run `hramba init`")
         timestamper = DevTimestamper(files, clock)
     return Sealing(timestamper, Trust(load_certificates(t.trust_anchors, "tsa.trust_anchors")),
-                   t.algorithm, t.batch_size)
+                   t.algorithm, t.batch_size, timedelta(days=t.renew_margin_days),
+                   t.weak_algorithms)
 
 
 def upgrade_database(settings: Settings) -> str | None:

@@ -78,6 +78,22 @@ def export(ctx: typer.Context,
         typer.echo(f"evidence of {unit_id} in {folder} (see README.txt there)")
 
 
+@app.command("renew")
+def renew(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Add a new timestamp to every chain whose TSA certificate expires within
+    renew.margin_days or whose hash is listed in renew.weak_algorithms (one TSA request)."""
+    from hramba.services.renewal import renew as renew_records
+
+    report = renew_records(state(ctx).archive)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        typer.echo(f"renewed {report.renewed} of {report.checked} evidence records "
+                   f"({report.tsa_requests} TSA requests)")
+        for reason, count in report.reasons.items():
+            typer.echo(f"  {count}: {reason}")
+
+
 def render(report: EvidenceReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.as_dict())

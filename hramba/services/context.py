@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,8 @@ class Sealing:
     trust: Trust
     algorithm: str = "sha256"
     batch_size: int = 10_000
+    renew_margin: timedelta = timedelta(days=365)
+    weak_algorithms: tuple[str, ...] = ()
 
 
 @dataclass

@@ -60,22 +60,31 @@ def current_record(archive: Archive, unit_id: str) -> tuple[Evidence, Batch]:
     return row[0], row[1]
 
 
-def batch_trust(archive: Archive, batch: Batch) -> Trust:
-    """The configured anchors, plus the certificates and revocation data kept with the batch."""
-    return Trust(archive.sealing.trust.anchors, load_pem_text(batch.certificates),
-                 [base64.b64decode(c) for c in batch.revocation.get("crls", [])],
-                 [base64.b64decode(o) for o in batch.revocation.get("ocsps", [])])
+def unit_batches(archive: Archive, unit_id: str) -> list[Batch]:
+    """Every batch whose token is in the unit's evidence: the sealing and each renewal."""
+    with transaction(archive.db) as session:
+        return list(session.scalars(select(Batch).where(Batch.id.in_(
+            select(Evidence.batch_id).where(Evidence.unit_id == unit_id))).order_by(Batch.id)))
+
+
+def unit_trust(archive: Archive, batches: list[Batch]) -> Trust:
+    """The configured anchors, plus the certificates and revocation data kept with them."""
+    return Trust(archive.sealing.trust.anchors,
+                 [c for b in batches for c in load_pem_text(b.certificates)],
+                 [base64.b64decode(c) for b in batches for c in b.revocation.get("crls", [])],
+                 [base64.b64decode(o) for b in batches for o in b.revocation.get("ocsps", [])])
 
 
 def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> EvidenceReport:
     """Re-read the unit's objects, then check its Evidence Record and every token."""
     unit = show_unit(archive, unit_id)
-    evidence, batch = current_record(archive, unit_id)
+    evidence, _ = current_record(archive, unit_id)
     members = []
     for f in unit["files"]:
         with archive.store.open(ObjectKey(f["object_key"])) as stream:
             members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
-    report = verify_evidence(evidence.record, members, batch_trust(archive, batch), at)
+    trust = unit_trust(archive, unit_batches(archive, unit_id))
+    report = verify_evidence(evidence.record, members, trust, at)
     if evidence.stored_at is not None:
         with archive.store.open(ObjectKey(evidence.object_key)) as stream:
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
@@ -91,16 +100,19 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
 def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
     """DIR/data/, DIR/evidence.ers, DIR/validation/, DIR/README.txt."""
     unit = show_unit(archive, unit_id)
-    evidence, batch = current_record(archive, unit_id)
+    evidence, _ = current_record(archive, unit_id)
+    batches = unit_batches(archive, unit_id)
     get_unit(archive, unit_id, out / "data")
     (out / "evidence.ers").write_bytes(evidence.record)
     validation = out / "validation"
     validation.mkdir(exist_ok=True)
-    (validation / "tsa-chain.pem").write_text(batch.certificates, "ascii")
+    (validation / "tsa-chain.pem").write_text("".join(b.certificates for b in batches),
+                                              "ascii")
     (validation / "trust-anchors.pem").write_text(to_pem(archive.sealing.trust.anchors),
                                                   "ascii")
     for kind in ("crls", "ocsps"):
-        for n, item in enumerate(batch.revocation.get(kind, []), 1):
+        items = [item for b in batches for item in b.revocation.get(kind, [])]
+        for n, item in enumerate(items, 1):
             (validation / f"{n}.{kind[:-1]}").write_bytes(base64.b64decode(item))
     (out / "README.txt").write_text(README.format(unit_id=unit_id, tenant=unit["tenant"]),
                                     "utf-8")

@@ -10,6 +10,7 @@ A TSA that is down leaves the units pending; the next run seals them.
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from dataclasses import dataclass
@@ -22,12 +23,12 @@ from hramba.core.errors import IntegrityViolation, ServiceUnavailable
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import AuditEvent, Batch, Evidence, File, Tenant, Unit
-from hramba.domain.hashtree import Leaf, build_tree
+from hramba.domain.hashtree import Leaf, Tree, build_tree
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.trust.certs import to_pem
 from hramba.trust.ers import archive_time_stamp, evidence_record
-from hramba.trust.tokens import Status, check_token
+from hramba.trust.tokens import Status, TokenReport, check_token, fetch_revocation
 from storage.keys import evidence_key
 
 AUDIT_LEAF = "audit-head"
@@ -93,13 +94,27 @@ def _pending(archive: Archive, size: int) -> list[_Pending]:
     return [_Pending(uid, code, tuple(members[uid])) for uid, code in units]
 
 
-def _seal_batch(archive: Archive, batch: list[_Pending]) -> None:
+@dataclass(frozen=True)
+class Stamped:
+    """A hash tree over some leaves and the audit head, timestamped and validated."""
+
+    tree: Tree
+    token: bytes
+    checked: TokenReport
+    crls: list[bytes]
+    ocsps: list[bytes]
+    audit_seq: int
+    audit_hash: str
+
+
+def timestamp_leaves(archive: Archive, leaves: list[Leaf]) -> Stamped:
+    """One TSA request over `leaves` plus the audit head; refuse a token that fails any
+    check, and fetch the revocation data for its certificates while it is fresh."""
     algorithm = archive.sealing.algorithm
     with transaction(archive.db) as session:
         head_seq, head_hash = session.execute(select(AuditEvent.seq, AuditEvent.hash)
                                               .order_by(AuditEvent.seq.desc()).limit(1)).one()
-    tree = build_tree([*(Leaf(p.unit_id, p.members) for p in batch),
-                       Leaf(AUDIT_LEAF, (bytes.fromhex(head_hash),))], algorithm)
+    tree = build_tree([*leaves, Leaf(AUDIT_LEAF, (bytes.fromhex(head_hash),))], algorithm)
     token = archive.sealing.timestamper.timestamp(tree.root, algorithm)
     checked = check_token(token, tree.root, archive.sealing.trust)
     failed = [c for c in checked.checks if c.status is not Status.PASSED]
@@ -107,33 +122,51 @@ def _seal_batch(archive: Archive, batch: list[_Pending]) -> None:
         raise IntegrityViolation(f"{archive.sealing.timestamper.description}: token refused: "
                                  + "; ".join(f"{c.name} {c.status.value} {c.detail}"
                                              for c in failed))
+    crls, ocsps = fetch_revocation(checked, archive.sealing.trust)
+    return Stamped(tree, token, checked, crls, ocsps, head_seq, head_hash)
+
+
+def batch_row(archive: Archive, stamped: Stamped, units: int) -> Batch:
+    return Batch(
+        sealed_at=archive.clock.now(), algorithm=archive.sealing.algorithm,
+        root=stamped.tree.root.hex(), token=stamped.token,
+        tsa=archive.sealing.timestamper.description,
+        certificates=to_pem(stamped.checked.certificates),
+        revocation={"crls": _b64(stamped.crls), "ocsps": _b64(stamped.ocsps)},
+        audit_seq=stamped.audit_seq, audit_hash=stamped.audit_hash, units=units,
+        audit_path={"reduced": [[h.hex() for h in level]
+                                for level in stamped.tree.reduced[AUDIT_LEAF]]})
+
+
+def _seal_batch(archive: Archive, batch: list[_Pending]) -> None:
+    algorithm = archive.sealing.algorithm
+    stamped = timestamp_leaves(archive, [Leaf(p.unit_id, p.members) for p in batch])
     records = {p.unit_id: evidence_record([[archive_time_stamp(
-        tree.reduced[p.unit_id], token, algorithm)]], [algorithm]) for p in batch}
-    now = archive.clock.now()
+        stamped.tree.reduced[p.unit_id], stamped.token, algorithm)]], [algorithm])
+        for p in batch}
     with transaction(archive.db) as session:
-        row = Batch(sealed_at=now, algorithm=algorithm, root=tree.root.hex(), token=token,
-                    tsa=archive.sealing.timestamper.description,
-                    certificates=to_pem(checked.certificates),
-                    revocation={"crls": [], "ocsps": []}, audit_seq=head_seq,
-                    audit_hash=head_hash, units=len(batch),
-                    audit_path={"reduced": [[h.hex() for h in level]
-                                            for level in tree.reduced[AUDIT_LEAF]]})
+        row = batch_row(archive, stamped, len(batch))
         session.add(row)
         session.flush()
-        session.execute(insert(Evidence), [_evidence_row(row.id, p, records[p.unit_id], now)
-                                           for p in batch])
+        session.execute(insert(Evidence), [
+            evidence_row(row.id, p.tenant, p.unit_id, records[p.unit_id], row.sealed_at)
+            for p in batch])
         audit.record(session, archive, "batch.sealed", f"batch {row.id}", details={
-            "root": tree.root.hex(), "algorithm": algorithm, "units": len(batch),
-            "tsa": row.tsa, "gen_time": str(checked.gen_time),
-            "audit_head": {"seq": head_seq, "hash": head_hash}})
+            "root": row.root, "algorithm": algorithm, "units": len(batch), "tsa": row.tsa,
+            "gen_time": str(stamped.checked.gen_time),
+            "audit_head": {"seq": row.audit_seq, "hash": row.audit_hash}})
     store_evidence(archive)
 
 
-def _evidence_row(batch_id: int, p: _Pending, record: bytes,
-                  now: datetime) -> dict[str, Any]:
+def _b64(items: list[bytes]) -> list[str]:
+    return [base64.b64encode(item).decode("ascii") for item in items]
+
+
+def evidence_row(batch_id: int, tenant: str, unit_id: str, record: bytes,
+                 now: datetime) -> dict[str, Any]:
     digest = Digest.of_bytes(record).hex
-    return {"unit_id": p.unit_id, "batch_id": batch_id, "record": record,
-            "record_sha256": digest, "object_key": evidence_key(p.tenant, p.unit_id, digest),
+    return {"unit_id": unit_id, "batch_id": batch_id, "record": record,
+            "record_sha256": digest, "object_key": evidence_key(tenant, unit_id, digest),
             "created_at": now, "stored_at": None, "superseded_at": None}
 
 

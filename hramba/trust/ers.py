@@ -116,6 +116,13 @@ def _retag(der: bytes, tag: int) -> bytes:
     return bytes([tag]) + der[1:]
 
 
+def raw_chains(der: bytes) -> list[list[bytes]]:
+    """The ArchiveTimeStamps of each chain as their original DER, to extend a record."""
+    record = EvidenceRecord.load(der, strict=True)
+    return [[bytes(ats.dump()) for ats in chain]
+            for chain in record["archive_time_stamp_sequence"]]
+
+
 def read_evidence_record(der: bytes) -> list[list[Stamp]]:
     """Decode an EvidenceRecord into its chains of stamps; refuse anything malformed."""
     try:

@@ -7,6 +7,7 @@ be built from the material at hand). Nothing here fetches anything from a networ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pyhanko_certvalidator.errors import (
     PathValidationError,
     RevokedError,
 )
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.sig_validate import (
     DEFAULT_SIGNATURE_VALIDATOR,
     SignatureValidationContext,
@@ -94,6 +96,13 @@ def tst_info(token: bytes) -> tsp.TSTInfo:
     if encap["content_type"].dotted != ID_CT_TSTINFO:
         raise ValueError("SignedData does not carry a TSTInfo")
     return encap["content"].parsed
+
+
+def signer_of(token: bytes) -> x509.Certificate | None:
+    """The certificate in the token that signed it (None if the token does not carry it)."""
+    signed = cms.ContentInfo.load(token)["content"]
+    certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+    return _find_signer(signed["signer_infos"][0], certs)
 
 
 def check_token(token: bytes, digest: bytes, trust: Trust, *, label: str = "token",
@@ -201,6 +210,10 @@ def _check_path(report: TokenReport, label: str, signer: x509.Certificate, trust
     validator = CertificateValidator(signer, validation_context=context)
     name = f"{label}: path to trust anchor at {moment:%Y-%m-%dT%H:%M:%SZ}" if moment else (
         f"{label}: path to trust anchor")
+    if moment and not signer.not_valid_before <= moment <= signer.not_valid_after:
+        report.add(name, False, f"the TSA certificate is valid only from "
+                                f"{signer.not_valid_before} to {signer.not_valid_after}")
+        return
     try:
         path = asyncio.run(validator.async_validate_usage(  # type: ignore[no-untyped-call]
             set(), extended_key_usage={"time_stamping"}))
@@ -212,3 +225,21 @@ def _check_path(report: TokenReport, label: str, signer: x509.Certificate, trust
         report.add(name, None, str(exc))
     else:
         report.add(name, True, " <- ".join(c.subject.human_friendly for c in path))
+
+
+def fetch_revocation(report: TokenReport, trust: Trust) -> tuple[list[bytes], list[bytes]]:
+    """At sealing time only: fetch the CRLs and OCSP responses the TSA's certificates point
+    to, so they can be kept with the batch for validation years later. Whatever cannot be
+    fetched is simply not kept (a later check then says INDETERMINATE, not PASSED)."""
+    if report.signer is None:
+        return [], []
+    backend = RequestsFetcherBackend(per_request_timeout=10)
+    context = ValidationContext(
+        trust_roots=list(trust.anchors), other_certs=[*report.certificates, *trust.other_certs],
+        allow_fetching=True, revocation_mode="soft-fail", fetchers=backend.get_fetchers())
+    validator = CertificateValidator(report.signer, validation_context=context)
+    with contextlib.suppress(Exception):  # best effort: the token is validated already
+        asyncio.run(validator.async_validate_usage(  # type: ignore[no-untyped-call]
+            set(), extended_key_usage={"time_stamping"}))
+    asyncio.run(backend.close())  # type: ignore[no-untyped-call]
+    return [c.dump() for c in context.crls], [o.dump() for o in context.ocsps]

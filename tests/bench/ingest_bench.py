@@ -5,12 +5,15 @@ run and on the same files, with reference tools:
   (moves the files into data/ and writes manifests); the reference for archiving speed;
 * tar piped into tar: the copy floor; `openssl dgst -sha256`: the hashing floor.
 
-Prints files/s, MB/s and peak RSS of each, and our ratio to each. Never part of `make test`.
+Prints files/s, MB/s and peak RSS of each, and our ratio to each. Then seals: units sealed
+per second with batches of 1,000 and of 10,000, TSA requests, Evidence Record bytes per
+unit, and the offline verification time per unit. Never part of `make test`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -74,7 +77,59 @@ def main() -> None:
     runs.append(timed("openssl dgst -sha256 (hash floor)", ["bash", "-c",
                       f"find '{corpus}' -type f -print0 | xargs -0 openssl dgst -sha256"]))
     report(runs, len(paths), megabytes)
+    seal_bench(hramba, env, home, corpus, args.dir / "home2")
     shutil.rmtree(args.dir, ignore_errors=True)
+
+
+def seal_bench(hramba: str, env: dict[str, str], home: Path, corpus: Path, home2: Path) -> None:
+    """Seal the ingested archive in batches of 1,000, a second copy in one of 10,000."""
+    subprocess.run([hramba, "--home", str(home2), "init"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([hramba, "--home", str(home2), "tenant", "add", "BENCH", "--tax-number",
+                    "SI21423512", "--name", "Bench"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([hramba, "--home", str(home2), "ingest", "dir", str(corpus), "--tenant",
+                    "BENCH"], check=True, env=env, stdout=subprocess.DEVNULL)
+    print(f"{'sealing':<28} {'units':>7} {'batches':>8} {'TSA requests':>13} {'units/s':>9}")
+    for size, where in ((1_000, home), (10_000, home2)):
+        done = subprocess.run([hramba, "--home", str(where), "seal", "--json"], check=True,
+                              env=env | {"HRAMBA_SEAL_BATCH_SIZE": str(size)},
+                              capture_output=True, text=True)
+        sealed = json.loads(done.stdout)
+        print(f"{'batches of ' + format(size, ','):<28} {sealed['sealed']:>7} "
+              f"{sealed['batches']:>8} {sealed['tsa_requests']:>13} "
+              f"{sealed['sealed'] / sealed['seconds']:>9.0f}")
+    offline_bench(home)
+
+
+def offline_bench(home: Path, units: int = 300) -> None:
+    """Evidence Record size, and `verify-evidence` work per unit (in-process, no database:
+    hash the files, check the record, validate the token and its path)."""
+    from hramba.config import load_settings
+    from hramba.core.types import hash_stream
+    from hramba.services.evidence import current_record
+    from hramba.services.units import list_units, show_unit
+    from hramba.trust.evidence import verify_evidence
+    from hramba.wiring import open_archive
+
+    archive = open_archive(load_settings(home=str(home), environ={}))
+    sizes, seconds = [], 0.0
+    for row in list_units(archive, limit=units):
+        record = current_record(archive, row["unit_id"])[0].record
+        sizes.append(len(record))
+        paths = [archive.store.root / "objects" / f["object_key"]  # type: ignore[attr-defined]
+                 for f in show_unit(archive, row["unit_id"])["files"]]
+        started = time.perf_counter()
+        members = []
+        for path in paths:
+            with path.open("rb") as stream:
+                members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
+        passed = verify_evidence(record, members, archive.sealing.trust).passed
+        seconds += time.perf_counter() - started
+        assert passed, row["unit_id"]
+    print(f"evidence record: {sum(sizes) / len(sizes):.0f} bytes per unit on average; "
+          f"offline verification: {1000 * seconds / len(sizes):.1f} ms per unit "
+          f"({len(sizes)} units)")
 
 
 def report(runs: list[Run], files: int, megabytes: float) -> None:

@@ -23,8 +23,9 @@ from hramba.services.fixity import run_fixity
 from hramba.services.seal import count_pending, seal
 from hramba.services.units import show_unit
 from hramba.trust.certs import load_certificates, to_pem
+from hramba.trust.ers import read_evidence_record
 from hramba.trust.evidence import verify_evidence
-from hramba.trust.tokens import Trust, check_token
+from hramba.trust.tokens import Trust, check_token, signer_of
 from hramba.trust.tsa import Rfc3161Timestamper
 
 from . import tamper
@@ -83,6 +84,8 @@ def test_bouncy_castle_accepts_ours_and_refuses_changes(
         sealed: tuple[Archive, list[str]], bc_verify: BcVerify, tmp_path: Path) -> None:
     archive, units = sealed
     exports = [export_evidence(archive, u, tmp_path / u) for u in units[:2]]
+    validation = {p.suffix for p in (exports[0] / "validation").iterdir()}
+    assert {".crl", ".ocsp"} & validation  # the TSA's revocation data is kept and exported
     evidence, batch = current_record(archive, units[0])
     signer = check_token(batch.token, bytes.fromhex(batch.root),
                          archive.sealing.trust).signer
@@ -184,3 +187,44 @@ def test_audit_verify_checks_each_batch_anchor(sealed: tuple[Archive, list[str]]
     with archive.db.begin() as session:  # someone rewrites which event was anchored
         session.execute(text("UPDATE batches SET audit_seq = audit_seq - 1"))
     assert [f.code for f in verify_chain(archive).findings] == ["HRB-A004"]
+
+
+def test_timestamp_renewal_before_the_tsa_certificate_expires(
+        archive: Archive, tsa_server: TsaServer, short_lived_tsa: TsaServer,
+        bc_verify: BcVerify, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hramba.services.renewal import renew
+
+    archive.sealing = http_sealing(short_lived_tsa.url, tsa_server.trust_anchor)
+    units = archive_units(archive, 3)
+    assert seal(archive).sealed == 3
+    later = datetime.now(UTC) + timedelta(days=60)  # the short-lived certificate is gone
+    assert verify_unit(archive, units[0]).passed
+    before = verify_unit(archive, units[0], at=later)
+    assert "FAILED" in {c.status.value for c in before.checks}  # expired by then
+
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    report = renew(archive)
+    assert (report.checked, report.renewed, report.tsa_requests) == (3, 3, 1)
+    assert isinstance(archive.sealing.timestamper, Counting)
+    assert archive.sealing.timestamper.requests == 1
+    for unit_id in units:
+        renewed = verify_unit(archive, unit_id)
+        assert renewed.passed, renewed.as_dict()
+        assert any("renewal link" in c.name for c in renewed.checks)
+        # 60 days on, nothing fails; only revocation data kept today may be too old then
+        statuses = {c.status.value for c in verify_unit(archive, unit_id, at=later).checks}
+        assert "FAILED" not in statuses
+    assert renew(archive).renewed == 0  # the new certificate is good for years
+    assert run_fixity(archive).ok  # old and new record versions are both known objects
+
+    export = export_evidence(archive, units[0], tmp_path / "export")
+    evidence, _ = current_record(archive, units[0])
+    last = read_evidence_record(evidence.record)[-1][-1]
+    signer = signer_of(last.token)
+    assert signer is not None
+    cert = tmp_path / "renewal-tsa.pem"
+    cert.write_text(to_pem([signer]))
+    ok, said = bc_verify(evidence.record, cert, sorted((export / "data").iterdir()))
+    assert ok, said
