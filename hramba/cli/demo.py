@@ -10,7 +10,6 @@ import typer
 
 from hramba.cli.common import emit_report
 from hramba.config import load_settings
-from hramba.core.types import hash_stream
 from hramba.services import audit, fixity, tenants
 from hramba.services.context import Archive
 from hramba.services.corpus import write_corpus
@@ -19,7 +18,7 @@ from hramba.services.ingest import ingest_directory, summarise
 from hramba.services.seal import seal
 from hramba.services.units import list_units
 from hramba.trust.certs import load_certificates
-from hramba.trust.evidence import verify_evidence
+from hramba.trust.evidence import DataGroup, verify_evidence
 from hramba.trust.tokens import Trust
 from hramba.wiring import init_archive
 
@@ -64,11 +63,7 @@ def _verify_one_offline(archive: Archive, out: Path) -> None:
     export_evidence(archive, unit_id, out)
     files = sorted((out / "data").iterdir())
     anchors = out / "validation" / "trust-anchors.pem"
-    members = []
-    for path in files:
-        with path.open("rb") as stream:
-            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
-    report = verify_evidence((out / "evidence.ers").read_bytes(), members,
+    report = verify_evidence((out / "evidence.ers").read_bytes(), DataGroup.of_paths(files),
                              Trust(load_certificates(anchors, "trust anchors")))
     typer.echo(f"offline check of unit {unit_id}: {'PASSED' if report.passed else 'FAILED'} "
                f"({len(report.checks)} checks), existence proven at {report.proven_at}\n"

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.core.types import hash_stream
 from hramba.trust.evidence import EvidenceReport
 
 app = typer.Typer(help="Evidence Records: export, renew.", no_args_is_help=True)
@@ -51,15 +50,12 @@ def verify_evidence(
     """Check an Evidence Record against files, offline: no database, no configuration,
     no network. Exit 0 only if every check passed."""
     from hramba.trust.certs import load_certificates
+    from hramba.trust.evidence import DataGroup
     from hramba.trust.evidence import verify_evidence as verify_record
     from hramba.trust.tokens import Trust
 
-    members = []
-    for path in files:
-        with path.open("rb") as stream:
-            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
-    report = verify_record(er.read_bytes(), members, Trust(load_certificates(trust, "--trust")),
-                           _utc(at))
+    report = verify_record(er.read_bytes(), DataGroup.of_paths(files),
+                           Trust(load_certificates(trust, "--trust")), _utc(at))
     render(report, as_json)
 
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 
 from hramba.core.errors import NotFound
-from hramba.core.types import Digest, ObjectKey, hash_stream
+from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import Batch, Evidence
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.units import get_unit, show_unit
 from hramba.trust.certs import load_pem_text, to_pem
-from hramba.trust.evidence import EvidenceReport, verify_evidence
+from hramba.trust.evidence import DataGroup, EvidenceReport, verify_evidence
 from hramba.trust.tokens import Check, Status, Trust
 
 README = """Evidence for unit {unit_id} of {tenant}
@@ -79,12 +80,10 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
     """Re-read the unit's objects, then check its Evidence Record and every token."""
     unit = show_unit(archive, unit_id)
     evidence, _ = current_record(archive, unit_id)
-    members = []
-    for f in unit["files"]:
-        with archive.store.open(ObjectKey(f["object_key"])) as stream:
-            members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
+    group = DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]))
+                       for f in unit["files"]])
     trust = unit_trust(archive, unit_batches(archive, unit_id))
-    report = verify_evidence(evidence.record, members, trust, at)
+    report = verify_evidence(evidence.record, group, trust, at)
     if evidence.stored_at is not None:
         with archive.store.open(ObjectKey(evidence.object_key)) as stream:
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256

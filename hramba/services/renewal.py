@@ -1,28 +1,36 @@
-"""Evidence renewal, timestamp renewal (RFC 4998 §5.2).
+"""Evidence renewal (RFC 4998 §5): keep every proof in force before it weakens.
 
-When the certificate behind a chain's last timestamp expires within the margin, or its
-hash algorithm is listed as weakening, a new ArchiveTimeStamp over that chain's
-timestamps is added to the chain, before the old one loses its force. All chains due are
-leaves of one hash tree: one TSA request per renewal run, however many units. Each unit
-then gets a new version of its Evidence Record; the old one stays, marked superseded.
+Timestamp renewal (§5.2): when the certificate behind a chain's last timestamp expires
+within the margin, a new ArchiveTimeStamp over the chain's timestamps joins that chain.
+Its leaf is the data group of all the chain's timestamps: RFC 4998 needs the previous one
+covered, Bouncy Castle's ERS checks that the newest covers every one. It keeps the
+chain's hash algorithm (a chain never mixes algorithms).
 
-A leaf is the data group of all timestamps of the chain so far: RFC 4998 needs the
-previous one covered, Bouncy Castle's ERS checks that the newest covers every one.
-Hash-tree renewal (§5.3: re-hashing the data with a new algorithm) is not built yet.
+Hash-tree renewal (§5.3): when a chain's hash algorithm is listed as weakening, every
+file of the unit is read again and hashed with the configured (new) algorithm; each hash
+is concatenated with the hash of all earlier chains (DER) and hashed again, and those
+values, the unit's data group, start a new chain.
+
+All chains due for the same kind of renewal share one hash tree: one TSA request per
+renewal run and algorithm, however many units. Each unit gets a new version of its
+Evidence Record; the old one stays, marked superseded.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from hramba.core.errors import ConfigurationError
+from hramba.core.types import ObjectKey
 from hramba.db.engine import transaction
-from hramba.db.models import Evidence, Tenant, Unit
+from hramba.db.models import Evidence, File, Tenant, Unit
 from hramba.domain.hashtree import Leaf
 from hramba.services import audit
 from hramba.services.context import Archive
@@ -33,8 +41,17 @@ from hramba.services.seal import (
     store_evidence,
     timestamp_leaves,
 )
-from hramba.trust.ers import archive_time_stamp, evidence_record, raw_chains, read_evidence_record
+from hramba.trust.ers import (
+    archive_time_stamp,
+    chains_der,
+    evidence_record,
+    raw_chains,
+    read_evidence_record,
+)
+from hramba.trust.evidence import DataGroup
 from hramba.trust.tokens import signer_of
+
+EXPIRING = "TSA certificate expires within the margin"
 
 
 @dataclass
@@ -57,43 +74,77 @@ class _Current:
     record: bytes
 
 
+# A planned renewal: leaf key -> (leaf, the units whose records it renews).
+_Plan = dict[str, tuple[Leaf, list[_Current]]]
+
+
 def renew(archive: Archive, margin: timedelta | None = None,
           weak_algorithms: Sequence[str] | None = None) -> RenewReport:
-    """Renew every chain whose last timestamp is due; one TSA request for all of them."""
+    """Renew every chain that is due; one TSA request per kind of renewal and algorithm."""
     margin = archive.sealing.renew_margin if margin is None else margin
     weak = archive.sealing.weak_algorithms if weak_algorithms is None else weak_algorithms
-    report = RenewReport()
-    due: dict[str, list[_Current]] = {}
-    leaves: dict[str, Leaf] = {}
-    deadline = archive.clock.now() + margin
+    if archive.sealing.algorithm in weak:
+        raise ConfigurationError(f"seal.algorithm {archive.sealing.algorithm} is listed in "
+                                 "renew.weak_algorithms: choose a stronger one")
+    report, deadline = RenewReport(), archive.clock.now() + margin
+    stamps: dict[str, _Plan] = {}
+    rehash: _Plan = {}
     for current in _current_records(archive):
         report.checked += 1
         last = read_evidence_record(current.record)[-1]
-        reason = _due(last[-1].token, last[-1].algorithm, deadline, weak)
-        if reason is None:
-            continue
-        report.reasons[reason] = report.reasons.get(reason, 0) + 1
-        hashes = tuple(hashlib.new(last[-1].algorithm, s.token).digest() for s in last)
-        key = hashlib.sha256(b"".join(hashes)).hexdigest()
-        leaves[key] = Leaf(key, hashes)
-        due.setdefault(key, []).append(current)
-    if not due:
-        return report
-    stamped = timestamp_leaves(archive, list(leaves.values()))
-    report.tsa_requests = 1
-    _commit(archive, stamped, due)
-    report.renewed = sum(len(units) for units in due.values())
+        algorithm = last[-1].algorithm
+        if algorithm in weak:
+            _count(report, f"hash algorithm {algorithm} is weakening")
+            leaf = _rehashed_leaf(archive, current, archive.sealing.algorithm)
+            rehash[leaf.key] = (leaf, [current])
+        elif _expiring(last[-1].token, deadline):
+            _count(report, EXPIRING)
+            hashes = tuple(hashlib.new(algorithm, s.token).digest() for s in last)
+            key = hashlib.sha256(b"".join(hashes)).hexdigest()
+            plan = stamps.setdefault(algorithm, {})
+            plan.setdefault(key, (Leaf(key, hashes), []))[1].append(current)
+    for algorithm, plan in stamps.items():
+        _renew(archive, plan, algorithm, _append_to_last_chain, report)
+    if rehash:
+        _renew(archive, rehash, archive.sealing.algorithm, _start_new_chain, report)
     return report
 
 
-def _due(token: bytes, algorithm: str, deadline: datetime,
-         weak: Sequence[str]) -> str | None:
-    if algorithm in weak:
-        return f"hash algorithm {algorithm} is weakening"
+def _count(report: RenewReport, reason: str) -> None:
+    report.reasons[reason] = report.reasons.get(reason, 0) + 1
+
+
+def _expiring(token: bytes, deadline: datetime) -> bool:
     signer = signer_of(token)
-    if signer is None or signer.not_valid_after <= deadline:
-        return "TSA certificate expires within the margin"
-    return None
+    return signer is None or signer.not_valid_after <= deadline
+
+
+def _rehashed_leaf(archive: Archive, current: _Current, algorithm: str) -> Leaf:
+    """RFC 4998 §5.3 step 5: H(H(data) + H(all earlier chains)) for every file."""
+    with transaction(archive.db) as session:
+        keys = list(session.scalars(select(File.object_key).where(
+            File.unit_id == current.unit_id).order_by(File.position)))
+    group = DataGroup([partial(archive.store.open, ObjectKey(k)) for k in keys])
+    covered = hashlib.new(algorithm, chains_der(raw_chains(current.record))).digest()
+    return Leaf(current.unit_id, tuple(hashlib.new(algorithm, h + covered).digest()
+                                       for h in group.hashes(algorithm)))
+
+
+def _append_to_last_chain(chains: list[list[bytes]], stamp: bytes) -> list[list[bytes]]:
+    return [*chains[:-1], [*chains[-1], stamp]]
+
+
+def _start_new_chain(chains: list[list[bytes]], stamp: bytes) -> list[list[bytes]]:
+    return [*chains, [stamp]]
+
+
+def _renew(archive: Archive, plan: _Plan, algorithm: str,
+           extend: Callable[[list[list[bytes]], bytes], list[list[bytes]]],
+           report: RenewReport) -> None:
+    stamped = timestamp_leaves(archive, [leaf for leaf, _ in plan.values()], algorithm)
+    report.tsa_requests += 1
+    _commit(archive, stamped, plan, algorithm, extend)
+    report.renewed += sum(len(units) for _, units in plan.values())
 
 
 def _current_records(archive: Archive) -> list[_Current]:
@@ -104,27 +155,28 @@ def _current_records(archive: Archive) -> list[_Current]:
             .where(Evidence.superseded_at.is_(None)).order_by(Evidence.id))]
 
 
-def _commit(archive: Archive, stamped: Stamped, due: dict[str, list[_Current]]) -> None:
-    algorithm = archive.sealing.algorithm
+def _commit(archive: Archive, stamped: Stamped, plan: _Plan, algorithm: str,
+            extend: Callable[[list[list[bytes]], bytes], list[list[bytes]]]) -> None:
+    units = [current for _, currents in plan.values() for current in currents]
     with transaction(archive.db) as session:
-        row = batch_row(archive, stamped, sum(len(units) for units in due.values()))
+        row = batch_row(archive, stamped, len(units), algorithm)
         session.add(row)
         session.flush()
         rows = []
-        for key, units in due.items():
-            new_stamp = archive_time_stamp(stamped.tree.reduced[key], stamped.token, algorithm)
-            for current in units:
-                chains = raw_chains(current.record)
-                chains[-1].append(new_stamp)
+        for key, (_, currents) in plan.items():
+            stamp = archive_time_stamp(stamped.tree.reduced[key], stamped.token, algorithm)
+            for current in currents:
                 algorithms = {s.algorithm for chain in read_evidence_record(current.record)
                               for s in chain} | {algorithm}
-                record = evidence_record(chains, sorted(algorithms))
+                record = evidence_record(extend(raw_chains(current.record), stamp),
+                                         sorted(algorithms))
                 rows.append(evidence_row(row.id, current.tenant, current.unit_id, record,
                                          row.sealed_at))
         session.execute(update(Evidence).where(Evidence.id.in_(
-            [c.evidence_id for units in due.values() for c in units]))
-            .values(superseded_at=row.sealed_at))
+            [c.evidence_id for c in units])).values(superseded_at=row.sealed_at))
         session.execute(insert(Evidence), rows)
         audit.record(session, archive, "evidence.renewed", f"batch {row.id}", details={
-            "root": row.root, "units": len(rows), "chains": len(due), "tsa": row.tsa})
+            "root": row.root, "algorithm": algorithm, "units": len(rows),
+            "chains": len(plan), "tsa": row.tsa,
+            "kind": "hash tree" if extend is _start_new_chain else "timestamp"})
     store_evidence(archive)

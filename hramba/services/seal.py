@@ -107,10 +107,11 @@ class Stamped:
     audit_hash: str
 
 
-def timestamp_leaves(archive: Archive, leaves: list[Leaf]) -> Stamped:
+def timestamp_leaves(archive: Archive, leaves: list[Leaf],
+                     algorithm: str | None = None) -> Stamped:
     """One TSA request over `leaves` plus the audit head; refuse a token that fails any
     check, and fetch the revocation data for its certificates while it is fresh."""
-    algorithm = archive.sealing.algorithm
+    algorithm = algorithm or archive.sealing.algorithm
     with transaction(archive.db) as session:
         head_seq, head_hash = session.execute(select(AuditEvent.seq, AuditEvent.hash)
                                               .order_by(AuditEvent.seq.desc()).limit(1)).one()
@@ -126,9 +127,10 @@ def timestamp_leaves(archive: Archive, leaves: list[Leaf]) -> Stamped:
     return Stamped(tree, token, checked, crls, ocsps, head_seq, head_hash)
 
 
-def batch_row(archive: Archive, stamped: Stamped, units: int) -> Batch:
+def batch_row(archive: Archive, stamped: Stamped, units: int,
+              algorithm: str | None = None) -> Batch:
     return Batch(
-        sealed_at=archive.clock.now(), algorithm=archive.sealing.algorithm,
+        sealed_at=archive.clock.now(), algorithm=algorithm or archive.sealing.algorithm,
         root=stamped.tree.root.hex(), token=stamped.token,
         tsa=archive.sealing.timestamper.description,
         certificates=to_pem(stamped.checked.certificates),

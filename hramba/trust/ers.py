@@ -96,8 +96,7 @@ def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str]
     """An EvidenceRecord (DER) of `chains` of ArchiveTimeStamps (DER), oldest first."""
     version = core.Integer(1).dump()
     digests = DigestAlgorithms([{"algorithm": a} for a in sorted(set(algorithms))]).dump()
-    sequence = _sequence(b"".join(_sequence(b"".join(chain)) for chain in chains))
-    return _sequence(version + digests + sequence)
+    return _sequence(version + digests + chains_der(chains))
 
 
 def _sequence(content: bytes) -> bytes:
@@ -121,6 +120,11 @@ def raw_chains(der: bytes) -> list[list[bytes]]:
     record = EvidenceRecord.load(der, strict=True)
     return [[bytes(ats.dump()) for ats in chain]
             for chain in record["archive_time_stamp_sequence"]]
+
+
+def chains_der(chains: Sequence[Sequence[bytes]]) -> bytes:
+    """DER of an ArchiveTimeStampSequence of `chains`: what a hash-tree renewal covers."""
+    return _sequence(b"".join(_sequence(b"".join(chain)) for chain in chains))
 
 
 def read_evidence_record(der: bytes) -> list[list[Stamp]]:

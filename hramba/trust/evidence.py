@@ -10,13 +10,17 @@ valid when the next timestamp was made (for the last one: at the time of verific
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO
 
+from hramba.core.types import CHUNK
 from hramba.domain.hashtree import node_hash, root_of
-from hramba.trust.ers import Stamp, read_evidence_record
+from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record
 from hramba.trust.tokens import Check, Status, TokenReport, Trust, check_token
 
 
@@ -35,12 +39,42 @@ class EvidenceReport:
                 "checks": [c.as_dict() for c in self.checks]}
 
 
-def verify_evidence(record: bytes, members: Sequence[bytes], trust: Trust,
+class DataGroup:
+    """The files of a unit, hashed with whatever algorithm a chain asks for (cached)."""
+
+    def __init__(self, openers: Sequence[Callable[[], AbstractContextManager[BinaryIO]]]) -> None:
+        self._openers = openers
+        self._hashes: dict[str, list[bytes]] = {}
+
+    @classmethod
+    def of_paths(cls, paths: Sequence[Path]) -> DataGroup:
+        return cls([partial(_open_binary, p) for p in paths])
+
+    def hashes(self, algorithm: str) -> list[bytes]:
+        if algorithm not in self._hashes:
+            self._hashes[algorithm] = [self._hash(o, algorithm) for o in self._openers]
+        return self._hashes[algorithm]
+
+    @staticmethod
+    def _hash(opener: Callable[[], AbstractContextManager[BinaryIO]], algorithm: str) -> bytes:
+        digest = hashlib.new(algorithm)
+        with opener() as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+        return digest.digest()
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return path.open("rb")
+
+
+def verify_evidence(record: bytes, group: DataGroup, trust: Trust,
                     at: datetime | None = None) -> EvidenceReport:
-    """Check `record` against the data group whose file hashes are `members`."""
+    """Check `record` against the data group `group` (a unit's files)."""
     report = EvidenceReport()
     try:
         chains = read_evidence_record(record)
+        raw = raw_chains(record)
     except Exception as exc:  # noqa: BLE001 - an unreadable record is a failed check
         report.checks.append(Check("evidence record", Status.FAILED, str(exc)))
         return report
@@ -48,28 +82,33 @@ def verify_evidence(record: bytes, members: Sequence[bytes], trust: Trust,
     if not stamps:
         report.checks.append(Check("evidence record", Status.FAILED, "no archive timestamp"))
         return report
-    previous: Stamp | None = None
     for n, (c, s, stamp) in enumerate(stamps):
         label = f"chain {c + 1} timestamp {s + 1}"
-        data = list(members) if previous is None or s == 0 else [
-            hashlib.new(stamp.algorithm, previous.token).digest()]
-        root = _root(report, label, data, stamp, first=previous is None)
+        data, what = _covered(group, raw, chains, c, s, stamp.algorithm)
+        root = _root(report, f"{label}: {what}", data, stamp)
         until = _gen_time(stamps[n + 1][2]) if n + 1 < len(stamps) else (at or datetime.now(UTC))
         token = check_token(stamp.token, root or b"", trust, label=label, at=until)
         report.checks.extend(token.checks)
-        if previous is None:
+        if n == 0:
             report.proven_at = token.gen_time
-        if c > 0 and s == 0:
-            report.checks.append(Check(f"{label}: hash-tree renewal", Status.INDETERMINATE,
-                                       "verification of hash-tree renewal is not built yet"))
-        previous = stamp
     return report
 
 
-def _root(report: EvidenceReport, label: str, data: list[bytes], stamp: Stamp,
-          first: bool) -> bytes | None:
-    name = (f"{label}: data group hash in the first partial tree" if first
-            else f"{label}: renewal link (previous timestamp in the first partial tree)")
+def _covered(group: DataGroup, raw: list[list[bytes]], chains: list[list[Stamp]], c: int,
+             s: int, algorithm: str) -> tuple[list[bytes], str]:
+    """What the s-th timestamp of chain c must cover (RFC 4998 §5.2 and §5.3)."""
+    if s > 0:
+        previous = chains[c][s - 1].token
+        return ([hashlib.new(algorithm, previous).digest()],
+                "renewal link (previous timestamp in the first partial tree)")
+    if c == 0:
+        return group.hashes(algorithm), "data group hash in the first partial tree"
+    covered = hashlib.new(algorithm, chains_der(raw[:c])).digest()
+    return ([hashlib.new(algorithm, h + covered).digest() for h in group.hashes(algorithm)],
+            f"hash-tree renewal ({algorithm} over the data and the earlier chains)")
+
+
+def _root(report: EvidenceReport, name: str, data: list[bytes], stamp: Stamp) -> bytes | None:
     if not stamp.reduced:  # no tree: the timestamp is directly over the data (group)
         root = data[0] if len(data) == 1 else node_hash(data, stamp.algorithm)
         report.checks.append(Check(name, Status.PASSED, "no reduced hash tree"))

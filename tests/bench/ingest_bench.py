@@ -106,10 +106,9 @@ def offline_bench(home: Path, units: int = 300) -> None:
     """Evidence Record size, and `verify-evidence` work per unit (in-process, no database:
     hash the files, check the record, validate the token and its path)."""
     from hramba.config import load_settings
-    from hramba.core.types import hash_stream
     from hramba.services.evidence import current_record
     from hramba.services.units import list_units, show_unit
-    from hramba.trust.evidence import verify_evidence
+    from hramba.trust.evidence import DataGroup, verify_evidence
     from hramba.wiring import open_archive
 
     archive = open_archive(load_settings(home=str(home), environ={}))
@@ -120,11 +119,7 @@ def offline_bench(home: Path, units: int = 300) -> None:
         paths = [archive.store.root / "objects" / f["object_key"]  # type: ignore[attr-defined]
                  for f in show_unit(archive, row["unit_id"])["files"]]
         started = time.perf_counter()
-        members = []
-        for path in paths:
-            with path.open("rb") as stream:
-                members.append(bytes.fromhex(hash_stream(stream).sha256.hex))
-        passed = verify_evidence(record, members, archive.sealing.trust).passed
+        passed = verify_evidence(record, DataGroup.of_paths(paths), archive.sealing.trust).passed
         seconds += time.perf_counter() - started
         assert passed, row["unit_id"]
     print(f"evidence record: {sum(sizes) / len(sizes):.0f} bytes per unit on average; "

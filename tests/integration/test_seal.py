@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from hramba.services.seal import count_pending, seal
 from hramba.services.units import show_unit
 from hramba.trust.certs import load_certificates, to_pem
 from hramba.trust.ers import read_evidence_record
-from hramba.trust.evidence import verify_evidence
+from hramba.trust.evidence import DataGroup, verify_evidence
 from hramba.trust.tokens import Trust, check_token, signer_of
 from hramba.trust.tsa import Rfc3161Timestamper
 
@@ -107,7 +108,8 @@ def test_any_change_fails_our_verifier(sealed: tuple[Archive, list[str]]) -> Non
     archive, units = sealed
     first, second = current_record(archive, units[0])[0], current_record(archive, units[1])[0]
     trust = archive.sealing.trust
-    members = [bytes.fromhex(f["sha256"]) for f in show_unit(archive, units[0])["files"]]
+    members = DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]))
+                         for f in show_unit(archive, units[0])["files"]])
     assert verify_evidence(first.record, members, trust).passed
     assert not verify_evidence(second.record, members, trust).passed  # swapped records
     flipped = bytearray(first.record)
@@ -228,3 +230,34 @@ def test_timestamp_renewal_before_the_tsa_certificate_expires(
     cert.write_text(to_pem([signer]))
     ok, said = bc_verify(evidence.record, cert, sorted((export / "data").iterdir()))
     assert ok, said
+
+
+def test_hash_tree_renewal_rehashes_the_data_into_a_new_chain(
+        sealed: tuple[Archive, list[str]], bc_verify: BcVerify, tmp_path: Path) -> None:
+    from hramba.services.audit import verify_chain
+    from hramba.services.renewal import renew
+
+    archive, units = sealed
+    archive.sealing.algorithm = "sha512"
+    report = renew(archive, weak_algorithms=["sha256"])
+    assert (report.renewed, report.tsa_requests) == (5, 1)
+    assert report.reasons == {"hash algorithm sha256 is weakening": 5}
+    for unit_id in units:
+        verified = verify_unit(archive, unit_id)
+        assert verified.passed, verified.as_dict()
+        assert any("hash-tree renewal (sha512" in c.name for c in verified.checks)
+    evidence, _ = current_record(archive, units[0])
+    chains = read_evidence_record(evidence.record)
+    assert [[s.algorithm for s in chain] for chain in chains] == [["sha256"], ["sha512"]]
+    assert renew(archive, weak_algorithms=["sha256"]).renewed == 0  # now sha512 throughout
+    assert verify_chain(archive).ok
+    export = export_evidence(archive, units[0], tmp_path / "export")
+    signer = signer_of(chains[-1][-1].token)
+    assert signer is not None
+    cert = tmp_path / "tsa.pem"
+    cert.write_text(to_pem([signer]))
+    files = sorted((export / "data").iterdir())
+    ok, said = bc_verify(evidence.record, cert, files)
+    assert ok, said
+    files[-1].write_bytes(files[-1].read_bytes() + b"\n")
+    assert not bc_verify(evidence.record, cert, files)[0]
