@@ -39,6 +39,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "tsa.password_file": (str, ""),
     "tsa.trust_anchors": (str, ""),
     "tsa.policy": (str, ""),
+    "tsa.accepted_policies": (str, ""),
     "tsa.timeout": (int, 30),
     "seal.batch_size": (int, 10_000),
     "seal.algorithm": (str, "sha256"),
@@ -75,6 +76,7 @@ class TsaSettings:
     password: str = field(repr=False)
     trust_anchors: Path
     policy: str
+    accepted_policies: tuple[str, ...]
     timeout: int
     batch_size: int
     algorithm: str
@@ -101,6 +103,7 @@ class Settings:
                         "secure": self.storage.secure, "region": self.storage.region},
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
+                    "accepted_policies": list(self.tsa.accepted_policies),
                     "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm,
                     "renew_margin_days": self.tsa.renew_margin_days,
                     "weak_algorithms": list(self.tsa.weak_algorithms)},
@@ -198,11 +201,17 @@ def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
     anchors = (Path(v["tsa.trust_anchors"]).expanduser().absolute() if v["tsa.trust_anchors"]
                else home / "tsa" / "dev-ca.pem")
     return TsaSettings(url=v["tsa.url"], username=v["tsa.username"], password=password,
-                       trust_anchors=anchors, policy=v["tsa.policy"], timeout=v["tsa.timeout"],
+                       trust_anchors=anchors, policy=v["tsa.policy"],
+                       accepted_policies=_split(v["tsa.accepted_policies"]),
+                       timeout=v["tsa.timeout"],
                        batch_size=v["seal.batch_size"], algorithm=v["seal.algorithm"],
                        renew_margin_days=v["renew.margin_days"],
-                       weak_algorithms=tuple(a.strip() for a in v["renew.weak_algorithms"]
-                                             .split(",") if a.strip()))
+                       weak_algorithms=_split(v["renew.weak_algorithms"]))
+
+
+def _split(value: str) -> tuple[str, ...]:
+    """A comma-separated setting as its items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def _read_secret(key: str, path: str) -> str:

@@ -48,8 +48,9 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
         if not files.key.is_file():
             raise ConfigurationError(f"no development TSA in {files.folder}: run `hramba init`")
         timestamper = DevTimestamper(files, clock)
-    return Sealing(timestamper, Trust(load_certificates(t.trust_anchors, "tsa.trust_anchors")),
-                   t.algorithm, t.batch_size, timedelta(days=t.renew_margin_days),
+    anchors = load_certificates(t.trust_anchors, "tsa.trust_anchors")
+    return Sealing(timestamper, Trust(anchors, policies=t.accepted_policies), t.algorithm,
+                   t.batch_size, timedelta(days=t.renew_margin_days),
                    t.weak_algorithms)
 
 

@@ -73,7 +73,8 @@ def unit_trust(archive: Archive, batches: list[Batch]) -> Trust:
     return Trust(archive.sealing.trust.anchors,
                  [c for b in batches for c in load_pem_text(b.certificates)],
                  [base64.b64decode(c) for b in batches for c in b.revocation.get("crls", [])],
-                 [base64.b64decode(o) for b in batches for o in b.revocation.get("ocsps", [])])
+                 [base64.b64decode(o) for b in batches for o in b.revocation.get("ocsps", [])],
+                 archive.sealing.trust.policies)
 
 
 def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> EvidenceReport:

@@ -86,6 +86,7 @@ class Trust:
     other_certs: Sequence[x509.Certificate] = ()
     crls: Sequence[bytes] = ()
     ocsps: Sequence[bytes] = ()
+    policies: Sequence[str] = ()  # accepted TSA policy OIDs; empty: any
 
 
 def tst_info(token: bytes) -> tsp.TSTInfo:
@@ -120,6 +121,9 @@ def check_token(token: bytes, digest: bytes, trust: Trust, *, label: str = "toke
     report.certificates = [c.chosen for c in signed["certificates"] or []
                            if c.name == "certificate"]
     _check_imprint(report, label, info, digest)
+    if trust.policies:
+        policy = info["policy"].dotted
+        report.add(f"{label}: TSA policy accepted", policy in trust.policies, policy)
     signer = _find_signer(signer_info, [*report.certificates, *trust.other_certs])
     report.signer = signer
     if signer is None:

@@ -93,9 +93,15 @@ def test_bouncy_castle_accepts_ours_and_refuses_changes(
     assert signer is not None
     cert = tmp_path / "tsa.pem"
     cert.write_text(to_pem([signer]))
+    for unit_id in units:
+        unit_files = sorted(export_evidence(archive, unit_id, tmp_path / "all" / unit_id)
+                            .joinpath("data").iterdir())
+        ok, said = bc_verify(current_record(archive, unit_id)[0].record, cert, unit_files)
+        assert ok, said
     files = sorted((exports[0] / "data").iterdir())
-    ok, said = bc_verify(evidence.record, cert, files)
-    assert ok, said
+    flipped = bytearray(evidence.record)
+    flipped[-40] ^= 0x01  # inside the token's signature
+    assert not bc_verify(bytes(flipped), cert, files)[0]
     other, _ = current_record(archive, units[1])
     swapped, said = bc_verify(other.record, cert, files)
     assert not swapped, said
@@ -261,3 +267,14 @@ def test_hash_tree_renewal_rehashes_the_data_into_a_new_chain(
     assert ok, said
     files[-1].write_bytes(files[-1].read_bytes() + b"\n")
     assert not bc_verify(evidence.record, cert, files)[0]
+
+
+def test_a_token_under_a_policy_not_accepted_is_refused(archive: Archive,
+                                                        tsa_server: TsaServer) -> None:
+    sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    sealing.trust = Trust(sealing.trust.anchors, policies=["1.2.3.4.5"])
+    archive.sealing = sealing
+    archive_units(archive, 1)
+    with pytest.raises(IntegrityViolation, match="TSA policy accepted FAILED"):
+        seal(archive)
+    assert count_pending(archive) == 1
