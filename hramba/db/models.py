@@ -166,3 +166,42 @@ class Evidence(Base):
     created_at: Mapped[datetime]
     stored_at: Mapped[datetime | None]
     superseded_at: Mapped[datetime | None]
+
+
+class Quarantined(Base):
+    """Input that was refused, kept under <home>/quarantine/<id>/ until an archivist
+    releases it (archived with the finding) or discards it."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # held|released|discarded
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(Text)
+    unit_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class TrafficRecord(Base):
+    """Exchange (traffic) data of one delivered document, ZPJS art. 55(4): kept apart
+    from the unit, under its own 2-year retention."""
+
+    __tablename__ = "traffic_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    unit_id: Mapped[str | None] = mapped_column(String(32))
+    doc_id: Mapped[str | None] = mapped_column(Text)
+    sender_id: Mapped[str | None] = mapped_column(Text)
+    receiver_id: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)

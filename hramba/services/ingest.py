@@ -78,7 +78,8 @@ def _archive_batch(archive: Archive, pending: list[IngestResult | tuple[str, Mea
 def _measure_one(archive: Archive, candidate: Candidate,
                  tenant: TenantRef) -> IngestResult | tuple[str, Measured]:
     def reject(code: str, reason: str, copy: bool = True) -> IngestResult:
-        qid = quarantine(archive, candidate.path, code, reason, tenant=tenant.code, copy=copy)
+        qid = quarantine(archive, source=str(candidate.path), code=code, reason=reason,
+                         tenant=tenant.code, path=candidate.path if copy else None)
         return IngestResult(candidate.relative, "quarantined", None, [code],
                             f"{reason} (quarantine {qid})")
 

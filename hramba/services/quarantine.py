@@ -1,7 +1,11 @@
-"""Quarantine: rejected input is kept, with its reason, for an archivist to look at.
+"""Quarantine: rejected input is kept, with its reason, for an archivist to decide on.
 
     <home>/quarantine/<id>/original     the bytes as received (when they could be read)
     <home>/quarantine/<id>/reason.json  where it came from, code, reason, when
+
+Each item is also a row (hramba quarantine ls). An archivist releases it, which archives
+the original bytes as received, as one unit carrying the finding, or discards it, which
+deletes the bytes and keeps the record. Both are audited.
 """
 
 from __future__ import annotations
@@ -10,24 +14,110 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+
+from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.types import hash_stream
 from hramba.db.engine import transaction
+from hramba.db.models import Quarantined
 from hramba.services import audit
+from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive
 
+HELD, RELEASED, DISCARDED = "held", "released", "discarded"
 
-def quarantine(archive: Archive, path: Path, code: str, reason: str, *,
-               tenant: str | None, copy: bool) -> str:
-    """Keep `path` (or only its name, when `copy` is False) with the reason; audit it."""
+
+def quarantine(archive: Archive, *, source: str, code: str, reason: str,
+               tenant: str | None, path: Path | None = None,
+               data: bytes | None = None) -> str:
+    """Keep the input (from `path` or `data`; neither when it cannot be read) and why."""
     qid = uuid.uuid4().hex
     folder = archive.home / "quarantine" / qid
     folder.mkdir(parents=True)
-    if copy:
-        shutil.copyfile(path, folder / "original", follow_symlinks=False)
-    record = {"id": qid, "source": str(path), "code": code, "reason": reason,
-              "tenant": tenant, "at": archive.clock.now().isoformat(), "copied": copy}
+    original = folder / "original"
+    if path is not None:
+        shutil.copyfile(path, original, follow_symlinks=False)
+    elif data is not None:
+        original.write_bytes(data)
+    size = sha256 = None
+    if original.exists():
+        with original.open("rb") as stream:
+            hashed = hash_stream(stream)
+        size, sha256 = hashed.size, hashed.sha256.hex
+    now = archive.clock.now()
+    record = {"id": qid, "source": source, "code": code, "reason": reason, "tenant": tenant,
+              "at": now.isoformat(), "size": size, "sha256": sha256}
     (folder / "reason.json").write_text(json.dumps(record, indent=1), "utf-8")
     with transaction(archive.db) as session:
+        session.add(Quarantined(id=qid, tenant=tenant, source=source, code=code,
+                                reason=reason, received_at=now, size=size, sha256=sha256,
+                                status=HELD))
         audit.record(session, archive, "input.quarantined", qid, tenant=tenant,
-                     details={"source": str(path), "code": code, "reason": reason})
+                     details={"source": source, "code": code, "reason": reason})
     return qid
+
+
+def list_quarantine(archive: Archive, status: str | None = HELD) -> list[dict[str, Any]]:
+    query = select(Quarantined).order_by(Quarantined.received_at, Quarantined.id)
+    if status:
+        query = query.where(Quarantined.status == status)
+    with transaction(archive.db) as session:
+        return [_describe(q) for q in session.scalars(query)]
+
+
+def release(archive: Archive, qid: str, by: str, tenant: str | None = None) -> str:
+    """Archive the quarantined bytes as received, as one unit with the finding."""
+    item = _held(archive, qid)
+    tenant = tenant or item.tenant
+    if tenant is None:
+        raise RejectedInput(f"quarantine {qid} has no tenant: give --tenant")
+    original = archive.home / "quarantine" / qid / "original"
+    if not original.is_file():
+        raise NotFound(f"quarantine {qid} kept no bytes (they could not be read)")
+    name = Path(item.source).name or "original"
+    outcome = archive_unit(archive, tenant, [IncomingFile(
+        name, "document", "application/octet-stream", lambda: original.open("rb"))],
+        metadata={"released_from_quarantine": qid, "source": item.source},
+        source=f"quarantine:{qid}", findings=[(item.code, item.reason)])
+    _decide(archive, qid, RELEASED, by, f"archived as unit {outcome.unit_id}",
+            outcome.unit_id)
+    return outcome.unit_id
+
+
+def discard(archive: Archive, qid: str, by: str, reason: str) -> None:
+    """Delete the quarantined bytes; the record of what was refused and why stays."""
+    _held(archive, qid)
+    (archive.home / "quarantine" / qid / "original").unlink(missing_ok=True)
+    _decide(archive, qid, DISCARDED, by, reason, None)
+
+
+def _held(archive: Archive, qid: str) -> Quarantined:
+    with transaction(archive.db) as session:
+        item = session.get(Quarantined, qid)
+    if item is None:
+        raise NotFound(f"quarantine {qid} not found")
+    if item.status != HELD:
+        raise Conflict(f"quarantine {qid} was {item.status} already")
+    return item
+
+
+def _decide(archive: Archive, qid: str, status: str, by: str, decision: str,
+            unit_id: str | None) -> None:
+    with transaction(archive.db) as session:
+        item = session.get(Quarantined, qid)
+        assert item is not None
+        item.status, item.decided_by, item.decision = status, by, decision
+        item.decided_at, item.unit_id = archive.clock.now(), unit_id
+        audit.record(session, archive, f"quarantine.{status}", qid, tenant=item.tenant,
+                     details={"by": by, "decision": decision, "unit_id": unit_id})
+
+
+def _describe(q: Quarantined) -> dict[str, Any]:
+    return {"id": q.id, "tenant": q.tenant, "source": q.source, "code": q.code,
+            "reason": q.reason, "received_at": q.received_at.isoformat(), "size": q.size,
+            "sha256": q.sha256, "status": q.status, "decided_by": q.decided_by,
+            "decision": q.decision, "unit_id": q.unit_id}
+
+

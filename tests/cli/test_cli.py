@@ -176,3 +176,24 @@ def test_seal_with_the_tsa_down_exits_75_and_keeps_units_pending(cli: Cli,
     assert result.code == 75
     assert result.json()["pending"] == 2
     assert cli("seal", "--json").json()["sealed"] == 2
+
+
+def test_quarantine_ls_release_and_discard(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", "dir", str(inbox(tmp_path)), "--tenant", "OBCINA1", check=False)
+    held = cli("quarantine", "ls", "--json").json()
+    assert sorted(q["code"] for q in held) == ["HRB-I001", "HRB-I002"]
+    link = next(q for q in held if q["code"] == "HRB-I002")
+    empty = next(q for q in held if q["code"] == "HRB-I001")
+    missing_bytes = cli("quarantine", "release", link["id"], "--by", "Ana", check=False)
+    assert missing_bytes.code == 4  # a link's target was never copied: nothing to archive
+    cli("quarantine", "discard", link["id"], "--by", "Ana", "--reason", "points at /etc")
+    released = cli("quarantine", "release", empty["id"], "--by", "Ana", "--json").json()
+    unit = cli("show", released["unit_id"], "--json").json()
+    assert [f["code"] for f in unit["findings"]] == ["HRB-I001"]  # archived with the finding
+    assert unit["files"][0]["size"] == 0
+    assert cli("quarantine", "ls", "--json").json() == []
+    everything = cli("quarantine", "ls", "--all", "--json").json()
+    assert {q["status"] for q in everything} == {"released", "discarded"}
+    twice = cli("quarantine", "discard", link["id"], "--by", "Ana", "--reason", "again",
+                check=False)
+    assert twice.code == 5
