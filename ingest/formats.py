@@ -1,0 +1,430 @@
+"""Intake of e-invoice XML: safe parsing, format detection, archival metadata, embedded files.
+
+The formats and the XPaths come from shared/FORMATS.md: e-SLOG 2.0 (section a), e-SLOG 1.6
+(b), the bank/UJP envelope (c) and EN 16931 in UBL 2.1 or UN/CEFACT CII (d).
+
+Everything an archive receives is untrusted, so parsing is deliberately narrow: entities are
+never expanded, nothing is loaded over the network or from disk, and a document with any
+DOCTYPE is refused (no e-invoice format uses one, and a DTD is how entity attacks arrive).
+libxml2's default limits stay on (no huge_tree); one consequence is that a single text node,
+and thus one base64 attachment, cannot exceed 10,000,000 characters (~7.5 MB decoded).
+
+Codes raised here (as XmlRejected.code):
+
+* HRB-I010  not well-formed XML
+* HRB-I011  DOCTYPE present (DTDs and entity declarations are refused, never expanded)
+* HRB-I021  embedded attachment larger than the limit
+* HRB-I028  embedded attachment is not valid base64
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from hramba.core.errors import ConfigurationError, RejectedInput
+
+if TYPE_CHECKING:  # the stubs name the resolver's return type; lxml does not export it
+    from lxml.etree._docloader import _InputDocument
+
+NS: dict[str, str] = {
+    "e": "urn:eslog:2.00",
+    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
+HALCOM_NS = "hal:icl:01"
+INVOICE_FORMATS = ("eslog20", "eslog16", "ubl", "cii")
+METADATA_KEYS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat",
+                 "payable_amount", "currency")
+XSD_FILES = {"eslog20": "eSLOG20_INVOIC_v200.xsd", "eslog16": "eSLOG_1-6_EnostavniRacun.xsd"}
+
+_ROOTS: dict[tuple[str | None, str], str] = {
+    (NS["e"], "Invoice"): "eslog20",
+    (None, "IzdaniRacunEnostavni"): "eslog16",
+    (NS["inv"], "Invoice"): "ubl",
+    (NS["cn"], "CreditNote"): "ubl",
+    (NS["rsm"], "CrossIndustryInvoice"): "cii",
+    (None, "envelope"): "envelope",
+}
+_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(enc) for enc in ("ascii", "utf-16-le", "utf-16-be"))
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_CENT = Decimal("0.01")
+
+
+class XmlRejected(RejectedInput):
+    """Raised when an XML document or its embedded content is refused; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One attachment carried inside the invoice XML (EN 16931 BG-24), decoded."""
+
+    filename: str
+    mime_code: str | None
+    data: bytes
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+def parse_xml(data: bytes, name: str) -> etree._Element:
+    """The document's root element, or XmlRejected (HRB-I010 malformed, HRB-I011 DOCTYPE).
+
+    A fresh parser per call because lxml parsers must not be shared between threads.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        # libxml2 stops a billion-laughs file with a syntax error even without expansion;
+        # a declared DTD is the real reason to refuse, so report that code.
+        if _mentions_doctype(data):
+            raise XmlRejected("HRB-I011", f"{name}: DOCTYPE is not allowed ({exc})") from exc
+        raise XmlRejected("HRB-I010", f"{name}: not well-formed XML: {exc}") from exc
+    if _has_doctype(root):
+        raise XmlRejected("HRB-I011", f"{name}: DOCTYPE is not allowed "
+                                      f"({root.getroottree().docinfo.doctype})")
+    return root
+
+
+def _has_doctype(root: etree._Element) -> bool:
+    info = root.getroottree().docinfo
+    return bool(info.doctype or info.internalDTD is not None or info.externalDTD is not None
+                or info.system_url or info.public_id)
+
+
+def _mentions_doctype(data: bytes) -> bool:
+    """Only used to pick the code for a document that failed to parse anyway."""
+    return any(marker in data for marker in _DOCTYPE_MARKERS)
+
+
+# --- detection ---------------------------------------------------------------------------
+
+
+def detect(root: etree._Element) -> str:
+    """eslog20, eslog16, ubl, cii, envelope or other, by root local name AND namespace.
+
+    Namespace matters: e-SLOG 2.0 and UBL both call their root `Invoice`.
+    """
+    qname = etree.QName(root)
+    found = _ROOTS.get((qname.namespace, qname.localname))
+    if found is not None:
+        return found
+    if _package_envelope(root) is not None:
+        return "envelope"
+    return "other"
+
+
+def _package_envelope(root: etree._Element) -> etree._Element | None:
+    """The envelope inside a Halcom `package` wrapper (FORMATS.md (c)), if that is what this is."""
+    qname = etree.QName(root)
+    if qname.localname != "package" or qname.namespace not in (None, HALCOM_NS):
+        return None
+    for child in root.iterchildren(f"{{{HALCOM_NS}}}envelope", "envelope"):
+        return child
+    return None
+
+
+# --- invoice metadata --------------------------------------------------------------------
+
+_ESLOG20 = "/e:Invoice/e:M_INVOIC/"
+_ESLOG16 = "/IzdaniRacunEnostavni/Racun/"
+_CII_SETTLEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
+                   "ram:ApplicableHeaderTradeSettlement/")
+_CII_AGREEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
+                  "ram:ApplicableHeaderTradeAgreement/")
+_UBL_VAT = "cac:Party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"
+
+# Raw XPaths per format and key; alternatives are tried in order (first non-empty wins).
+_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "eslog20": {
+        "document_type": (_ESLOG20 + "e:S_BGM/e:C_C002/e:D_1001",),
+        "invoice_number": (_ESLOG20 + "e:S_BGM/e:C_C106/e:D_1004",),
+        "issue_date": (_ESLOG20 + "e:S_DTM/e:C_C507[e:D_2005='137']/e:D_2380",),
+        "seller_vat": (_ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='SE']/e:G_SG3/e:S_RFF"
+                       "/e:C_C506[e:D_1153='VA']/e:D_1154",),
+        "buyer_vat": (_ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='BY']/e:G_SG3/e:S_RFF"
+                      "/e:C_C506[e:D_1153='VA']/e:D_1154",),
+        "payable_amount": (_ESLOG20 + "e:G_SG50/e:S_MOA/e:C_C516[e:D_5025='9']/e:D_5004",),
+        "currency": (_ESLOG20 + "e:G_SG7/e:S_CUX/e:C_C504[e:D_6347='2']/e:D_6345",),
+    },
+    "eslog16": {
+        "document_type": (_ESLOG16 + "GlavaRacuna/VrstaRacuna",),
+        "invoice_number": (_ESLOG16 + "GlavaRacuna/StevilkaRacuna",),
+        "issue_date": (_ESLOG16 + "DatumiRacuna[VrstaDatuma='137']/DatumRacuna",),
+        # FORMATS.md (b): the seller is the invoice issuer (II); SE only if II is absent.
+        "seller_vat": tuple(
+            _ESLOG16 + f"PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='{party}']"
+            "/ReferencniPodatkiPodjetja[VrstaPodatkaPodjetja='VA']/PodatekPodjetja"
+            for party in ("II", "SE")),
+        "buyer_vat": (_ESLOG16 + "PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='BY']"
+                      "/ReferencniPodatkiPodjetja[VrstaPodatkaPodjetja='VA']/PodatekPodjetja",),
+        "payable_amount": (_ESLOG16 + "PovzetekZneskovRacuna/ZneskiRacuna[VrstaZneska='9']"
+                           "/ZnesekRacuna",),
+        "currency": (_ESLOG16 + "Valuta[VrstaValuteRacuna='2']/KodaValute",),
+    },
+    "ubl": {
+        "document_type": ("/*/cbc:InvoiceTypeCode", "/*/cbc:CreditNoteTypeCode"),
+        "invoice_number": ("/*/cbc:ID",),
+        "issue_date": ("/*/cbc:IssueDate",),
+        "seller_vat": ("/*/cac:AccountingSupplierParty/" + _UBL_VAT,),
+        "buyer_vat": ("/*/cac:AccountingCustomerParty/" + _UBL_VAT,),
+        "payable_amount": ("/*/cac:LegalMonetaryTotal/cbc:PayableAmount",),
+        "currency": ("/*/cbc:DocumentCurrencyCode",),
+    },
+    "cii": {
+        "document_type": ("/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:TypeCode",),
+        "invoice_number": ("/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID",),
+        "issue_date": ("/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:IssueDateTime"
+                       "/udt:DateTimeString[@format='102']",),
+        "seller_vat": (_CII_AGREEMENT + "ram:SellerTradeParty/ram:SpecifiedTaxRegistration"
+                       "/ram:ID[@schemeID='VA']",),
+        "buyer_vat": (_CII_AGREEMENT + "ram:BuyerTradeParty/ram:SpecifiedTaxRegistration"
+                      "/ram:ID[@schemeID='VA']",),
+        "payable_amount": (_CII_SETTLEMENT + "ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+                           "/ram:DuePayableAmount",),
+        "currency": (_CII_SETTLEMENT + "ram:InvoiceCurrencyCode",),
+    },
+}
+
+
+def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
+    """The seven archival fields of an invoice, normalised; None where the invoice has none.
+
+    Dates become YYYY-MM-DD and amounts a two-place decimal string, so the archive can
+    compare and index them whatever syntax the invoice came in.
+    """
+    if fmt not in _PATHS:
+        raise ValueError(f"not an invoice format: {fmt!r}")
+    raw = {key: _first_text(root, *paths) for key, paths in _PATHS[fmt].items()}
+    raw["issue_date"] = (_cii_date(raw["issue_date"]) if fmt == "cii"
+                         else _iso_date(raw["issue_date"]))
+    raw["payable_amount"] = _amount(raw["payable_amount"])
+    return {key: raw[key] for key in METADATA_KEYS}
+
+
+def _first_text(node: etree._Element, *paths: str) -> str | None:
+    """Stripped text of the first matching element with any text, trying `paths` in order."""
+    for path in paths:
+        hits = node.xpath(path, namespaces=NS)
+        for hit in hits if isinstance(hits, list) else ():
+            if isinstance(hit, etree._Element) and hit.text and hit.text.strip():
+                return hit.text.strip()
+    return None
+
+
+def _iso_date(text: str | None) -> str | None:
+    """YYYY-MM-DD from xs:date or xs:dateTime (e-SLOG 1.6 writes 2012-04-01T00:00:00.0Z)."""
+    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T+\-Z].*)?", text):
+        return None
+    return _valid_date(text[:10])
+
+
+def _cii_date(text: str | None) -> str | None:
+    """YYYY-MM-DD from CII's format 102 (YYYYMMDD)."""
+    if text is None or not re.fullmatch(r"\d{8}", text):
+        return None
+    return _valid_date(f"{text[:4]}-{text[4:6]}-{text[6:]}")
+
+
+def _valid_date(text: str) -> str | None:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def _amount(text: str | None) -> str | None:
+    """Two-place decimal string; more places are kept rather than silently rounded.
+
+    Only the xs:decimal lexical form is accepted (Decimal alone would also take "NaN",
+    "1_000" or "1e3"); anything else is treated as absent.
+    """
+    if text is None or not _DECIMAL.fullmatch(text):
+        return None
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT):
+        return str(value)
+    return str(value.quantize(_CENT))
+
+
+# --- envelope ----------------------------------------------------------------------------
+
+_ENVELOPE_FIELDS = {
+    "doc_id": ("doc_data/doc_id",),
+    "sender_id": ("sender/sender_identifier",),
+    "receiver_id": ("receiver/receiver_identifier",),
+    "iban": ("sender/sender_eddress/sender_mailbox", "payment_data/creditor/creditor_account"),
+    "payment_reference": ("payment_data/remittance_information/creditor_structured_reference",),
+    "due_date": ("payment_data/requested_execution_date",),
+    "invoice_number": ("doc_data/external_doc_id",),
+    "payable_amount": ("payment_data/amount",),
+    "currency": ("payment_data/currency",),
+    "receiver_agent": ("receiver/receiver_eddress/receiver_agent",),
+}
+
+
+def envelope_metadata(root: etree._Element) -> dict[str, object]:
+    """Fields of a bare `envelope` or a Halcom `package/envelope` (FORMATS.md (c)).
+
+    Attachments are listed by name only; the files travel beside the envelope.
+    """
+    envelope = _package_envelope(root)
+    if envelope is None:
+        envelope = root
+    if etree.QName(envelope).localname != "envelope":
+        raise ValueError(f"not an envelope: {etree.QName(envelope).text}")
+    ns = etree.QName(envelope).namespace
+    result: dict[str, object] = {key: _env_text(envelope, ns, *paths)
+                                 for key, paths in _ENVELOPE_FIELDS.items()}
+    result["payable_amount"] = _amount(_env_text(envelope, ns, "payment_data/amount"))
+    result["attachments"] = [_attachment_entry(entry, ns) for entry in
+                             envelope.iterfind(_clark(ns, "attachments/attachment"))]
+    return result
+
+
+def _attachment_entry(entry: etree._Element, ns: str | None) -> dict[str, object]:
+    size = _env_text(entry, ns, "size")
+    return {
+        "filename": _env_text(entry, ns, "filename"),
+        "size": int(size) if size is not None and size.isascii() and size.isdigit() else None,
+        "type": _env_text(entry, ns, "type"),
+        "description": _env_text(entry, ns, "description"),
+    }
+
+
+def _env_text(node: etree._Element, ns: str | None, *paths: str) -> str | None:
+    for path in paths:
+        text = node.findtext(_clark(ns, path))
+        if text is not None and text.strip():
+            return text.strip()
+    return None
+
+
+def _clark(ns: str | None, path: str) -> str:
+    """Qualify a slash path: inside the Halcom package every element inherits its namespace."""
+    return path if ns is None else "/".join(f"{{{ns}}}{step}" for step in path.split("/"))
+
+
+# --- embedded attachments ----------------------------------------------------------------
+
+_EMBEDDED_PATHS = {
+    "ubl": "//cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject",
+    "cii": "//ram:AdditionalReferencedDocument/ram:AttachmentBinaryObject",
+}
+
+
+def embedded_attachments(fmt: str, root: etree._Element,
+                         max_bytes: int = 50 * 1024 * 1024) -> list[Embedded]:
+    """Files embedded as base64 in UBL or CII; other formats embed none (FORMATS.md (a), (b)).
+
+    Filenames are returned as the sender wrote them; sanitising is the caller's job.
+    """
+    path = _EMBEDDED_PATHS.get(fmt)
+    if path is None:
+        return []
+    hits = root.xpath(path, namespaces=NS)
+    objects = [hit for hit in hits if isinstance(hit, etree._Element)] \
+        if isinstance(hits, list) else []
+    return [_embedded(obj, index, max_bytes) for index, obj in enumerate(objects, start=1)]
+
+
+def _embedded(obj: etree._Element, index: int, max_bytes: int) -> Embedded:
+    filename = (obj.get("filename") or "").strip() or f"attachment-{index}.bin"
+    mime_code = (obj.get("mimeCode") or "").strip() or None
+    compact = "".join((obj.text or "").split())
+    size = _decoded_size(compact)
+    if size > max_bytes:
+        raise XmlRejected("HRB-I021", f"embedded attachment {filename!r} would be {size} bytes,"
+                                      f" over the limit of {max_bytes}")
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise XmlRejected("HRB-I028", f"embedded attachment {filename!r} is not valid base64:"
+                                      f" {exc}") from exc
+    return Embedded(filename, mime_code, data)
+
+
+def _decoded_size(compact: str) -> int:
+    """Bytes that `compact` base64 decodes to, known before decoding (RFC 4648 §4)."""
+    return len(compact) * 3 // 4 - len(compact[-2:]) + len(compact[-2:].rstrip("="))
+
+
+# --- XSD validation ----------------------------------------------------------------------
+
+_VALIDATION_LOCK = threading.Lock()
+
+
+def xsd_errors(fmt: str, root: etree._Element, xsd_dir: Path) -> list[str]:
+    """Schema errors of an e-SLOG invoice, empty when valid; other formats have no XSD here.
+
+    The 2.0 XSD has no code lists, so an empty list says nothing about codes.
+    """
+    filename = XSD_FILES.get(fmt)
+    if filename is None:
+        return []
+    schema = _schema(xsd_dir.resolve(), filename)
+    # One XMLSchema object keeps the last run's error_log: serialise its use.
+    with _VALIDATION_LOCK:
+        if schema.validate(root.getroottree()):
+            return []
+        return [f"line {entry.line}: {entry.message}" for entry in schema.error_log]
+
+
+class _LocalSchemas(etree.Resolver):
+    """Answers every schema or DTD load from xsd_dir and never from the network.
+
+    The 1.6 XSD imports its signature schema from a gzs.si URL, spelled eSlog_1-5_...
+    while the local copy is eSLOG_1-5_..., hence the case-insensitive match by file name.
+    """
+
+    def __init__(self, xsd_dir: Path) -> None:
+        super().__init__()
+        self.files = {path.name.lower(): path for path in xsd_dir.iterdir() if path.is_file()}
+        self.missing: list[str] = []
+
+    def resolve(self, system_url: str | None, public_id: str | None,
+                context: object) -> _InputDocument:
+        name = (system_url or "").split("?")[0].rsplit("/", 1)[-1].lower()
+        local = self.files.get(name)
+        if local is None:
+            self.missing.append(system_url or public_id or "?")
+            return self.resolve_empty(context)
+        return self.resolve_filename(str(local), context)
+
+
+@cache
+def _schema(xsd_dir: Path, filename: str) -> etree.XMLSchema:
+    """Compiled once per directory and file, not once per document."""
+    path = xsd_dir / filename
+    if not path.is_file():
+        raise ConfigurationError(f"XSD {filename} not found in {xsd_dir}")
+    resolver = _LocalSchemas(xsd_dir)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parser.resolvers.add(resolver)
+    try:
+        return etree.XMLSchema(etree.parse(str(path), parser))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        missing = f"; no local copy of {', '.join(resolver.missing)}" if resolver.missing else ""
+        raise ConfigurationError(f"XSD {path} does not compile: {exc}{missing}") from exc
