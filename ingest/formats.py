@@ -282,6 +282,7 @@ _ENVELOPE_FIELDS = {
     "payable_amount": ("payment_data/amount",),
     "currency": ("payment_data/currency",),
     "receiver_agent": ("receiver/receiver_eddress/receiver_agent",),
+    "timestamp": ("doc_data/timestamp",),
 }
 
 

@@ -12,7 +12,7 @@ from hramba.cli.common import emit_report
 from hramba.config import load_settings
 from hramba.services import audit, fixity, tenants
 from hramba.services.context import Archive
-from hramba.services.corpus import write_corpus
+from hramba.services.corpus import write_packages
 from hramba.services.evidence import export_evidence
 from hramba.services.ingest import ingest_directory, summarise
 from hramba.services.seal import seal
@@ -38,10 +38,12 @@ def demo(
     archive = init_archive(load_settings(home=str(home), environ={}))
     tenants.add_tenant(archive, DEMO_TENANT)
     inbox = home / "inbox"
-    paths = list(write_corpus(inbox, count, (DEMO_TENANT.name, DEMO_TENANT.tax_number)))
-    typer.echo(f"generated {len(paths)} e-SLOG 2.0 invoices in {inbox}")
+    paths = list(write_packages(inbox, count, (DEMO_TENANT.name, DEMO_TENANT.tax_number)))
+    typer.echo(f"generated {len(paths)} UJP-style packages (envelope, e-SLOG 2.0 invoice, "
+               f"PDF) in {inbox}")
     started = time.perf_counter()
-    summary = summarise(list(ingest_directory(archive, inbox, DEMO_TENANT.code)))
+    # No --tenant: intake routes each package by its receiver's tax number.
+    summary = summarise(list(ingest_directory(archive, inbox)))
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in paths)
     typer.echo(f"ingested: {summary['archived']} units, {size / 1e6:.1f} MB in {seconds:.1f} s "

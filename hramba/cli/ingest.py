@@ -17,10 +17,12 @@ app = typer.Typer(help="Bring documents into the archive.", no_args_is_help=True
 def directory(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="Folder whose files are ingested, one unit each."),
-    tenant: str = typer.Option(..., "--tenant", help="Budget user code."),
+    tenant: str | None = typer.Option(None, "--tenant", help="Budget user code (default: "
+                                      "each document's receiver or buyer tax number)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Archive every file under PATH; exit 1 if any was quarantined."""
+    """Archive every package or invoice under PATH through intake, one unit each; exit 1
+    if any was quarantined."""
     results: list[IngestResult] = []
     stream = ingest_directory(state(ctx).archive, path, tenant)
     if is_terminal() and not as_json:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -65,7 +66,8 @@ class Unit(Base):
     """One archived package; retention and evidence apply to it."""
 
     __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("tenant_id", "content_sha256"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "content_sha256"),
+                      Index("ix_units_tenant_document_key", "tenant_id", "document_key"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -76,6 +78,7 @@ class Unit(Base):
     format: Mapped[str] = mapped_column(String(16), default="other")
     source: Mapped[str] = mapped_column(Text, default="")
     unit_metadata: Mapped[dict[str, Any]] = mapped_column("metadata")
+    document_key: Mapped[str | None] = mapped_column(Text)
 
     tenant: Mapped[Tenant] = relationship()
     files: Mapped[list[File]] = relationship(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hramba.core.errors import IntegrityViolation, NotFound, RejectedInput
 from hramba.core.types import Digest, Hashed, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
-from hramba.db.models import File, Unit, UnitFinding
+from hramba.db.models import File, TrafficRecord, Unit, UnitFinding
 from hramba.domain.manifest import (
     MANIFEST_NAME,
     MANIFEST_ROLE,
@@ -73,6 +73,8 @@ class UnitInput:
     unit_format: str = "other"
     source: str = ""
     findings: Sequence[tuple[str, str]] = ()
+    document_key: str | None = None
+    traffic: dict[str, Any] | None = None  # exchange data, for a traffic record
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,8 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
          "content_sha256": u.measured.content_sha256, "received_at": u.manifest.received_at,
          "retain_until": u.manifest.retain_until, "legal_hold": False,
          "format": u.measured.input.unit_format, "source": u.measured.input.source,
-         "unit_metadata": u.manifest.metadata} for u in new])
+         "unit_metadata": u.manifest.metadata, "document_key": u.measured.input.document_key}
+        for u in new])
     session.execute(insert(File), [
         {"unit_id": u.measured.unit_id, "position": i, "name": e.name, "role": e.role,
          "media_type": e.media_type, "size": e.size, "sha256": e.sha256, "object_key": key}
@@ -210,6 +213,11 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
                 for u in new for c, d in u.measured.input.findings]
     if findings:
         session.execute(insert(UnitFinding), findings)
+    traffic = [{"tenant_id": u.measured.input.tenant.id, "unit_id": u.measured.unit_id,
+                "received_at": u.manifest.received_at, "source": u.measured.input.source,
+                **u.measured.input.traffic} for u in new if u.measured.input.traffic]
+    if traffic:
+        session.execute(insert(TrafficRecord), traffic)
 
 
 def _archived_event(u: _Stored) -> audit.Event:

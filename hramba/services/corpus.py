@@ -7,7 +7,9 @@ tax documents. Sizes are spread over a range by the number of invoice lines.
 
 from __future__ import annotations
 
+import io
 import random
+import zipfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -52,6 +54,12 @@ _INVOICE = """<?xml version="1.0" encoding="UTF-8"?>
 def invoice(seq: int, rng: random.Random, buyer: tuple[str, str],
             min_size: int, max_size: int) -> bytes:
     """One invoice of roughly min_size..max_size bytes."""
+    return _invoice(seq, rng, buyer, min_size, max_size)[0]
+
+
+def _invoice(seq: int, rng: random.Random, buyer: tuple[str, str], min_size: int,
+             max_size: int) -> tuple[bytes, dict[str, str]]:
+    """An invoice and the facts an envelope repeats."""
     seller, seller_vat = rng.choice(SELLERS)
     issued = date(2026, 1, 1) + timedelta(days=rng.randrange(300))
     target = rng.randint(min_size, max_size)
@@ -65,12 +73,12 @@ def invoice(seq: int, rng: random.Random, buyer: tuple[str, str],
                                   net=f"{amount:.2f}"))
         size += len(lines[-1])
     vat = (net * Decimal("0.22")).quantize(Decimal("0.01"))
-    return _INVOICE.format(
-        number=f"2026-{seq:06d}", issued=issued.isoformat(),
-        due=(issued + timedelta(days=30)).isoformat(), seller=escape(seller),
-        seller_vat=seller_vat, buyer=escape(buyer[0]), buyer_vat=buyer[1],
-        lines="".join(lines), net=f"{net:.2f}", vat=f"{vat:.2f}",
-        payable=f"{net + vat:.2f}").encode("utf-8")
+    facts = {"number": f"2026-{seq:06d}", "issued": issued.isoformat(),
+             "due": (issued + timedelta(days=30)).isoformat(), "seller": escape(seller),
+             "seller_vat": seller_vat, "buyer": escape(buyer[0]), "buyer_vat": buyer[1],
+             "payable": f"{net + vat:.2f}"}
+    return _INVOICE.format(lines="".join(lines), net=f"{net:.2f}", vat=f"{vat:.2f}",
+                           **facts).encode("utf-8"), facts
 
 
 def write_corpus(folder: Path, count: int, buyer: tuple[str, str], *, seed: int = 2026,
@@ -81,4 +89,57 @@ def write_corpus(folder: Path, count: int, buyer: tuple[str, str], *, seed: int 
         path = folder / f"{(seq - 1) // 100:04d}" / f"invoice-{seq:06d}.xml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(invoice(seq, rng, buyer, min_size, max_size))
+        yield path
+
+
+_ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
+<envelope>
+ <sender><name>{seller}</name><country>SI</country>
+  <sender_identifier>{seller_vat}</sender_identifier>
+  <sender_eddress><sender_agent>LJBASI2XXXX</sender_agent>
+   <sender_mailbox>SI56020100012345678</sender_mailbox></sender_eddress></sender>
+ <receiver><name>{buyer}</name><country>SI</country>
+  <receiver_identifier>{buyer_vat}</receiver_identifier>
+  <receiver_eddress><receiver_agent>UJPLSI2DICL</receiver_agent>
+   <receiver_mailbox>SI56011006000000027</receiver_mailbox></receiver_eddress></receiver>
+ <doc_data><doc_type>0002</doc_type><doc_type_ver>01</doc_type_ver><doc_id>PKG-{number}</doc_id>
+  <external_doc_id>{number}</external_doc_id><timestamp>{issued}T09:15:00</timestamp>
+ </doc_data>
+ <payment_data><payment_method>0</payment_method>
+  <requested_execution_date>{due}</requested_execution_date>
+  <amount>{payable}</amount><currency>EUR</currency>
+  <remittance_information>
+   <creditor_structured_reference>SI00 {number}</creditor_structured_reference>
+  </remittance_information><purpose>COST</purpose></payment_data>
+ <attachments><hash>0000000000000000000000000000000000000000</hash><count>2</count>
+  <attachment><filename>{number}_1.xml</filename><type>xml</type>
+   <description>Racun v e-Slog XML obliki</description></attachment>
+  <attachment><filename>Priloga1.pdf</filename><type>pdf</type>
+   <description>vizualizacija</description></attachment>
+ </attachments>
+</envelope>
+"""
+
+
+def ujp_package(seq: int, rng: random.Random, buyer: tuple[str, str]) -> bytes:
+    """A UJP-style ZIP: envelope, the e-SLOG 2.0 invoice, and a (stand-in) PDF."""
+    data, facts = _invoice(seq, rng, buyer, 5_000, 30_000)
+    pdf = b"%PDF-1.4\n% e-hramba demo visualisation of " + facts["number"].encode() + (
+        b"\n%%EOF\n")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("envelope.xml", _ENVELOPE.format(**facts))
+        zf.writestr(f"{facts['number']}_1.xml", data)
+        zf.writestr("Priloga1.pdf", pdf)
+    return out.getvalue()
+
+
+def write_packages(folder: Path, count: int, buyer: tuple[str, str], *,
+                   seed: int = 2026) -> Iterator[Path]:
+    """Write `count` UJP-style packages into `folder` (100 per subfolder)."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    for seq in range(1, count + 1):
+        path = folder / f"{(seq - 1) // 100:04d}" / f"package-{seq:06d}.zip"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ujp_package(seq, rng, buyer))
         yield path

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from hramba.core.errors import NotFound, RejectedInput
+from hramba.db.engine import transaction
+from hramba.db.models import Tenant, Unit
+from hramba.domain.retention import LEGAL_ZONE
+from hramba.domain.tenant import normalise_tax_number
 from hramba.services.archive import (
     IncomingFile,
     Measured,
@@ -20,6 +29,7 @@ from hramba.services.archive import (
 from hramba.services.context import Archive
 from hramba.services.quarantine import quarantine
 from ingest.directory import Candidate, walk
+from ingest.intake import Parsed, read_input
 
 BATCH = 100
 
@@ -44,23 +54,48 @@ def summarise(results: list[IngestResult]) -> dict[str, Any]:
             "duplicates": counts["duplicate"], "quarantined": counts["quarantined"]}
 
 
-def ingest_directory(archive: Archive, root: Path, tenant: str,
+def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
                      batch_size: int = BATCH) -> Iterator[IngestResult]:
-    """Archive every file under `root` for `tenant`, one result per file, in order.
+    """Archive every file under `root` through intake, one result per file, in order.
 
-    Files are hashed and checked one by one, then archived `batch_size` units at a time
-    (one commit per batch), so a crash loses at most a batch of rows, which a re-run adopts.
+    `tenant` names the budget user; without it each document goes to the tenant whose tax
+    number is its receiver (envelope) or buyer. Files are checked and hashed one by one,
+    then archived `batch_size` units at a time (one commit per batch), so a crash loses
+    at most a batch of rows, which a re-run adopts.
     """
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
-    ref = tenant_ref(archive, tenant)
+    router = Router(archive, tenant)
     pending: list[IngestResult | tuple[str, Measured]] = []
     for candidate in walk(root):
-        pending.append(_measure_one(archive, candidate, ref))
+        pending.append(_measure_one(archive, candidate, router, pending))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
             yield from _archive_batch(archive, pending)
             pending = []
     yield from _archive_batch(archive, pending)
+
+
+class Router:
+    """Which tenant a document belongs to: the one given, or the one whose tax number is
+    the envelope's receiver or the invoice's buyer."""
+
+    def __init__(self, archive: Archive, tenant: str | None) -> None:
+        self.fixed = tenant_ref(archive, tenant) if tenant else None
+        with transaction(archive.db) as session:
+            self.by_tax = {t.tax_number: TenantRef(t.id, t.code)
+                           for t in session.scalars(select(Tenant))}
+
+    def route(self, metadata: dict[str, Any]) -> TenantRef | None:
+        if self.fixed:
+            return self.fixed
+        for key in ("receiver_id", "buyer_vat"):
+            try:
+                found = self.by_tax.get(normalise_tax_number(str(metadata.get(key) or "")))
+            except RejectedInput:
+                continue
+            if found:
+                return found
+        return None
 
 
 def _archive_batch(archive: Archive, pending: list[IngestResult | tuple[str, Measured]]
@@ -75,11 +110,14 @@ def _archive_batch(archive: Archive, pending: list[IngestResult | tuple[str, Mea
             yield IngestResult(item[0], outcome.outcome, outcome.unit_id, outcome.codes)
 
 
-def _measure_one(archive: Archive, candidate: Candidate,
-                 tenant: TenantRef) -> IngestResult | tuple[str, Measured]:
-    def reject(code: str, reason: str, copy: bool = True) -> IngestResult:
+def _measure_one(archive: Archive, candidate: Candidate, router: Router,
+                 batch: list[IngestResult | tuple[str, Measured]]
+                 ) -> IngestResult | tuple[str, Measured]:
+    def reject(code: str, reason: str, copy: bool = True,
+               tenant: str | None = None) -> IngestResult:
         qid = quarantine(archive, source=str(candidate.path), code=code, reason=reason,
-                         tenant=tenant.code, path=candidate.path if copy else None)
+                         tenant=tenant or (router.fixed.code if router.fixed else None),
+                         path=candidate.path if copy else None)
         return IngestResult(candidate.relative, "quarantined", None, [code],
                             f"{reason} (quarantine {qid})")
 
@@ -87,14 +125,75 @@ def _measure_one(archive: Archive, candidate: Candidate,
         return reject("HRB-I002", "not a regular file (links are never followed)", copy=False)
     if candidate.size == 0:
         return reject("HRB-I001", "empty file")
-    path = candidate.path
-    incoming = IncomingFile(path.name, "document", "application/octet-stream",
-                            lambda: path.open("rb"))
-    unit = UnitInput(tenant, [incoming], {"source_path": candidate.relative},
-                     source=f"dir:{candidate.relative}")
     try:
-        return candidate.relative, measure(unit)
+        parsed = read_input(candidate.path)
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except RejectedInput as exc:
-        return reject("HRB-I004", str(exc))
+        return reject(getattr(exc, "code", "HRB-I004"), str(exc))
+    tenant = router.route(parsed.metadata)
+    if tenant is None:
+        return reject("HRB-I026", "no registered budget user has the receiver's or buyer's "
+                                  f"tax number ({parsed.metadata.get('receiver_id')}, "
+                                  f"{parsed.metadata.get('buyer_vat')})")
+    unit = _unit_input(tenant, candidate, parsed)
+    try:
+        measured = measure(unit)
+    except RejectedInput as exc:
+        return reject("HRB-I004", str(exc), tenant=tenant.code)
+    clash = _conflict(archive, measured, [m for _, m in (p for p in batch
+                                                        if isinstance(p, tuple))])
+    if clash:
+        return reject("HRB-I025", f"document {unit.document_key} is archived as unit {clash} "
+                                  "with other content", tenant=tenant.code)
+    return candidate.relative, measured
+
+
+def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed) -> UnitInput:
+    files = [IncomingFile(p.name, p.role, p.media_type, partial(io.BytesIO, p.data))
+             for p in parsed.parts]
+    metadata = {**parsed.metadata, "source_path": candidate.relative}
+    return UnitInput(tenant, files, metadata, parsed.unit_format,
+                     f"dir:{candidate.relative}", parsed.findings,
+                     document_key=document_key(parsed.metadata),
+                     traffic=_traffic(parsed.envelope))
+
+
+def document_key(metadata: dict[str, Any]) -> str | None:
+    """Sender (or seller) and document id (or invoice number): one document's identity."""
+    party = metadata.get("sender_id") or metadata.get("seller_vat")
+    number = metadata.get("doc_id") or metadata.get("invoice_number")
+    return f"{party}|{number}" if party and number else None
+
+
+def _conflict(archive: Archive, measured: Measured, batch: list[Measured]) -> str | None:
+    """The unit archived (or about to be, in this batch) under the same document key with
+    other content, if any."""
+    key = measured.input.document_key
+    if key is None:
+        return None
+    for other in batch:
+        if (other.input.tenant.id, other.input.document_key) == (
+                measured.input.tenant.id, key) and other.content_sha256 != measured.content_sha256:
+            return other.unit_id
+    with transaction(archive.db) as session:
+        return session.scalars(select(Unit.id).where(
+            Unit.tenant_id == measured.input.tenant.id, Unit.document_key == key,
+            Unit.content_sha256 != measured.content_sha256).limit(1)).first()
+
+
+def _traffic(envelope: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Exchange (traffic) data from the envelope, ZPJS art. 55(4)."""
+    if envelope is None:
+        return None
+    return {"doc_id": envelope.get("doc_id"), "sender_id": envelope.get("sender_id"),
+            "receiver_id": envelope.get("receiver_id"),
+            "sent_at": _timestamp(envelope.get("timestamp")), "status": "received"}
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LEGAL_ZONE)

@@ -232,7 +232,8 @@ def test_envelope_sample_metadata() -> None:
         "doc_id": "1", "sender_id": "12345678", "receiver_id": "87654321",
         "iban": "SI56111122223333456", "payment_reference": "SI123838173927",
         "due_date": "2023-10-23", "invoice_number": "1", "payable_amount": "1.81",
-        "currency": "EUR", "receiver_agent": "BAKOSI2XXXX", "attachments": []}
+        "currency": "EUR", "receiver_agent": "BAKOSI2XXXX",
+        "timestamp": "2023-10-23T10:04:25", "attachments": []}
 
 
 # Shaped after the UJP example in Pozoj/vzgojiteljica e_envelope.rb (FORMATS.md (c)).
@@ -263,7 +264,7 @@ ENVELOPE_EXPECTED: dict[str, object] = {
     "iban": "SI56020100012345678",  # the sender mailbox is empty: the creditor account
     "payment_reference": "SI00 12015", "due_date": "2015-02-15", "invoice_number": "1-2015",
     "payable_amount": "1220.00", "currency": "EUR", "receiver_agent": "UJPLSI2DICL",
-    "attachments": [
+    "timestamp": None, "attachments": [
         {"filename": "12015_1_1-2015.xml", "size": 1024, "type": "xml",
          "description": "Racun v e-Slog XML obliki"},
         {"filename": "12015_2_1-2015.pdf", "size": 20480, "type": "pdf",

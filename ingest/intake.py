@@ -1,0 +1,163 @@
+"""Intake: one input file (a UJP-style ZIP package or a bare invoice XML) becomes the
+parts of one unit, with format, metadata and findings, or is refused with a code.
+
+Nothing is re-encoded: every part is the bytes as received, except attachments embedded
+in UBL/CII, which are extracted as their own files beside the untouched invoice XML.
+Routing to a tenant, conflicts and storage are the archive's business, not this module's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from hramba.core.errors import RejectedInput
+from ingest import formats, package
+
+MAX_XML_BYTES = 64 * 1024 * 1024
+
+
+class IntakeRejected(RejectedInput):
+    """Raised when the input cannot be archived as an e-invoice; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    role: str  # envelope | invoice | attachment
+    media_type: str
+    data: bytes
+
+
+@dataclass
+class Parsed:
+    unit_format: str
+    parts: list[Part]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    findings: list[tuple[str, str]] = field(default_factory=list)
+    envelope: dict[str, Any] | None = None
+
+
+DEFAULT_LIMITS = package.Limits()
+
+
+def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
+               xsd_dir: Path | None = None) -> Parsed:
+    """Check and take apart one input; raises IntakeRejected (or a subclass of
+    RejectedInput that carries `code`) for anything that must go to quarantine."""
+    if package.is_zip(path) or path.suffix.lower() == ".zip":
+        return _from_package(path, package.open_package(path, limits), xsd_dir)
+    if path.stat().st_size > MAX_XML_BYTES:
+        raise IntakeRejected("HRB-I021", f"{path.name}: larger than {MAX_XML_BYTES} bytes")
+    return _from_invoice(path.name, path.read_bytes(), xsd_dir)
+
+
+def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
+    sniffed = package.sniff(data)
+    if sniffed != "application/xml":
+        raise IntakeRejected("HRB-I024", f"{name}: not an e-invoice (the content is "
+                                         f"{sniffed})")
+    root = formats.parse_xml(data, name)
+    fmt = formats.detect(root)
+    if fmt not in formats.INVOICE_FORMATS:
+        raise IntakeRejected("HRB-I024", f"{name}: no recognisable e-invoice (root "
+                                         f"{root.tag!r} is {fmt})")
+    parsed = Parsed(fmt, [Part(name, "invoice", "application/xml", data)],
+                    dict(formats.invoice_metadata(fmt, root)))
+    for embedded in formats.embedded_attachments(fmt, root):
+        _check_executable(name, embedded.filename, embedded.data)
+        parsed.parts.append(Part(_unique(embedded.filename, parsed.parts), "attachment",
+                                 package.sniff(embedded.data), embedded.data))
+        parsed.findings += package.attachment_findings(embedded.filename, embedded.data,
+                                                       embedded.mime_code)
+    if xsd_dir is not None:
+        parsed.findings += [("HRB-W006", f"{name}: {e}")
+                            for e in formats.xsd_errors(fmt, root, xsd_dir)[:5]]
+    return parsed
+
+
+def _from_package(path: Path, members: list[package.Member], xsd_dir: Path | None) -> Parsed:
+    envelope = invoice = None
+    for member in members:
+        kind = _xml_kind(member)
+        if kind == "envelope" and envelope is None:
+            envelope = member
+        elif kind in formats.INVOICE_FORMATS and invoice is None:
+            invoice = member
+    if invoice is None:
+        raise IntakeRejected("HRB-I024", f"{path.name}: the package holds no e-invoice")
+    parsed = _from_invoice(invoice.name, invoice.data, xsd_dir)
+    listed: dict[str, Any] = {}
+    if envelope is not None:
+        parsed.envelope = formats.envelope_metadata(formats.parse_xml(envelope.data,
+                                                                      envelope.name))
+        parsed.parts.insert(0, Part(envelope.name, "envelope", "application/xml",
+                                    envelope.data))
+        entries = cast(list[dict[str, Any]], parsed.envelope.get("attachments") or [])
+        listed = {str(a["filename"]): a for a in entries}
+        _merge_envelope(parsed)
+    for member in members:
+        if member is envelope or member is invoice:
+            continue
+        declared = listed.get(member.name, {}).get("type")
+        parsed.parts.append(Part(_unique(member.name, parsed.parts), "attachment",
+                                 package.sniff(member.data), member.data))
+        parsed.findings += package.attachment_findings(member.name, member.data,
+                                                       str(declared) if declared else None)
+    if envelope is not None:
+        parsed.findings += _listing_findings(listed, members, envelope)
+    return parsed
+
+
+def _xml_kind(member: package.Member) -> str | None:
+    if package.sniff(member.data) != "application/xml":
+        return None
+    return formats.detect(formats.parse_xml(member.data, member.name))
+
+
+def _merge_envelope(parsed: Parsed) -> None:
+    """Envelope fields join the metadata; its amount must match the invoice's."""
+    env = parsed.envelope or {}
+    for key in ("doc_id", "sender_id", "receiver_id", "iban", "payment_reference",
+                "due_date"):
+        parsed.metadata[key] = env.get(key)
+    ours, theirs = parsed.metadata.get("payable_amount"), env.get("payable_amount")
+    if ours and theirs and Decimal(str(ours)) != Decimal(str(theirs)):
+        parsed.findings.append(("HRB-W004", f"envelope amount {theirs} differs from the "
+                                            f"invoice's payable amount {ours}"))
+
+
+def _listing_findings(listed: dict[str, Any], members: list[package.Member],
+                      envelope: package.Member) -> list[tuple[str, str]]:
+    """The envelope's attachment list against the files actually in the package."""
+    if not listed:
+        return []
+    present = {m.name for m in members if m is not envelope}
+    findings = [("HRB-W003", f"{name!r} is listed in the envelope but not in the package")
+                for name in sorted(set(listed) - present)]
+    findings += [("HRB-W003", f"{name!r} is in the package but not listed in the envelope")
+                 for name in sorted(present - set(listed))]
+    return findings
+
+
+def _check_executable(container: str, name: str, data: bytes) -> None:
+    reason = package.executable_reason(name, data)
+    if reason is not None:
+        raise IntakeRejected("HRB-I023", f"{container}: embedded {name!r}: {reason}")
+
+
+def _unique(name: str, parts: list[Part]) -> str:
+    """Parts of one unit need distinct names; a clash gets a counter before the suffix."""
+    taken = {p.name for p in parts}
+    stem, dot, suffix = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}.{suffix}" if dot and stem else f"{name}-{n}"
+    return candidate
