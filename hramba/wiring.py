@@ -18,7 +18,7 @@ from hramba.services import audit
 from hramba.services.context import Archive, Sealing
 from hramba.trust.certs import load_certificates
 from hramba.trust.devtsa import DevTimestamper, DevTsaFiles, create_dev_tsa
-from hramba.trust.tokens import Trust
+from hramba.trust.report import Trust
 from storage.localfs import LocalObjectStore
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from hramba.core.errors import ConfigurationError, RejectedInput
+from hramba.core.errors import CodedRejection, ConfigurationError
 
 if TYPE_CHECKING:  # the stubs name the resolver's return type; lxml does not export it
     from lxml.etree._docloader import _InputDocument
@@ -66,12 +66,8 @@ _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _CENT = Decimal("0.01")
 
 
-class XmlRejected(RejectedInput):
+class XmlRejected(CodedRejection):
     """Raised when an XML document or its embedded content is refused; `code` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code} {message}")
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from hramba.core.errors import RejectedInput
+from hramba.core.errors import CodedRejection
 from ingest import formats, package
 
 MAX_XML_BYTES = 64 * 1024 * 1024
 
 
-class IntakeRejected(RejectedInput):
+class IntakeRejected(CodedRejection):
     """Raised when the input cannot be archived as an e-invoice; `code` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code} {message}")
-        self.code = code
 
 
 @dataclass(frozen=True)

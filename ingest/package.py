@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from hramba.core.errors import RejectedInput
+from hramba.core.errors import CodedRejection
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -74,12 +74,8 @@ class Limits:
             raise ValueError(f"package limits must be positive: {self}")
 
 
-class PackageRejected(RejectedInput):
+class PackageRejected(CodedRejection):
     """Raised when a package is unsafe or unreadable; `code` says why, the message where."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code} {message}")
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.wiring import upgrade_database
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -13,6 +12,8 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Apply every pending migration (safe to run again)."""
+    from hramba.wiring import upgrade_database
+
     revision = upgrade_database(state(ctx).settings)
     if as_json:
         emit_json({"revision": revision})

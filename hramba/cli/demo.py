@@ -9,31 +9,28 @@ from pathlib import Path
 import typer
 
 from hramba.cli.common import emit_report
-from hramba.config import load_settings
-from hramba.services import audit, fixity, tenants
 from hramba.services.context import Archive
-from hramba.services.corpus import write_packages
-from hramba.services.evidence import export_evidence
-from hramba.services.ingest import ingest_directory, summarise
-from hramba.services.seal import seal
-from hramba.services.units import list_units
-from hramba.trust.certs import load_certificates
-from hramba.trust.evidence import DataGroup, verify_evidence
-from hramba.trust.tokens import Trust
-from hramba.wiring import init_archive
+from hramba.services.tenants import NewTenant
 
-DEMO_TENANT = tenants.NewTenant("DEMO", "SI12345678", "Občina Demo", "test")
+DEMO_TENANT = NewTenant("DEMO", "SI12345678", "Občina Demo", "test")
 
 
 def demo(
     home: Path | None = typer.Option(None, "--home", help="Where to build the demo "
                                      "archive (default: a new temporary folder)."),
-    count: int = typer.Option(200, "--count", min=1, help="How many invoices to generate."),
+    count: int = typer.Option(200, "--count", min=1, help="How many packages to generate."),
 ) -> None:
-    """Build a throwaway archive (SQLite, local store), ingest generated invoices, check it.
+    """Build a throwaway archive (SQLite, local store), ingest generated packages, seal, check.
 
     Ignores any configuration: the demo always runs on the embedded default.
     """
+    from hramba.config import load_settings
+    from hramba.services import audit, fixity, tenants
+    from hramba.services.corpus import write_packages
+    from hramba.services.ingest import ingest_directory, summarise
+    from hramba.services.seal import seal
+    from hramba.wiring import init_archive
+
     home = home or Path(tempfile.mkdtemp(prefix="hramba-demo-"))
     archive = init_archive(load_settings(home=str(home), environ={}))
     tenants.add_tenant(archive, DEMO_TENANT)
@@ -61,6 +58,12 @@ def demo(
 
 def _verify_one_offline(archive: Archive, out: Path) -> None:
     """Export the first unit's evidence and check it as an auditor would, offline."""
+    from hramba.services.evidence import export_evidence
+    from hramba.services.units import list_units
+    from hramba.trust.certs import load_certificates
+    from hramba.trust.evidence import DataGroup, verify_evidence
+    from hramba.trust.report import Trust
+
     unit_id = list_units(archive, limit=1)[0]["unit_id"]
     export_evidence(archive, unit_id, out)
     files = sorted((out / "data").iterdir())

@@ -52,7 +52,7 @@ def verify_evidence(
     from hramba.trust.certs import load_certificates
     from hramba.trust.evidence import DataGroup
     from hramba.trust.evidence import verify_evidence as verify_record
-    from hramba.trust.tokens import Trust
+    from hramba.trust.report import Trust
 
     report = verify_record(er.read_bytes(), DataGroup.of_paths(files),
                            Trust(load_certificates(trust, "--trust")), _utc(at))

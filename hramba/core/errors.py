@@ -7,6 +7,7 @@
   + Conflict                 already archived differently, retention-locked, held  (exit 5)
     + RetentionLocked        storage refuses: retain-until not reached or on hold  (exit 5)
   + RejectedInput            unsupported, unsafe, too large                        (exit 6)
+    + CodedRejection         refused by intake, with a finding code for quarantine (exit 6)
   + IntegrityViolation       digest mismatch, broken audit chain; always audited   (exit 7)
   + ServiceUnavailable       storage, source, TSA, database; retryable             (exit 75)
 ```
@@ -48,6 +49,14 @@ class RejectedInput(HrambaError):
     """Raised when input is unsupported, unsafe or too large."""
 
     exit_code = 6
+
+
+class CodedRejection(RejectedInput):
+    """Raised by intake for input that goes to quarantine; `code` is its finding code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
 
 
 class IntegrityViolation(HrambaError):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.types import Clock
 from hramba.ports import ObjectStore, Timestamper
-from hramba.trust.tokens import Trust
+from hramba.trust.report import Trust
 
 
 @dataclass

@@ -18,7 +18,7 @@ from hramba.services.context import Archive
 from hramba.services.units import get_unit, show_unit
 from hramba.trust.certs import load_pem_text, to_pem
 from hramba.trust.evidence import DataGroup, EvidenceReport, verify_evidence
-from hramba.trust.tokens import Check, Status, Trust
+from hramba.trust.report import Check, Status, Trust
 
 README = """Evidence for unit {unit_id} of {tenant}
 =========================================================

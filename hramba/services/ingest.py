@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hramba.core.errors import NotFound, RejectedInput
+from hramba.core.errors import CodedRejection, NotFound, RejectedInput
 from hramba.db.engine import transaction
 from hramba.db.models import Tenant, Unit
 from hramba.domain.retention import LEGAL_ZONE
@@ -66,9 +66,9 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
     router = Router(archive, tenant)
-    pending: list[IngestResult | tuple[str, Measured]] = []
+    pending: Pending = []
     for candidate in walk(root):
-        pending.append(_measure_one(archive, candidate, router, pending))
+        pending.append(_measure_one(archive, candidate, router))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
             yield from _archive_batch(archive, pending)
             pending = []
@@ -98,28 +98,62 @@ class Router:
         return None
 
 
-def _archive_batch(archive: Archive, pending: list[IngestResult | tuple[str, Measured]]
-                   ) -> Iterator[IngestResult]:
-    measured = [m for _, m in (p for p in pending if isinstance(p, tuple))]
+Pending = list["IngestResult | tuple[Candidate, Measured]"]
+
+
+def _archive_batch(archive: Archive, pending: Pending) -> Iterator[IngestResult]:
+    """Refuse the batch's conflicts (one query), archive the rest, results in order."""
+    refused = _conflicts(archive, pending)
+    measured = [m for c, m in _measured(pending) if c.relative not in refused]
     outcomes = iter(archive_measured(archive, measured) if measured else [])
     for item in pending:
         if isinstance(item, IngestResult):
             yield item
+        elif item[0].relative in refused:
+            yield refused[item[0].relative]
         else:
             outcome = next(outcomes)
-            yield IngestResult(item[0], outcome.outcome, outcome.unit_id, outcome.codes)
+            yield IngestResult(item[0].relative, outcome.outcome, outcome.unit_id,
+                               outcome.codes)
 
 
-def _measure_one(archive: Archive, candidate: Candidate, router: Router,
-                 batch: list[IngestResult | tuple[str, Measured]]
-                 ) -> IngestResult | tuple[str, Measured]:
+def _measured(pending: Pending) -> list[tuple[Candidate, Measured]]:
+    return [p for p in pending if isinstance(p, tuple)]
+
+
+def _conflicts(archive: Archive, pending: Pending) -> dict[str, IngestResult]:
+    """HRB-I025: a document key already archived, or earlier in this batch, with other
+    content. One query for the whole batch."""
+    items = [(c, m) for c, m in _measured(pending) if m.input.document_key]
+    with transaction(archive.db) as session:
+        known = {(t, k): (content, uid) for t, k, content, uid in session.execute(
+            select(Unit.tenant_id, Unit.document_key, Unit.content_sha256, Unit.id).where(
+                Unit.document_key.in_({m.input.document_key for _, m in items})))}
+    refused = {}
+    for candidate, m in items:
+        key = (m.input.tenant.id, m.input.document_key)
+        content, unit_id = known.setdefault(key, (m.content_sha256, m.unit_id))
+        if content != m.content_sha256:
+            refused[candidate.relative] = _quarantined(
+                archive, candidate, "HRB-I025", f"document {m.input.document_key} is archived "
+                f"as unit {unit_id} with other content", m.input.tenant.code)
+    return refused
+
+
+def _quarantined(archive: Archive, candidate: Candidate, code: str, reason: str,
+                 tenant: str | None, copy: bool = True) -> IngestResult:
+    qid = quarantine(archive, source=str(candidate.path), code=code, reason=reason,
+                     tenant=tenant, path=candidate.path if copy else None)
+    return IngestResult(candidate.relative, "quarantined", None, [code],
+                        f"{reason} (quarantine {qid})")
+
+
+def _measure_one(archive: Archive, candidate: Candidate,
+                 router: Router) -> IngestResult | tuple[Candidate, Measured]:
     def reject(code: str, reason: str, copy: bool = True,
                tenant: str | None = None) -> IngestResult:
-        qid = quarantine(archive, source=str(candidate.path), code=code, reason=reason,
-                         tenant=tenant or (router.fixed.code if router.fixed else None),
-                         path=candidate.path if copy else None)
-        return IngestResult(candidate.relative, "quarantined", None, [code],
-                            f"{reason} (quarantine {qid})")
+        return _quarantined(archive, candidate, code, reason,
+                            tenant or (router.fixed.code if router.fixed else None), copy)
 
     if not candidate.regular:
         return reject("HRB-I002", "not a regular file (links are never followed)", copy=False)
@@ -129,24 +163,17 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router,
         parsed = read_input(candidate.path)
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
-    except RejectedInput as exc:
-        return reject(getattr(exc, "code", "HRB-I004"), str(exc))
+    except CodedRejection as exc:
+        return reject(exc.code, str(exc))
     tenant = router.route(parsed.metadata)
     if tenant is None:
         return reject("HRB-I026", "no registered budget user has the receiver's or buyer's "
                                   f"tax number ({parsed.metadata.get('receiver_id')}, "
                                   f"{parsed.metadata.get('buyer_vat')})")
-    unit = _unit_input(tenant, candidate, parsed)
     try:
-        measured = measure(unit)
+        return candidate, measure(_unit_input(tenant, candidate, parsed))
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc), tenant=tenant.code)
-    clash = _conflict(archive, measured, [m for _, m in (p for p in batch
-                                                        if isinstance(p, tuple))])
-    if clash:
-        return reject("HRB-I025", f"document {unit.document_key} is archived as unit {clash} "
-                                  "with other content", tenant=tenant.code)
-    return candidate.relative, measured
 
 
 def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed) -> UnitInput:
@@ -164,22 +191,6 @@ def document_key(metadata: dict[str, Any]) -> str | None:
     party = metadata.get("sender_id") or metadata.get("seller_vat")
     number = metadata.get("doc_id") or metadata.get("invoice_number")
     return f"{party}|{number}" if party and number else None
-
-
-def _conflict(archive: Archive, measured: Measured, batch: list[Measured]) -> str | None:
-    """The unit archived (or about to be, in this batch) under the same document key with
-    other content, if any."""
-    key = measured.input.document_key
-    if key is None:
-        return None
-    for other in batch:
-        if (other.input.tenant.id, other.input.document_key) == (
-                measured.input.tenant.id, key) and other.content_sha256 != measured.content_sha256:
-            return other.unit_id
-    with transaction(archive.db) as session:
-        return session.scalars(select(Unit.id).where(
-            Unit.tenant_id == measured.input.tenant.id, Unit.document_key == key,
-            Unit.content_sha256 != measured.content_sha256).limit(1)).first()
 
 
 def _traffic(envelope: dict[str, Any] | None) -> dict[str, Any] | None:

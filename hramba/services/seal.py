@@ -28,7 +28,8 @@ from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.trust.certs import to_pem
 from hramba.trust.ers import archive_time_stamp, evidence_record
-from hramba.trust.tokens import Status, TokenReport, check_token, fetch_revocation
+from hramba.trust.report import Status
+from hramba.trust.tokens import TokenReport, check_token, fetch_revocation
 from storage.keys import evidence_key
 
 AUDIT_LEAF = "audit-head"

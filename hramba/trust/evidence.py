@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 from hramba.core.types import CHUNK
 from hramba.domain.hashtree import node_hash, root_of
 from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record
-from hramba.trust.tokens import Check, Status, TokenReport, Trust, check_token
+from hramba.trust.report import Check, Status, Trust
+from hramba.trust.tokens import TokenReport, check_token
 
 
 @dataclass

@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from asn1crypto import cms, tsp, x509
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -31,25 +30,11 @@ from pyhanko_certvalidator.sig_validate import (
     SignatureValidationContext,
 )
 
+from hramba.trust.report import Check, Status, Trust
+
 # SHA-1 is never accepted, in an imprint or anywhere else (RFC 3161 clients must not).
 ALLOWED_IMPRINTS = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"}
 ID_CT_TSTINFO = "1.2.840.113549.1.9.16.1.4"
-
-
-class Status(StrEnum):
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    INDETERMINATE = "INDETERMINATE"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return {"check": self.name, "status": self.status.value, "detail": self.detail}
 
 
 @dataclass
@@ -76,17 +61,6 @@ class TokenReport:
         except (ValueError, TypeError, KeyError):
             return None
         return value if isinstance(value, datetime) else None
-
-
-@dataclass(frozen=True)
-class Trust:
-    """What a token is judged against: anchors, and material that helps build paths."""
-
-    anchors: Sequence[x509.Certificate]
-    other_certs: Sequence[x509.Certificate] = ()
-    crls: Sequence[bytes] = ()
-    ocsps: Sequence[bytes] = ()
-    policies: Sequence[str] = ()  # accepted TSA policy OIDs; empty: any
 
 
 def tst_info(token: bytes) -> tsp.TSTInfo:

@@ -26,7 +26,8 @@ from hramba.services.units import show_unit
 from hramba.trust.certs import load_certificates, to_pem
 from hramba.trust.ers import read_evidence_record
 from hramba.trust.evidence import DataGroup, verify_evidence
-from hramba.trust.tokens import Trust, check_token, signer_of
+from hramba.trust.report import Trust
+from hramba.trust.tokens import check_token, signer_of
 from hramba.trust.tsa import Rfc3161Timestamper
 
 from . import tamper
