@@ -45,6 +45,9 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "seal.algorithm": (str, "sha256"),
     "renew.margin_days": (int, 365),
     "renew.weak_algorithms": (str, ""),
+    "feed.inbox": (str, ""),
+    "feed.url": (str, ""),
+    "feed.interval": (int, 60),
 }
 SECRETS = {"storage.secret_key"}
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
@@ -85,6 +88,15 @@ class TsaSettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    """Exchange feed sources; either may be empty."""
+
+    inbox: Path | None
+    url: str
+    interval: int
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     actor: str
@@ -92,6 +104,7 @@ class Settings:
     storage: StorageSettings
     tsa: TsaSettings
     source: str
+    feed: FeedSettings = FeedSettings(None, "", 60)
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets: for audit events and `config show`."""
@@ -101,6 +114,8 @@ class Settings:
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
                         "secure": self.storage.secure, "region": self.storage.region},
+            "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
+                     "interval": self.feed.interval},
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
                     "accepted_policies": list(self.tsa.accepted_policies),
@@ -186,7 +201,9 @@ def _build(v: dict[str, Any], source: str) -> Settings:
     return Settings(
         home=home, actor=v["actor"] or _login(),
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
-        storage=storage, tsa=_tsa(v, home), source=source)
+        storage=storage, tsa=_tsa(v, home), source=source,
+        feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
+                          else None, v["feed.url"], v["feed.interval"]))
 
 
 def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:

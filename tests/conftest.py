@@ -15,7 +15,7 @@ from hramba.services.tenants import NewTenant, add_tenant
 from hramba.wiring import init_archive
 
 pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3", "plugins.tsa",
-                  "plugins.bouncycastle", "plugins.sftp"]
+                  "plugins.bouncycastle", "plugins.sftp", "plugins.feedserver"]
 
 TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production")
 NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)

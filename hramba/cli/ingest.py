@@ -41,3 +41,41 @@ def directory(
                    f"{summary['quarantined']} quarantined")
     if summary["quarantined"]:
         raise typer.Exit(1)
+
+
+@app.command("feed")
+def feed(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Pull once and stop (default: keep "
+                              "pulling every feed.interval seconds)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Pull every configured feed source (feed.inbox, feed.url) through intake, exactly
+    once; exit 1 if anything was quarantined, 3 if no source is configured."""
+    import time
+
+    from hramba.core.errors import ConfigurationError
+    from hramba.services.feed import FeedReport, pull_http, pull_inbox
+    from ingest.feeds import HttpFeed
+
+    settings = state(ctx).settings.feed
+    if settings.inbox is None and not settings.url:
+        raise ConfigurationError("no feed configured: set feed.inbox and/or feed.url")
+    while True:
+        report = FeedReport()
+        if settings.inbox is not None:
+            pull_inbox(state(ctx).archive, settings.inbox, report)
+        if settings.url:
+            pull_http(state(ctx).archive, HttpFeed(settings.url), report)
+        summary = report.as_dict()
+        if as_json:
+            emit_json(summary)
+        else:
+            typer.echo(f"{', '.join(report.sources)}: {summary['archived']} archived, "
+                       f"{summary['duplicates']} duplicates, "
+                       f"{summary['quarantined']} quarantined")
+        if once:
+            break
+        time.sleep(settings.interval)
+    if summary["quarantined"]:
+        raise typer.Exit(1)

@@ -208,3 +208,13 @@ class TrafficRecord(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(Text)
+
+
+class FeedCursor(Base):
+    """How far a pull feed has been archived."""
+
+    __tablename__ = "feed_cursors"
+
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    cursor: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -65,10 +65,17 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
     """
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
+    yield from ingest_candidates(archive, walk(root), tenant, batch_size, source="dir")
+
+
+def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
+                      tenant: str | None = None, batch_size: int = BATCH, *,
+                      source: str = "dir") -> Iterator[IngestResult]:
+    """Intake and archive `candidates`; each result is yielded after its batch commits."""
     router = Router(archive, tenant)
     pending: Pending = []
-    for candidate in walk(root):
-        pending.append(_measure_one(archive, candidate, router))
+    for candidate in candidates:
+        pending.append(_measure_one(archive, candidate, router, source))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
             yield from _archive_batch(archive, pending)
             pending = []
@@ -148,8 +155,8 @@ def _quarantined(archive: Archive, candidate: Candidate, code: str, reason: str,
                         f"{reason} (quarantine {qid})")
 
 
-def _measure_one(archive: Archive, candidate: Candidate,
-                 router: Router) -> IngestResult | tuple[Candidate, Measured]:
+def _measure_one(archive: Archive, candidate: Candidate, router: Router,
+                 source: str) -> IngestResult | tuple[Candidate, Measured]:
     def reject(code: str, reason: str, copy: bool = True,
                tenant: str | None = None) -> IngestResult:
         return _quarantined(archive, candidate, code, reason,
@@ -171,17 +178,18 @@ def _measure_one(archive: Archive, candidate: Candidate,
                                   f"tax number ({parsed.metadata.get('receiver_id')}, "
                                   f"{parsed.metadata.get('buyer_vat')})")
     try:
-        return candidate, measure(_unit_input(tenant, candidate, parsed))
+        return candidate, measure(_unit_input(tenant, candidate, parsed, source))
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc), tenant=tenant.code)
 
 
-def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed) -> UnitInput:
+def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,
+                source: str) -> UnitInput:
     files = [IncomingFile(p.name, p.role, p.media_type, partial(io.BytesIO, p.data))
              for p in parsed.parts]
     metadata = {**parsed.metadata, "source_path": candidate.relative}
     return UnitInput(tenant, files, metadata, parsed.unit_format,
-                     f"dir:{candidate.relative}", parsed.findings,
+                     f"{source}:{candidate.relative}", parsed.findings,
                      document_key=document_key(parsed.metadata),
                      traffic=_traffic(parsed.envelope))
 
