@@ -17,6 +17,7 @@ from hramba.core.errors import CodedRejection
 from ingest import formats, package
 
 MAX_XML_BYTES = 64 * 1024 * 1024
+NOT_AN_INVOICE = "HRB-I024"
 
 
 class IntakeRejected(CodedRejection):
@@ -52,6 +53,12 @@ def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
     if path.stat().st_size > MAX_XML_BYTES:
         raise IntakeRejected("HRB-I021", f"{path.name}: larger than {MAX_XML_BYTES} bytes")
     return _from_invoice(path.name, path.read_bytes(), xsd_dir)
+
+
+def as_document(path: Path) -> Parsed:
+    """A file of a migration that is no e-invoice: archived as received, format "other"."""
+    data = path.read_bytes()
+    return Parsed("other", [Part(path.name, "document", package.sniff(data), data)])
 
 
 def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:

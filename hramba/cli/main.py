@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from hramba import __version__
-from hramba.cli import audit, db, demo, evidence, ingest, quarantine, tenant
+from hramba.cli import audit, db, demo, evidence, ingest, migrate, quarantine, tenant
 from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state
 from hramba.core.errors import HrambaError
 from hramba.services import fixity, units
@@ -24,6 +24,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(audit.app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(migrate.app, name="migrate")
 app.command("demo")(demo.demo)
 app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)

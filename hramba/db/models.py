@@ -218,3 +218,38 @@ class FeedCursor(Base):
     source: Mapped[str] = mapped_column(String(255), primary_key=True)
     cursor: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class Migration(Base):
+    """A bulk transfer from a previous provider's SFTP export into this archive."""
+
+    __tablename__ = "migrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    remote: Mapped[str] = mapped_column(Text)  # user@host:port/path
+    manifest: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(255))
+    accepted_gaps: Mapped[str | None] = mapped_column(Text)
+    purge_due_at: Mapped[datetime | None]
+
+
+class MigrationFile(Base):
+    """One remote file of a migration and how far it got; a re-run picks up from here."""
+
+    __tablename__ = "migration_files"
+    __table_args__ = (UniqueConstraint("migration_id", "path"),
+                      Index("ix_migration_files_state", "migration_id", "state"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    migration_id: Mapped[int] = mapped_column(ForeignKey("migrations.id"))
+    path: Mapped[str] = mapped_column(Text)
+    expected_size: Mapped[int | None] = mapped_column(BigInteger)
+    expected_sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -29,7 +29,7 @@ from hramba.services.archive import (
 from hramba.services.context import Archive
 from hramba.services.quarantine import quarantine
 from ingest.directory import Candidate, walk
-from ingest.intake import Parsed, read_input
+from ingest.intake import NOT_AN_INVOICE, Parsed, as_document, read_input
 
 BATCH = 100
 
@@ -70,12 +70,16 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
 
 def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
                       tenant: str | None = None, batch_size: int = BATCH, *,
-                      source: str = "dir") -> Iterator[IngestResult]:
-    """Intake and archive `candidates`; each result is yielded after its batch commits."""
+                      source: str = "dir", any_file: bool = False) -> Iterator[IngestResult]:
+    """Intake and archive `candidates`; each result is yielded after its batch commits.
+
+    With `any_file` (migrations), a file that is no e-invoice is archived as a document
+    of format "other" instead of being refused.
+    """
     router = Router(archive, tenant)
     pending: Pending = []
     for candidate in candidates:
-        pending.append(_measure_one(archive, candidate, router, source))
+        pending.append(_measure_one(archive, candidate, router, source, any_file))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
             yield from _archive_batch(archive, pending)
             pending = []
@@ -155,8 +159,8 @@ def _quarantined(archive: Archive, candidate: Candidate, code: str, reason: str,
                         f"{reason} (quarantine {qid})")
 
 
-def _measure_one(archive: Archive, candidate: Candidate, router: Router,
-                 source: str) -> IngestResult | tuple[Candidate, Measured]:
+def _measure_one(archive: Archive, candidate: Candidate, router: Router, source: str,
+                 any_file: bool = False) -> IngestResult | tuple[Candidate, Measured]:
     def reject(code: str, reason: str, copy: bool = True,
                tenant: str | None = None) -> IngestResult:
         return _quarantined(archive, candidate, code, reason,
@@ -171,7 +175,9 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router,
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except CodedRejection as exc:
-        return reject(exc.code, str(exc))
+        if not (any_file and exc.code == NOT_AN_INVOICE):
+            return reject(exc.code, str(exc))
+        parsed = as_document(candidate.path)
     tenant = router.route(parsed.metadata)
     if tenant is None:
         return reject("HRB-I026", "no registered budget user has the receiver's or buyer's "

@@ -1,0 +1,93 @@
+"""hramba migrate: bulk transfer from a previous provider's SFTP export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hramba.cli.common import JSON_OPTION, emit_json, state
+
+app = typer.Typer(help="Bulk migration from a previous provider.", no_args_is_help=True)
+sftp_app = typer.Typer(help="Migrate over SFTP.", no_args_is_help=True)
+app.add_typer(sftp_app, name="sftp")
+ID = typer.Argument(..., help="Migration id, as `migrate sftp start` printed it.")
+
+
+@sftp_app.command("start")
+def start(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant", help="Budget user code."),
+    host: str = typer.Option(..., "--host", help="SFTP server."),
+    port: int = typer.Option(22, "--port", help="SFTP port."),
+    user: str = typer.Option(..., "--user", help="SFTP user."),
+    key: Path = typer.Option(..., "--key", help="Private key file."),
+    known_hosts: Path = typer.Option(..., "--known-hosts", help="known_hosts file that "
+                                     "must already hold the server's host key."),
+    remote_path: str = typer.Option(..., "--remote-path", help="Folder of the export."),
+    manifest: str | None = typer.Option(None, "--manifest", help="The provider's manifest "
+                                        "in that folder: CSV path,size,sha256 or BagIt "
+                                        "manifest-sha256.txt."),
+    parallel: int = typer.Option(4, "--parallel", min=1, max=32, help="SFTP channels."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Transfer, check and archive every file of the export (resumes an unfinished one)."""
+    from hramba.services.migrate import Remote, start_sftp
+    from ingest.sftp import Endpoint
+
+    remote = Remote(Endpoint(host, port, user, key, known_hosts), remote_path, manifest)
+    _render(start_sftp(state(ctx).archive, tenant, remote, parallel), as_json)
+
+
+@app.command("status")
+def status(ctx: typer.Context, migration_id: int = ID, as_json: bool = JSON_OPTION) -> None:
+    """Expected, transferred, archived, duplicate, quarantined, mismatched, missing; bytes."""
+    from hramba.services.migrate import status as migration_status
+
+    _render(migration_status(state(ctx).archive, migration_id), as_json)
+
+
+@app.command("report")
+def report(ctx: typer.Context, migration_id: int = ID,
+           out: Path = typer.Option(..., "--out", help="File to write."),
+           fmt: str = typer.Option("csv", "--format", help="csv or json.")) -> None:
+    """Write the reconciliation: one row per file with its outcome and digests."""
+    from hramba.services.migrate import report as migration_report
+
+    rows = migration_report(state(ctx).archive, migration_id)
+    if fmt == "json":
+        out.write_text(json.dumps(rows, indent=1), "utf-8")
+    elif fmt == "csv":
+        with out.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["path"])
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        raise typer.BadParameter("--format must be csv or json")
+    typer.echo(f"{len(rows)} files reported in {out}")
+
+
+@app.command("confirm")
+def confirm(ctx: typer.Context, migration_id: int = ID,
+            by: str = typer.Option(..., "--by", help="Who confirms for the budget user."),
+            accept_gaps: str | None = typer.Option(None, "--accept-gaps", help="Confirm "
+                                                   "despite unresolved files, with why."),
+            as_json: bool = JSON_OPTION) -> None:
+    """Record the budget user's confirmation; the staging area is purged 60 days later."""
+    from hramba.services.migrate import confirm as confirm_migration
+
+    _render(confirm_migration(state(ctx).archive, migration_id, by, accept_gaps), as_json)
+
+
+def _render(current: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(current)
+        return
+    typer.echo(f"migration {current['id']} of {current['tenant']} from {current['remote']}")
+    for key in ("expected", "transferred", "archived", "duplicate", "quarantined",
+                "mismatched", "missing", "pending", "bytes", "bytes_per_second",
+                "confirmed_at", "purge_due_at"):
+        typer.echo(f"  {key:<17} {current[key]}")

@@ -1,0 +1,121 @@
+"""SFTP source for bulk migration from a previous provider, over paramiko.
+
+The server's host key must already be in the given known_hosts file: unknown or changed
+keys are refused (RejectPolicy), never added. TCP_NODELAY is set on the socket, since
+paramiko is slow on many small files without it. Files are streamed to local staging
+while being hashed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import socket
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import paramiko
+
+from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
+from hramba.core.types import CHUNK, Digest, Hashed
+
+MANIFEST_NAMES = ("manifest.csv", "manifest-sha256.txt")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    user: str
+    key: Path
+    known_hosts: Path
+
+
+@dataclass(frozen=True)
+class Expected:
+    size: int | None
+    sha256: str
+
+
+class SftpSource:
+    """One SSH connection; `sftp()` opens a channel (several may run in parallel)."""
+
+    def __init__(self, endpoint: Endpoint, timeout: float = 30) -> None:
+        self.endpoint = endpoint
+        client = paramiko.SSHClient()
+        try:
+            client.load_host_keys(str(endpoint.known_hosts))
+        except OSError as exc:
+            raise ConfigurationError(f"known_hosts {endpoint.known_hosts}: {exc}") from exc
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            client.connect(endpoint.host, endpoint.port, username=endpoint.user,
+                           key_filename=str(endpoint.key), sock=sock, timeout=timeout,
+                           look_for_keys=False, allow_agent=False)
+        except paramiko.BadHostKeyException as exc:
+            sock.close()
+            raise IntegrityViolation(f"sftp {endpoint.host}:{endpoint.port}: the server's "
+                                     "host key does not match known_hosts") from exc
+        except paramiko.SSHException as exc:
+            sock.close()
+            raise ServiceUnavailable(f"sftp {endpoint.host}:{endpoint.port}: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+        self.client = client
+
+    def sftp(self) -> paramiko.SFTPClient:
+        return self.client.open_sftp()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def walk(sftp: paramiko.SFTPClient, root: str) -> Iterator[tuple[str, int]]:
+    """(path relative to root, size) of every regular file under root, sorted."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        entries = sorted(sftp.listdir_attr(str(PurePosixPath(root) / rel) if rel else root),
+                         key=lambda e: e.filename)
+        for entry in entries:
+            path = f"{rel}/{entry.filename}" if rel else entry.filename
+            mode = entry.st_mode or 0
+            if stat.S_ISDIR(mode):
+                stack.append(path)
+            elif stat.S_ISREG(mode):
+                yield path, int(entry.st_size or 0)
+
+
+def download(sftp: paramiko.SFTPClient, remote: str, local: Path) -> Hashed:
+    """Stream a remote file to `local` (via a .part file), hashing as it goes."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    part = local.with_name(local.name + ".part")
+    digest, size = hashlib.sha256(), 0
+    with sftp.open(remote, "rb") as source, part.open("wb") as sink:
+        source.prefetch()
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            sink.write(chunk)
+            size += len(chunk)
+    part.replace(local)
+    return Hashed(size, Digest.sha256(digest.hexdigest()))
+
+
+def read_manifest(sftp: paramiko.SFTPClient, root: str, name: str) -> dict[str, Expected]:
+    """The provider's manifest: CSV `path,size,sha256` or BagIt `manifest-sha256.txt`."""
+    with sftp.open(str(PurePosixPath(root) / name), "rb") as f:
+        text = f.read().decode("utf-8-sig")
+    if name.endswith(".csv"):
+        rows = csv.DictReader(io.StringIO(text))
+        return {r["path"].lstrip("/"): Expected(int(r["size"]) if r.get("size") else None,
+                                                r["sha256"].strip().lower()) for r in rows}
+    entries = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, path = line.split(maxsplit=1)
+            entries[path.strip().removeprefix("data/")] = Expected(None, digest.lower())
+    return entries

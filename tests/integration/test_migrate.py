@@ -1,0 +1,94 @@
+"""SFTP bulk migration against a real OpenSSH sshd: transfer, check, archive, reconcile."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from plugins.sftp import SftpServer
+
+from hramba.core.errors import Conflict, IntegrityViolation
+from hramba.services.context import Archive
+from hramba.services.corpus import invoice, ujp_package
+from hramba.services.migrate import Remote, confirm, report, start_sftp, status
+from hramba.services.units import show_unit
+from ingest.sftp import Endpoint
+
+BUYER = ("Občina Primer", "SI21423512")
+
+
+def export(server: SftpServer) -> tuple[str, Path]:
+    """A previous provider's export under the server's root, and its manifest."""
+    name = f"export-{uuid.uuid4().hex[:8]}"
+    root = server.root / name
+    files = {f"2024/package-{i}.zip": ujp_package(i, random.Random(i), BUYER)
+             for i in range(1, 4)}
+    files |= {f"2025/racun-{i}.xml": invoice(i, random.Random(i), BUYER, 5_000, 8_000)
+              for i in range(10, 12)}
+    files["scans/pogodba.pdf"] = b"%PDF-1.4 a contract scan\n"
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    with (root / "manifest.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "size", "sha256"])
+        for rel, data in files.items():
+            digest = hashlib.sha256(data).hexdigest()
+            if rel == "scans/pogodba.pdf":
+                digest = "0" * 64  # the provider's manifest disagrees: a mismatch
+            writer.writerow([rel, len(data), digest])
+        writer.writerow(["2023/lost.xml", 10, "1" * 64])  # listed, never exported
+    return name, root
+
+
+def remote(server: SftpServer, path: str, known_hosts: Path | None = None) -> Remote:
+    return Remote(Endpoint(server.host, server.port, server.username, server.client_key,
+                           known_hosts or server.known_hosts), path, "manifest.csv")
+
+
+def test_migration_archives_checks_and_reconciles(archive: Archive,
+                                                  sftp_server: SftpServer) -> None:
+    path, _ = export(sftp_server)
+    current = start_sftp(archive, "OBCINA1", remote(sftp_server, path), parallel=3)
+    assert (current["expected"], current["archived"], current["mismatched"],
+            current["missing"], current["quarantined"]) == (7, 5, 1, 1, 0)
+    rows = {r["path"]: r for r in report(archive, current["id"])}
+    assert rows["scans/pogodba.pdf"]["state"] == "mismatched"
+    assert rows["2023/lost.xml"]["state"] == "missing"
+    package = show_unit(archive, rows["2024/package-1.zip"]["unit_id"])
+    assert package["format"] == "eslog20"
+    assert [f["role"] for f in package["files"]][:3] == ["envelope", "invoice", "attachment"]
+    again = start_sftp(archive, "OBCINA1", remote(sftp_server, path))
+    assert (again["id"], again["archived"], again["duplicate"]) == (current["id"], 5, 0)
+    with pytest.raises(Conflict, match="unresolved"):
+        confirm(archive, current["id"], "Ana")
+    confirmed = confirm(archive, current["id"], "Ana", accept_gaps="the provider lost 2023")
+    assert datetime.fromisoformat(confirmed["purge_due_at"]) == datetime.fromisoformat(
+        confirmed["confirmed_at"]) + timedelta(days=60)
+    with pytest.raises(Conflict, match="confirmed already"):
+        confirm(archive, current["id"], "Ana", accept_gaps="again")
+
+
+def test_documents_of_unknown_format_are_archived_as_other(archive: Archive,
+                                                           sftp_server: SftpServer) -> None:
+    path, root = export(sftp_server)
+    (root / "manifest.csv").unlink()
+    current = start_sftp(archive, "OBCINA1", Remote(remote(sftp_server, path).endpoint,
+                                                     path))
+    assert (current["archived"], current["mismatched"], current["missing"]) == (6, 0, 0)
+    rows = {r["path"]: r for r in report(archive, current["id"])}
+    scan = show_unit(archive, rows["scans/pogodba.pdf"]["unit_id"])
+    assert (scan["format"], scan["files"][0]["role"]) == ("other", "document")
+    assert status(archive, current["id"])["bytes"] > 0
+
+
+def test_a_wrong_host_key_is_refused_before_anything_is_recorded(
+        archive: Archive, sftp_server: SftpServer, wrong_host_key: Path) -> None:
+    path, _ = export(sftp_server)
+    with pytest.raises(IntegrityViolation, match="host key"):
+        start_sftp(archive, "OBCINA1", remote(sftp_server, path, wrong_host_key))
