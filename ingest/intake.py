@@ -26,10 +26,13 @@ class IntakeRejected(CodedRejection):
 
 @dataclass(frozen=True)
 class Part:
+    """One file of the unit: its bytes, or (for large plain documents) where they are."""
+
     name: str
-    role: str  # envelope | invoice | attachment
+    role: str  # envelope | invoice | attachment | document
     media_type: str
-    data: bytes
+    data: bytes = b""
+    path: Path | None = None
 
 
 @dataclass
@@ -50,15 +53,22 @@ def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
     RejectedInput that carries `code`) for anything that must go to quarantine."""
     if package.is_zip(path) or path.suffix.lower() == ".zip":
         return _from_package(path, package.open_package(path, limits), xsd_dir)
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if package.sniff(head) != "application/xml":
+        raise IntakeRejected(NOT_AN_INVOICE, f"{path.name}: not an e-invoice (the content "
+                                             f"is {package.sniff(head)})")
     if path.stat().st_size > MAX_XML_BYTES:
         raise IntakeRejected("HRB-I021", f"{path.name}: larger than {MAX_XML_BYTES} bytes")
     return _from_invoice(path.name, path.read_bytes(), xsd_dir)
 
 
 def as_document(path: Path) -> Parsed:
-    """A file of a migration that is no e-invoice: archived as received, format "other"."""
-    data = path.read_bytes()
-    return Parsed("other", [Part(path.name, "document", package.sniff(data), data)])
+    """A file of a migration that is no e-invoice: archived as received, format "other",
+    streamed from where it lies (it may be large)."""
+    with path.open("rb") as f:
+        media_type = package.sniff(f.read(4096))
+    return Parsed("other", [Part(path.name, "document", media_type, path=path)])
 
 
 def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
@@ -191,13 +191,19 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
 
 def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,
                 source: str) -> UnitInput:
-    files = [IncomingFile(p.name, p.role, p.media_type, partial(io.BytesIO, p.data))
+    files = [IncomingFile(p.name, p.role, p.media_type,
+                          partial(_open_binary, p.path) if p.path else partial(io.BytesIO,
+                                                                               p.data))
              for p in parsed.parts]
     metadata = {**parsed.metadata, "source_path": candidate.relative}
     return UnitInput(tenant, files, metadata, parsed.unit_format,
                      f"{source}:{candidate.relative}", parsed.findings,
                      document_key=document_key(parsed.metadata),
                      traffic=_traffic(parsed.envelope))
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return path.open("rb")
 
 
 def document_key(metadata: dict[str, Any]) -> str | None:

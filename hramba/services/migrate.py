@@ -143,9 +143,10 @@ def _run_chunk(archive: Archive, migration_id: int, source: SftpSource, remote: 
             if not problem:
                 good.append(Candidate(target, f.path, True, hashed.size))
     by_path = {f.path: f for f, _, _ in fetched}
-    for result in ingest_candidates(archive, good, tenant, source=f"migration-{migration_id}",
-                                    any_file=True):
-        with transaction(archive.db) as session:
+    results = list(ingest_candidates(archive, good, tenant, source=f"migration-{migration_id}",
+                                     any_file=True))
+    with transaction(archive.db) as session:  # after the units' commit: a crash re-runs them
+        for result in results:
             session.execute(update(MigrationFile).where(
                 MigrationFile.id == by_path[result.path].id).values(
                 state=result.outcome, unit_id=result.unit_id, detail=result.reason))

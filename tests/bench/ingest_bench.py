@@ -51,6 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--small-files", type=int, default=2_000)
+    parser.add_argument("--large-mb", type=int, default=500)
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     corpus, home = args.dir / "corpus", args.dir / "home"
@@ -78,7 +80,81 @@ def main() -> None:
                       f"find '{corpus}' -type f -print0 | xargs -0 openssl dgst -sha256"]))
     report(runs, len(paths), megabytes)
     seal_bench(hramba, env, home, corpus, args.dir / "home2")
+    intake_bench()
+    migration_bench(hramba, env, args.dir / "migration", args.small_files, args.large_mb)
     shutil.rmtree(args.dir, ignore_errors=True)
+
+
+def intake_bench(rounds: int = 20) -> None:
+    """Intake alone (parse, detect, metadata, embedded files) over the real sample mix."""
+    from ingest.intake import read_input
+
+    samples = ROOT.parent / "shared" / "samples"
+    files = sorted(p for d in ("eslog20", "eslog16", "ubl", "cii")
+                   for p in (samples / d).glob("*.xml"))
+    if not files:
+        print(f"intake: {samples} is missing; skipped")
+        return
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for path in files:
+            read_input(path)
+    seconds = time.perf_counter() - started
+    megabytes = rounds * sum(p.stat().st_size for p in files) / 1e6
+    print(f"intake of the sample mix ({len(files)} invoices incl. a 3.3 MB UBL, x{rounds}): "
+          f"{rounds * len(files) / seconds:.0f} files/s, {megabytes / seconds:.1f} MB/s")
+
+
+def migration_bench(hramba: str, env: dict[str, str], where: Path, small_files: int,
+                    large_mb: int) -> None:
+    """`migrate sftp start` against OpenSSH's `sftp -b` (get -r) on the same trees."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from plugins.sftp import running_sshd
+
+    where.mkdir(parents=True)
+    with running_sshd(where) as server:
+        trees = {"small": _small_tree(server.root / "small", small_files),
+                 "large": _large_tree(server.root / "large", large_mb)}
+        home = where / "home"
+        subprocess.run([hramba, "--home", str(home), "init"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([hramba, "--home", str(home), "tenant", "add", "BENCH", "--tax-number",
+                        "SI21423512", "--name", "Bench"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        print(f"{'migration (same sshd)':<36} {'files/s':>9} {'MB/s':>8} {'peak RSS MB':>12}")
+        for name, (count, megabytes) in trees.items():
+            ours = timed(f"hramba migrate ({name})", [
+                hramba, "--home", str(home), "migrate", "sftp", "start", "--tenant", "BENCH",
+                "--host", server.host, "--port", str(server.port), "--user", server.username,
+                "--key", str(server.client_key), "--known-hosts", str(server.known_hosts),
+                "--remote-path", name], env=env)
+            local = where / f"get-{name}"
+            local.mkdir()
+            started = time.perf_counter()
+            done = server.sftp_batch(f"get -r {name}\n", local)
+            theirs = Run(f"sftp -b get -r ({name})", time.perf_counter() - started, 0)
+            if done.returncode != 0:
+                raise SystemExit(f"sftp -b failed: {done.stderr}")
+            for run in (ours, theirs):
+                rss = f"{run.peak_rss_mb:.0f}" if run.peak_rss_mb else "-"
+                print(f"{run.tool:<36} {count / run.seconds:>9.1f} "
+                      f"{megabytes / run.seconds:>8.1f} {rss:>12}")
+
+
+def _small_tree(root: Path, count: int) -> tuple[int, float]:
+    for i in range(count):
+        path = root / f"{i // 500:03d}" / f"doc-{i:05d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(20_000))
+    return count, count * 20_000 / 1e6
+
+
+def _large_tree(root: Path, megabytes: int) -> tuple[int, float]:
+    root.mkdir(parents=True)
+    with (root / "scan.bin").open("wb") as f:
+        for _ in range(megabytes):
+            f.write(os.urandom(1_000_000))
+    return 1, float(megabytes)
 
 
 def seal_bench(hramba: str, env: dict[str, str], home: Path, corpus: Path, home2: Path) -> None:

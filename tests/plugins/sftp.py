@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -218,7 +219,13 @@ def _wait_ready(server: SftpServer, process: subprocess.Popen[bytes]) -> None:
 def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
     """sshd serving SFTP on 127.0.0.1:<free port> for the whole session."""
     _check_tools()
-    directory = tmp_path_factory.mktemp("sshd")
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@contextmanager
+def running_sshd(directory: Path) -> Iterator[SftpServer]:
+    """sshd serving SFTP from `directory`/root until the block ends (also for `make bench`)."""
     config, server = _prepare(directory, free_port())
     started = time.monotonic()
     with server.log.open("wb") as out:
