@@ -48,6 +48,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.inbox": (str, ""),
     "feed.url": (str, ""),
     "feed.interval": (int, 60),
+    "intake.xsd_dir": (str, ""),
 }
 SECRETS = {"storage.secret_key"}
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
@@ -105,6 +106,7 @@ class Settings:
     tsa: TsaSettings
     source: str
     feed: FeedSettings = FeedSettings(None, "", 60)
+    xsd_dir: Path | None = None  # e-SLOG XSDs (local files only) for intake validation
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets: for audit events and `config show`."""
@@ -116,6 +118,7 @@ class Settings:
                         "secure": self.storage.secure, "region": self.storage.region},
             "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
                      "interval": self.feed.interval},
+            "intake": {"xsd_dir": str(self.xsd_dir or "")},
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
                     "accepted_policies": list(self.tsa.accepted_policies),
@@ -203,7 +206,9 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
         storage=storage, tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
-                          else None, v["feed.url"], v["feed.interval"]))
+                          else None, v["feed.url"], v["feed.interval"]),
+        xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
+        else None)
 
 
 def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:

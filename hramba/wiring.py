@@ -78,7 +78,7 @@ def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
                                  f"{head}: run `hramba init` or `hramba db upgrade`")
     archive = Archive(db=make_sessionmaker(engine), store=build_store(settings, clock),
                       clock=clock, home=settings.home, actor=settings.actor,
-                      sealing=build_sealing(settings, clock))
+                      sealing=build_sealing(settings, clock), xsd_dir=settings.xsd_dir)
     _record_configuration(archive, settings)
     return archive
 

@@ -35,6 +35,7 @@ class Archive:
     home: Path
     actor: str
     sealing: Sealing
+    xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
 
     def close(self) -> None:
         """Release database connections."""

@@ -171,7 +171,7 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
     if candidate.size == 0:
         return reject("HRB-I001", "empty file")
     try:
-        parsed = read_input(candidate.path)
+        parsed = read_input(candidate.path, xsd_dir=archive.xsd_dir)
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except CodedRejection as exc:

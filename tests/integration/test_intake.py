@@ -119,3 +119,18 @@ def test_each_named_bad_input_is_refused_with_its_code(archive: Archive,
         assert (result.outcome, result.codes) == ("quarantined", [expected]), result
     assert summarise(results)["archived"] == 0
     assert len(list_quarantine(archive)) == len(results)
+
+
+def test_xsd_validation_when_configured(archive: Archive, tmp_path: Path) -> None:
+    from plugins.samples import samples_dir
+
+    samples = samples_dir()
+    archive.xsd_dir = samples / "xsd"
+    folder = inbox(tmp_path, {
+        "good.xml": (samples / "eslog20" / "sample_eSLOG20_INVOIC_v200.xml").read_bytes(),
+        "broken.xml": (samples / "eslog20" / "media24si-eslog2_inv.xml").read_bytes()})
+    good, broken = sorted(ingest_directory(archive, folder, "OBCINA1"),
+                          key=lambda r: r.path != "good.xml")
+    assert (good.outcome, good.codes) == ("archived", [])
+    assert broken.outcome == "archived"
+    assert "HRB-W006" in broken.codes

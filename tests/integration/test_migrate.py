@@ -92,3 +92,15 @@ def test_a_wrong_host_key_is_refused_before_anything_is_recorded(
     path, _ = export(sftp_server)
     with pytest.raises(IntegrityViolation, match="host key"):
         start_sftp(archive, "OBCINA1", remote(sftp_server, path, wrong_host_key))
+
+
+def test_a_bagit_manifest_is_checked_too(archive: Archive, sftp_server: SftpServer) -> None:
+    path, root = export(sftp_server)
+    (root / "manifest.csv").unlink()
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  data/{p.relative_to(root)}"
+             for p in sorted(root.rglob("*")) if p.is_file()]
+    lines[0] = "f" * 64 + lines[0][64:]  # one file that changed on the way
+    (root / "manifest-sha256.txt").write_text("\n".join(lines) + "\n")
+    current = start_sftp(archive, "OBCINA1", Remote(remote(sftp_server, path).endpoint, path,
+                                                     "manifest-sha256.txt"))
+    assert (current["expected"], current["mismatched"], current["archived"]) == (6, 1, 5)
