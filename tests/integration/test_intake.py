@@ -106,11 +106,6 @@ def test_each_named_bad_input_is_refused_with_its_code(archive: Archive,
                                                        tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     shutil.copytree(BAD, folder)
-    (folder / "HRB-I011_entities.xml").write_bytes(
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaa">'
-        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Invoice xmlns="urn:eslog:2.00">&b;</Invoice>')
-    (folder / "HRB-I010_broken.xml").write_bytes(b"<Invoice xmlns='urn:eslog:2.00'><M_INV")
-    (folder / "HRB-I024_picture.pdf").write_bytes(b"%PDF-1.4\n")
     results = list(ingest_directory(archive, folder, "OBCINA1"))
     assert len(results) == len(list(folder.iterdir()))
     for result in results:
