@@ -106,8 +106,14 @@ def check_token(token: bytes, digest: bytes, trust: Trust, *, label: str = "toke
     _check_signature(report, label, signed, signer_info, signer)
     _check_binding(report, label, signer_info, signer)
     _check_eku(report, label, signer)
-    for moment in [report.gen_time, *([at] if at else [])]:
-        _check_path(report, label, signer, trust, report.certificates, moment)
+    _check_path(report, label, signer, trust, report.certificates, report.gen_time)
+    if at:
+        # Later moments: the path and every validity period must hold then. Revocation is
+        # judged at the token's own time, with the data kept from then: data gathered at
+        # sealing cannot be fresh years later, and a later revocation without a key
+        # compromise does not undo a timestamp made before it.
+        _check_path(report, label, signer, Trust(trust.anchors, trust.other_certs),
+                    report.certificates, at)
     return report
 
 
