@@ -50,7 +50,6 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.interval": (int, 60),
     "intake.xsd_dir": (str, ""),
 }
-SECRETS = {"storage.secret_key"}
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")
 

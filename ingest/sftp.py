@@ -22,8 +22,6 @@ import paramiko
 from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
 from hramba.core.types import CHUNK, Digest, Hashed
 
-MANIFEST_NAMES = ("manifest.csv", "manifest-sha256.txt")
-
 
 @dataclass(frozen=True)
 class Endpoint:

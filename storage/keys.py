@@ -15,16 +15,16 @@ import hashlib
 import re
 
 from hramba.core.types import ObjectKey
+from hramba.domain.tenant import CODE_PATTERN
 
 UNITS = "units/"
-_SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _SAFE_ID = re.compile(r"[a-z0-9]{8,64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_NAME = 120
 
 
 def check_tenant_code(code: str) -> str:
-    if not _SAFE_CODE.fullmatch(code):
+    if not CODE_PATTERN.fullmatch(code):  # the same rule tenant registration applies
         raise ValueError(f"tenant code {code!r} must be 1-64 of A-Z a-z 0-9 _ - ")
     return code
 

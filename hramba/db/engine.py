@@ -56,10 +56,3 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit at the end, roll back on any error, map outages."""
     with reachable(), factory.begin() as session:
         yield session
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

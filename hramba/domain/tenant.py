@@ -8,7 +8,7 @@ from hramba.core.errors import RejectedInput
 
 ENVIRONMENTS = ("test", "production")
 _TAX = re.compile(r"(?:SI)?(\d{8})")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 def normalise_tax_number(value: str) -> str:
@@ -30,7 +30,7 @@ def tax_check_digit_ok(tax_number: str) -> bool:
 
 def check_code(code: str) -> str:
     """A tenant code (šifra PU) goes into object keys: only safe characters."""
-    if not _CODE.fullmatch(code):
+    if not CODE_PATTERN.fullmatch(code):
         raise RejectedInput(f"tenant code {code!r} must be 1-64 of A-Z a-z 0-9 _ - "
                             "and start with a letter or digit")
     return code

@@ -57,12 +57,6 @@ def record_all(session: Session, archive: Archive, events: list[Event]) -> str:
     return prev_hash
 
 
-def head(archive: Archive) -> AuditEvent | None:
-    with transaction(archive.db) as session:
-        return session.scalars(
-            select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
-
-
 def verify_chain(archive: Archive) -> Report:
     """Recompute every event's hash and link, in one pass, page by page."""
     report = Report("audit")
