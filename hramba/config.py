@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hramba.core.errors import ConfigurationError
 
@@ -49,7 +50,16 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.url": (str, ""),
     "feed.interval": (int, 60),
     "intake.xsd_dir": (str, ""),
+    "retention.minimum_lock_days": (int, 365),
+    "scheduler.timezone": (str, "Europe/Ljubljana"),
+    "scheduler.feed": (str, "*/5 * * * *"),
+    "scheduler.seal": (str, "15 * * * *"),
+    "scheduler.fixity": (str, "30 1 * * *"),
+    "scheduler.retention": (str, "30 3 * * *"),
+    "scheduler.renewal": (str, "0 3 * * 0"),
+    "scheduler.fixity_period_days": (int, 90),
 }
+JOBS = ("feed", "seal", "fixity", "retention", "renewal")
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")
 
@@ -97,6 +107,15 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    """Cron expressions (5 fields, in `timezone`) per job; an empty one disables it."""
+
+    schedules: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Europe/Ljubljana"
+    fixity_period_days: int = 90
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     actor: str
@@ -106,6 +125,8 @@ class Settings:
     source: str
     feed: FeedSettings = FeedSettings(None, "", 60)
     xsd_dir: Path | None = None  # e-SLOG XSDs (local files only) for intake validation
+    minimum_lock_days: int = 365
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets: for audit events and `config show`."""
@@ -118,6 +139,9 @@ class Settings:
             "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
                      "interval": self.feed.interval},
             "intake": {"xsd_dir": str(self.xsd_dir or "")},
+            "retention": {"minimum_lock_days": self.minimum_lock_days},
+            "scheduler": {**self.scheduler.schedules, "timezone": self.scheduler.timezone,
+                          "fixity_period_days": self.scheduler.fixity_period_days},
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
                     "accepted_policies": list(self.tsa.accepted_policies),
@@ -207,7 +231,30 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
                           else None, v["feed.url"], v["feed.interval"]),
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
-        else None)
+        else None,
+        minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
+        scheduler=_scheduler(v))
+
+
+def _at_least(key: str, v: dict[str, Any], minimum: int) -> int:
+    if v[key] < minimum:
+        raise ConfigurationError(f"{key} must be at least {minimum}")
+    return int(v[key])
+
+
+def _scheduler(v: dict[str, Any]) -> SchedulerSettings:
+    try:
+        ZoneInfo(v["scheduler.timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(f"scheduler.timezone {v['scheduler.timezone']!r} is not a "
+                                 "known time zone") from exc
+    schedules = {job: v[f"scheduler.{job}"].strip() for job in JOBS}
+    for job, cron in schedules.items():
+        if cron and len(cron.split()) != 5:
+            raise ConfigurationError(f"scheduler.{job} must be a cron expression of 5 fields "
+                                     f"(minute hour day month weekday) or empty, not {cron!r}")
+    return SchedulerSettings(schedules, v["scheduler.timezone"],
+                             _at_least("scheduler.fixity_period_days", v, 1))
 
 
 def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:

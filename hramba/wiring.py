@@ -78,7 +78,8 @@ def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
                                  f"{head}: run `hramba init` or `hramba db upgrade`")
     archive = Archive(db=make_sessionmaker(engine), store=build_store(settings, clock),
                       clock=clock, home=settings.home, actor=settings.actor,
-                      sealing=build_sealing(settings, clock), xsd_dir=settings.xsd_dir)
+                      sealing=build_sealing(settings, clock), xsd_dir=settings.xsd_dir,
+                      minimum_lock=timedelta(days=settings.minimum_lock_days))
     _record_configuration(archive, settings)
     return archive
 

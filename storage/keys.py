@@ -3,6 +3,7 @@
     units/<tenant>/<unit_id>/manifest.json
     units/<tenant>/<unit_id>/files/<safe name>
     units/<tenant>/<unit_id>/evidence/<first 16 hex of the record's sha256>.ers
+    disposals/<tenant>/disposal-<id>-<first 16 hex of its sha256>.json   (certificates)
 
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
@@ -59,3 +60,11 @@ def evidence_key(tenant: str, unit_id: str, record_sha256: str) -> ObjectKey:
     if not re.fullmatch(r"[0-9a-f]{64}", record_sha256):
         raise ValueError("evidence keys are named by the record's sha256")
     return ObjectKey(f"{unit_prefix(tenant, unit_id)}evidence/{record_sha256[:16]}.ers")
+
+
+def disposal_key(tenant: str, disposal_id: int, certificate_sha256: str) -> ObjectKey:
+    """A destruction certificate: outside units/, so it outlives the units it names."""
+    if not re.fullmatch(r"[0-9a-f]{64}", certificate_sha256):
+        raise ValueError("certificate keys are named by the certificate's sha256")
+    return ObjectKey(f"disposals/{check_tenant_code(tenant)}/disposal-{int(disposal_id)}-"
+                     f"{certificate_sha256[:16]}.json")

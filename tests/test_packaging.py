@@ -36,4 +36,4 @@ def test_wheel_installs_a_working_hramba(tmp_path: Path) -> None:
                            env=env, cwd=tmp_path, check=True, capture_output=True, text=True)
     assert where.stdout.startswith(str(target))
     assert "archive ready" in hramba("init")
-    assert "revision 0006" in hramba("db", "upgrade")
+    assert "revision 0007" in hramba("db", "upgrade")

@@ -53,7 +53,24 @@ def demo(
     _verify_one_offline(archive, home / "evidence")
     emit_report(audit.verify_chain(archive), as_json=False)
     emit_report(fixity.run_fixity(archive), as_json=False)
+    _retention_plan(archive)
     typer.echo(f"the demo archive lives in {home}\n  try: hramba --home {home} ls --limit 5")
+
+
+def _retention_plan(archive: Archive) -> None:
+    """Today's plan, and what would be due once the invoices' ten years have run."""
+    from datetime import date
+
+    from hramba.cli.retention import render_plan
+    from hramba.domain.retention import end_of_day
+    from hramba.services.retention import plan
+
+    for line in render_plan(plan(archive)):
+        typer.echo(line)
+    later = plan(archive, as_of=end_of_day(date(2037, 1, 1)))
+    typer.echo(f"  as of 2037-01-01: {len(later['units']['due'])} units due for review "
+               f"and disposal, {later['traffic']['due']} traffic records due for purge "
+               "(hramba retention plan --as-of 2037-01-01)")
 
 
 def _verify_one_offline(archive: Archive, out: Path) -> None:

@@ -8,7 +8,20 @@ from pathlib import Path
 import typer
 
 from hramba import __version__
-from hramba.cli import audit, db, demo, evidence, ingest, migrate, quarantine, tenant
+from hramba.cli import (
+    audit,
+    db,
+    demo,
+    dispose,
+    evidence,
+    hold,
+    ingest,
+    migrate,
+    quarantine,
+    retention,
+    scheduler,
+    tenant,
+)
 from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state
 from hramba.core.errors import HrambaError
 from hramba.services import fixity, units
@@ -25,6 +38,10 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(retention.app, name="retention")
+app.add_typer(hold.app, name="hold")
+app.add_typer(dispose.app, name="dispose")
+app.add_typer(scheduler.app, name="scheduler")
 app.command("demo")(demo.demo)
 app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)
@@ -91,8 +108,13 @@ def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION
         emit_json(unit)
         return
     typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {unit['received_at']}")
-    typer.echo(f"  retain until {unit['retention']['retain_until']}"
-               f"{', LEGAL HOLD' if unit['retention']['legal_hold'] else ''}")
+    r = unit["retention"]
+    typer.echo(f"  retain until {r['retain_until']} under {r['policy']} (from {r['basis']} "
+               f"{r['trigger_date']}){', LEGAL HOLD' if r['legal_hold'] else ''}"
+               f"{', TO CLASSIFY' if r['needs_classification'] else ''}")
+    if r["disposed_at"]:
+        typer.echo(f"  DISPOSED of on {r['disposed_at']} (disposal {r['disposal']}): "
+                   "only this tombstone remains")
     for f in unit["files"]:
         typer.echo(f"  {f['role']:<10} {f['size']:>10}  sha256:{f['sha256']}  {f['name']}")
     for finding in unit["findings"]:

@@ -79,6 +79,16 @@ class Unit(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     unit_metadata: Mapped[dict[str, Any]] = mapped_column("metadata")
     document_key: Mapped[str | None] = mapped_column(Text)
+    # Retention: the policy that set retain_until, and the date it counts from.
+    policy_id: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    retention_basis: Mapped[str] = mapped_column(String(16))  # issue_date | received_at
+    trigger_date: Mapped[date] = mapped_column(Date)
+    needs_classification: Mapped[bool] = mapped_column(default=False)
+    fixity_checked_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A disposed unit keeps its row, files (digests) and evidence: its tombstone.
+    disposed_at: Mapped[datetime | None]
+    disposal_id: Mapped[int | None] = mapped_column(Integer)
 
     tenant: Mapped[Tenant] = relationship()
     files: Mapped[list[File]] = relationship(
@@ -234,6 +244,7 @@ class Migration(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(255))
     accepted_gaps: Mapped[str | None] = mapped_column(Text)
     purge_due_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
 
 
 class MigrationFile(Base):
@@ -253,3 +264,90 @@ class MigrationFile(Base):
     state: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Hold(Base):
+    """A legal hold: a reasoned, attributed freeze of disposal, on one unit or on the
+    units of a tenant (optionally only those whose retention date basis is in a range)."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    unit_id: Mapped[str | None] = mapped_column(String(32))
+    from_date: Mapped[date | None] = mapped_column(Date)
+    to_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(255))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Disposal(Base):
+    """A numbered disposal: proposed under a written instruction, approved by another
+    person, executed; its destruction certificate is sealed in the next batch."""
+
+    __tablename__ = "disposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # proposed | approved | executed
+    as_of: Mapped[datetime]
+    instruction: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(255))
+    proposed_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(255))
+    approved_at: Mapped[datetime | None]
+    executed_at: Mapped[datetime | None]
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
+    certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+    certificate_key: Mapped[str | None] = mapped_column(String(512))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    evidence: Mapped[bytes | None] = mapped_column(LargeBinary)  # ER of the certificate
+
+
+class DisposalUnit(Base):
+    """One unit listed in a disposal, and what became of it."""
+
+    __tablename__ = "disposal_units"
+    __table_args__ = (UniqueConstraint("disposal_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    disposal_id: Mapped[int] = mapped_column(ForeignKey("disposals.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    # listed | disposed | held | retained (policy) | locked (storage)
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Purge(Base):
+    """What an automatic purge removed: traffic records or a migration's staging area."""
+
+    __tablename__ = "purges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # traffic | staging
+    subject: Mapped[str] = mapped_column(Text)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    executed_at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))  # over the sorted list of what went
+    details: Mapped[dict[str, Any]]
+
+
+class JobRun(Base):
+    """One run of a scheduled job, and how it ended."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64), index=True)
+    runner: Mapped[str] = mapped_column(String(255))  # host:pid
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    counts: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)

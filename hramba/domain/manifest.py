@@ -49,12 +49,14 @@ class Manifest:
     metadata: dict[str, Any]
     files: list[FileEntry]
     salt: str
+    policy: str | None = None  # the retention policy that set retain_until, "id@vN"
 
     @classmethod
     def new(cls, unit_id: str, tenant: str, received_at: datetime, retain_until: datetime,
-            metadata: dict[str, Any], files: list[FileEntry]) -> Manifest:
+            metadata: dict[str, Any], files: list[FileEntry],
+            policy: str | None = None) -> Manifest:
         return cls(unit_id, tenant, received_at, retain_until, metadata, files,
-                   secrets.token_hex(16))
+                   secrets.token_hex(16), policy)
 
     def to_bytes(self) -> bytes:
         body = {
@@ -63,6 +65,7 @@ class Manifest:
             "tenant": self.tenant,
             "received_at": self.received_at.isoformat(),
             "retain_until": self.retain_until.isoformat(),
+            **({"policy": self.policy} if self.policy else {}),
             "metadata": self.metadata,
             "files": [f.as_dict() for f in self.files],
             "salt": self.salt,
@@ -81,6 +84,7 @@ class Manifest:
                 retain_until=datetime.fromisoformat(body["retain_until"]),
                 metadata=body["metadata"],
                 files=[FileEntry(**f) for f in body["files"]], salt=body["salt"],
+                policy=body.get("policy"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityViolation(f"unreadable unit manifest: {exc}") from exc

@@ -30,7 +30,7 @@ from hramba.domain.manifest import (
     Manifest,
     content_digest,
 )
-from hramba.domain.retention import default_retain_until
+from hramba.domain.retention import Assignment, storage_lock
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.tenants import get_tenant
@@ -96,6 +96,7 @@ class _Stored:
 
     measured: Measured
     manifest: Manifest
+    retention: Assignment
     files: list[tuple[FileEntry, ObjectKey]]
 
 
@@ -149,13 +150,16 @@ def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcom
 
 def _store_unit(archive: Archive, measured: Measured) -> _Stored:
     tenant, unit_id = measured.input.tenant.code, measured.unit_id
-    manifest = _manifest(archive, tenant, unit_id, measured.entries, measured.input.metadata)
+    manifest, retention = _manifest(archive, tenant, unit_id, measured.entries,
+                                    measured.input.metadata)
+    lock = storage_lock(manifest.retain_until, manifest.received_at, archive.minimum_lock)
     keys = [file_key(tenant, unit_id, e.name) for e in measured.entries]
     for entry, incoming, key in zip(measured.entries, measured.input.files, keys, strict=True):
-        _store(archive, key, incoming.open, entry, manifest.retain_until)
-    manifest_entry = _store_manifest(archive, tenant, manifest)
-    return _Stored(measured, manifest, [*zip(measured.entries, keys, strict=True),
-                                        (manifest_entry, manifest_key(tenant, unit_id))])
+        _store(archive, key, incoming.open, entry, lock)
+    manifest_entry = _store_manifest(archive, tenant, manifest, lock)
+    return _Stored(measured, manifest, retention,
+                   [*zip(measured.entries, keys, strict=True),
+                    (manifest_entry, manifest_key(tenant, unit_id))])
 
 
 def _commit(archive: Archive, batch: Sequence[_Stored]) -> list[Outcome]:
@@ -203,7 +207,10 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
          "content_sha256": u.measured.content_sha256, "received_at": u.manifest.received_at,
          "retain_until": u.manifest.retain_until, "legal_hold": False,
          "format": u.measured.input.unit_format, "source": u.measured.input.source,
-         "unit_metadata": u.manifest.metadata, "document_key": u.measured.input.document_key}
+         "unit_metadata": u.manifest.metadata, "document_key": u.measured.input.document_key,
+         "policy_id": u.retention.policy.id, "policy_version": u.retention.policy.version,
+         "retention_basis": u.retention.basis, "trigger_date": u.retention.trigger_date,
+         "needs_classification": u.retention.needs_classification}
         for u in new])
     session.execute(insert(File), [
         {"unit_id": u.measured.unit_id, "position": i, "name": e.name, "role": e.role,
@@ -258,19 +265,22 @@ def _existing_units(session: Session, wanted: list[tuple[int, str]]
 
 
 def _manifest(archive: Archive, tenant: str, unit_id: str, entries: list[FileEntry],
-              metadata: dict[str, Any]) -> Manifest:
-    """A new manifest, or the one a crashed run of the same content already stored."""
+              metadata: dict[str, Any]) -> tuple[Manifest, Assignment]:
+    """A new manifest, or the one a crashed run of the same content already stored, and
+    the retention policy's verdict on the unit."""
     key = manifest_key(tenant, unit_id)
     try:
         with archive.store.open(key) as stream:
             stored = Manifest.from_bytes(stream.read())
     except NotFound:
         received_at = archive.clock.now()
-        return Manifest.new(unit_id, tenant, received_at, default_retain_until(received_at),
-                            metadata, entries)
+        retention = archive.policies.for_unit(metadata, received_at)
+        return Manifest.new(unit_id, tenant, received_at, retention.retain_until, metadata,
+                            entries, retention.policy.ref), retention
     if stored.unit_id != unit_id or stored.files != entries:
         raise IntegrityViolation(f"stored manifest {key} does not describe this content")
-    return stored
+    policy = archive.policies.get(stored.policy) if stored.policy else None
+    return stored, archive.policies.for_unit(metadata, stored.received_at, policy)
 
 
 def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
@@ -289,10 +299,11 @@ def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
                           retain_until=retain_until)
 
 
-def _store_manifest(archive: Archive, tenant: str, manifest: Manifest) -> FileEntry:
+def _store_manifest(archive: Archive, tenant: str, manifest: Manifest,
+                    lock: datetime) -> FileEntry:
     data = manifest.to_bytes()
     entry = FileEntry(MANIFEST_NAME, MANIFEST_ROLE, "application/json", len(data),
                       Digest.of_bytes(data).hex)
     _store(archive, manifest_key(tenant, manifest.unit_id), lambda: io.BytesIO(data), entry,
-           manifest.retain_until)
+           lock)
     return entry

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.types import Clock
+from hramba.domain.retention import PolicySet
 from hramba.ports import ObjectStore, Timestamper
+from hramba.services.policies import shipped_policies
 from hramba.trust.report import Trust
 
 
@@ -36,6 +38,8 @@ class Archive:
     actor: str
     sealing: Sealing
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
+    policies: PolicySet = field(default_factory=shipped_policies)
+    minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
 
     def close(self) -> None:
         """Release database connections."""

@@ -81,11 +81,17 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
     """Re-read the unit's objects, then check its Evidence Record and every token."""
     unit = show_unit(archive, unit_id)
     evidence, _ = current_record(archive, unit_id)
-    group = DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]))
-                       for f in unit["files"]])
+    disposed = unit["retention"]["disposed_at"]
+    group = (DataGroup.of_recorded("sha256", [bytes.fromhex(f["sha256"])
+                                              for f in unit["files"]]) if disposed
+             else DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]))
+                             for f in unit["files"]]))
     trust = unit_trust(archive, unit_batches(archive, unit_id))
     report = verify_evidence(evidence.record, group, trust, at)
-    if evidence.stored_at is not None:
+    if disposed:
+        report.checks.append(Check("tombstone", Status.PASSED, f"disposed of on {disposed}: "
+                                   "checked against the recorded file digests"))
+    elif evidence.stored_at is not None:
         with archive.store.open(ObjectKey(evidence.object_key)) as stream:
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
         report.checks.append(Check("stored copy of the evidence record",

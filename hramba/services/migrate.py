@@ -8,8 +8,8 @@ Every remote file gets a row with its state, committed as it moves along:
 
 A re-run (after a crash or a dropped connection) continues with whatever is not final;
 the archive's content-derived unit ids mean nothing is ever archived twice. The staging
-copies live under <home>/staging/migration-<id>/ until the 60-day purge after the budget
-user's confirmation (the purge itself comes with the retention issue).
+copies live under <home>/staging/migration-<id>/ until the staging policy's purge after the
+budget user's confirmation (60 days; hramba.services.purge, run by the retention job).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,13 +30,13 @@ from hramba.services import audit
 from hramba.services.archive import tenant_ref
 from hramba.services.context import Archive
 from hramba.services.ingest import ingest_candidates
+from hramba.services.purge import staging_dir
 from ingest.directory import Candidate
 from ingest.sftp import Endpoint, Expected, SftpSource, download, read_manifest, walk
 
 FINAL = ("archived", "duplicate", "quarantined")
 UNRESOLVED = ("pending", "transferred", "mismatched", "missing")
 CHUNK_FILES = 100
-STAGING_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def _files(archive: Archive, migration_id: int, states: Sequence[str]) -> list[M
 
 def _run_chunk(archive: Archive, migration_id: int, source: SftpSource, remote: Remote,
                tenant: str, files: list[MigrationFile], parallel: int) -> None:
-    staging = archive.home / "staging" / f"migration-{migration_id}"
+    staging = staging_dir(archive, migration_id)
     local = threading.local()
 
     def fetch(f: MigrationFile) -> tuple[MigrationFile, Path, Any]:
@@ -188,7 +187,8 @@ def status(archive: Archive, migration_id: int) -> dict[str, Any]:
             "confirmed_at": migration.confirmed_at.isoformat() if migration.confirmed_at
             else None,
             "purge_due_at": migration.purge_due_at.isoformat() if migration.purge_due_at
-            else None}
+            else None,
+            "purged_at": migration.purged_at.isoformat() if migration.purged_at else None}
 
 
 def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
@@ -218,7 +218,7 @@ def confirm(archive: Archive, migration_id: int, by: str,
         row = session.get(Migration, migration_id)
         assert row is not None
         row.confirmed_at, row.confirmed_by, row.accepted_gaps = now, by, accept_gaps
-        row.purge_due_at = now + timedelta(days=STAGING_DAYS)
+        row.purge_due_at = archive.policies.for_kind("staging").due(now)
         audit.record(session, archive, "migration.confirmed", f"migration {migration_id}",
                      tenant=current["tenant"], details={
                          "by": by, "accepted_gaps": accept_gaps, "unresolved": open_files,

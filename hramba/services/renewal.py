@@ -72,6 +72,7 @@ class _Current:
     unit_id: str
     tenant: str
     record: bytes
+    disposed: bool = False  # a tombstone: its data is gone, its timestamps are not
 
 
 # A planned renewal: leaf key -> (leaf, the units whose records it renews).
@@ -93,7 +94,12 @@ def renew(archive: Archive, margin: timedelta | None = None,
         report.checked += 1
         last = read_evidence_record(current.record)[-1]
         algorithm = last[-1].algorithm
-        if algorithm in weak:
+        if algorithm in weak and current.disposed:
+            # RFC 4998 §5.2 needs the data to re-hash; a disposed unit's proof stays as
+            # strong as its weakest hash, which the certificate of its disposal records.
+            _count(report, f"hash algorithm {algorithm} is weakening, but the unit was "
+                           "disposed of: its data cannot be re-hashed")
+        elif algorithm in weak:
             _count(report, f"hash algorithm {algorithm} is weakening")
             leaf = _rehashed_leaf(archive, current, archive.sealing.algorithm)
             rehash[leaf.key] = (leaf, [current])
@@ -150,7 +156,8 @@ def _renew(archive: Archive, plan: _Plan, algorithm: str,
 def _current_records(archive: Archive) -> list[_Current]:
     with transaction(archive.db) as session:
         return [_Current(*row) for row in session.execute(
-            select(Evidence.id, Evidence.unit_id, Tenant.code, Evidence.record)
+            select(Evidence.id, Evidence.unit_id, Tenant.code, Evidence.record,
+                   Unit.disposed_at.is_not(None))
             .join(Unit, Evidence.unit_id == Unit.id).join(Tenant)
             .where(Evidence.superseded_at.is_(None)).order_by(Evidence.id))]
 

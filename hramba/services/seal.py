@@ -22,8 +22,9 @@ from sqlalchemy import func, insert, select, update
 from hramba.core.errors import IntegrityViolation, ServiceUnavailable
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent, Batch, Evidence, File, Tenant, Unit
+from hramba.db.models import AuditEvent, Batch, Disposal, Evidence, File, Tenant, Unit
 from hramba.domain.hashtree import Leaf, Tree, build_tree
+from hramba.domain.retention import storage_lock
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.trust.certs import to_pem
@@ -39,6 +40,7 @@ AUDIT_LEAF = "audit-head"
 class SealReport:
     batches: int = 0
     sealed: int = 0
+    certificates: int = 0
     tsa_requests: int = 0
     pending: int = 0
     seconds: float = 0.0
@@ -46,6 +48,7 @@ class SealReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"batches": self.batches, "sealed": self.sealed,
+                "certificates": self.certificates,
                 "tsa_requests": self.tsa_requests, "pending": self.pending,
                 "seconds": round(self.seconds, 3), "error": self.error}
 
@@ -62,15 +65,19 @@ def seal(archive: Archive, batch_size: int | None = None) -> SealReport:
     started, report = time.perf_counter(), SealReport()
     store_evidence(archive)
     size = batch_size or archive.sealing.batch_size
-    while batch := _pending(archive, size):
+    while True:
+        batch, certificates = _pending(archive, size), _pending_certificates(archive)
+        if not batch and not certificates:
+            break
         report.tsa_requests += 1
         try:
-            _seal_batch(archive, batch)
+            _seal_batch(archive, batch, certificates)
         except ServiceUnavailable as exc:
             report.error = str(exc)
             break
         report.batches += 1
         report.sealed += len(batch)
+        report.certificates += len(certificates)
     report.pending = count_pending(archive)
     report.seconds = time.perf_counter() - started
     return report
@@ -141,21 +148,39 @@ def batch_row(archive: Archive, stamped: Stamped, units: int,
                                 for level in stamped.tree.reduced[AUDIT_LEAF]]})
 
 
-def _seal_batch(archive: Archive, batch: list[_Pending]) -> None:
+def _pending_certificates(archive: Archive) -> dict[str, tuple[int, bytes]]:
+    """Destruction certificates not yet sealed: leaf key -> (disposal id, sha256)."""
+    with transaction(archive.db) as session:
+        rows = session.execute(select(Disposal.id, Disposal.certificate_sha256).where(
+            Disposal.certificate_sha256.is_not(None), Disposal.batch_id.is_(None))).all()
+    return {f"disposal-{i}": (i, bytes.fromhex(sha)) for i, sha in rows if sha}
+
+
+def _seal_batch(archive: Archive, batch: list[_Pending],
+                certificates: dict[str, tuple[int, bytes]]) -> None:
     algorithm = archive.sealing.algorithm
-    stamped = timestamp_leaves(archive, [Leaf(p.unit_id, p.members) for p in batch])
-    records = {p.unit_id: evidence_record([[archive_time_stamp(
-        stamped.tree.reduced[p.unit_id], stamped.token, algorithm)]], [algorithm])
-        for p in batch}
+    stamped = timestamp_leaves(archive, [Leaf(p.unit_id, p.members) for p in batch]
+                               + [Leaf(key, (sha,)) for key, (_, sha) in certificates.items()])
+
+    def record(key: str) -> bytes:
+        return evidence_record([[archive_time_stamp(stamped.tree.reduced[key], stamped.token,
+                                                    algorithm)]], [algorithm])
+
     with transaction(archive.db) as session:
         row = batch_row(archive, stamped, len(batch))
         session.add(row)
         session.flush()
-        session.execute(insert(Evidence), [
-            evidence_row(row.id, p.tenant, p.unit_id, records[p.unit_id], row.sealed_at)
-            for p in batch])
+        if batch:
+            session.execute(insert(Evidence), [
+                evidence_row(row.id, p.tenant, p.unit_id, record(p.unit_id), row.sealed_at)
+                for p in batch])
+        for key, (disposal_id, _) in certificates.items():
+            session.execute(update(Disposal).where(Disposal.id == disposal_id).values(
+                batch_id=row.id, evidence=record(key)))
         audit.record(session, archive, "batch.sealed", f"batch {row.id}", details={
-            "root": row.root, "algorithm": algorithm, "units": len(batch), "tsa": row.tsa,
+            "root": row.root, "algorithm": algorithm, "units": len(batch),
+            "certificates": [f"disposal {i}" for i, _ in certificates.values()],
+            "tsa": row.tsa,
             "gen_time": str(stamped.checked.gen_time),
             "audit_head": {"seq": row.audit_seq, "hash": row.audit_hash}})
     store_evidence(archive)
@@ -174,13 +199,17 @@ def evidence_row(batch_id: int, tenant: str, unit_id: str, record: bytes,
 
 
 def store_evidence(archive: Archive) -> int:
-    """Copy committed Evidence Records not yet in storage next to their units."""
+    """Copy committed Evidence Records not yet in storage next to their units (a disposed
+    unit's renewed records stay in the database: its storage is gone)."""
     with transaction(archive.db) as session:
         rows = session.execute(select(Evidence.id, Evidence.object_key, Evidence.record,
                                       Unit.retain_until).join(Unit)
-                               .where(Evidence.stored_at.is_(None))).all()
+                               .where(Evidence.stored_at.is_(None),
+                                      Unit.disposed_at.is_(None))).all()
+    now = archive.clock.now()
     for _, key, record, retain_until in rows:
-        _put_record(archive, ObjectKey(key), record, retain_until)
+        _put_record(archive, ObjectKey(key), record,
+                    storage_lock(retain_until, now, archive.minimum_lock))
     archive.store.sync()
     if rows:
         with transaction(archive.db) as session:

@@ -27,7 +27,8 @@ def list_units(archive: Archive, tenant: str | None = None,
     with transaction(archive.db) as session:
         return [{"unit_id": unit.id, "tenant": code, "received_at": unit.received_at.isoformat(),
                  "format": unit.format, "source": unit.source,
-                 "retain_until": unit.retain_until.isoformat()}
+                 "retain_until": unit.retain_until.isoformat(),
+                 "disposed": unit.disposed_at is not None}
                 for unit, code in session.execute(query)]
 
 
@@ -56,7 +57,14 @@ def show_unit(archive: Archive, unit_id: str, tenant: str | None = None) -> dict
                    "size": f.size, "sha256": f.sha256, "object_key": f.object_key}
                   for f in unit.files],
         "retention": {"retain_until": unit.retain_until.isoformat(),
-                      "legal_hold": unit.legal_hold},
+                      "policy": f"{unit.policy_id}@v{unit.policy_version}",
+                      "basis": unit.retention_basis,
+                      "trigger_date": unit.trigger_date.isoformat(),
+                      "needs_classification": unit.needs_classification,
+                      "legal_hold": unit.legal_hold,
+                      "disposed_at": unit.disposed_at.isoformat() if unit.disposed_at
+                      else None,
+                      "disposal": unit.disposal_id},
         "findings": [{"code": f.code, "detail": f.detail} for f in unit.findings],
     }
 
@@ -65,6 +73,9 @@ def get_unit(archive: Archive, unit_id: str, out: Path,
              tenant: str | None = None) -> list[Path]:
     """Write every file of the unit into `out`, checking each digest as it is written."""
     unit = _load(archive, unit_id, tenant)
+    if unit.disposed_at is not None:
+        raise NotFound(f"unit {unit_id} was disposed of on {unit.disposed_at:%Y-%m-%d} "
+                       f"(disposal {unit.disposal_id}); only its tombstone remains")
     out.mkdir(parents=True, exist_ok=True)
     targets = [out / safe_name(f.name) for f in unit.files]
     for target in targets:

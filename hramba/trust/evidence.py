@@ -51,6 +51,14 @@ class DataGroup:
     def of_paths(cls, paths: Sequence[Path]) -> DataGroup:
         return cls([partial(_open_binary, p) for p in paths])
 
+    @classmethod
+    def of_recorded(cls, algorithm: str, hashes: Sequence[bytes]) -> DataGroup:
+        """A data group whose bytes are gone (a disposed unit's tombstone): its recorded
+        hashes in `algorithm`, and nothing in any other."""
+        group = cls([])
+        group._hashes[algorithm] = list(hashes)
+        return group
+
     def hashes(self, algorithm: str) -> list[bytes]:
         if algorithm not in self._hashes:
             self._hashes[algorithm] = [self._hash(o, algorithm) for o in self._openers]

@@ -7,7 +7,9 @@ run and on the same files, with reference tools:
 
 Prints files/s, MB/s and peak RSS of each, and our ratio to each. Then seals: units sealed
 per second with batches of 1,000 and of 10,000, TSA requests, Evidence Record bytes per
-unit, and the offline verification time per unit. Never part of `make test`.
+unit, and the offline verification time per unit. Then retention: the plan, a full fixity
+run next to `openssl dgst` on the same objects, and disposal of every unit ten years on
+next to `rm -rf` of a copy of the same objects. Never part of `make test`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hramba.services.corpus import write_corpus
@@ -80,6 +83,7 @@ def main() -> None:
                       f"find '{corpus}' -type f -print0 | xargs -0 openssl dgst -sha256"]))
     report(runs, len(paths), megabytes)
     seal_bench(hramba, env, home, corpus, args.dir / "home2")
+    retention_bench(hramba, env, home, args.dir / "objects-copy")
     intake_bench()
     migration_bench(hramba, env, args.dir / "migration", args.small_files, args.large_mb)
     shutil.rmtree(args.dir, ignore_errors=True)
@@ -176,6 +180,44 @@ def seal_bench(hramba: str, env: dict[str, str], home: Path, corpus: Path, home2
               f"{sealed['batches']:>8} {sealed['tsa_requests']:>13} "
               f"{sealed['sealed'] / sealed['seconds']:>9.0f}")
     offline_bench(home)
+
+
+def retention_bench(hramba: str, env: dict[str, str], home: Path, copy: Path) -> None:
+    """Plan, full fixity (next to openssl on the same objects) and, ten years on,
+    disposal of every unit (next to rm -rf of a copy of the same objects)."""
+    from hramba.config import load_settings
+    from hramba.core.types import FixedClock
+    from hramba.services import disposal
+    from hramba.wiring import open_archive
+
+    objects = home / "objects"
+    megabytes = sum(p.stat().st_size for p in objects.rglob("*") if p.is_file()) / 1e6
+    plan = timed("retention plan", [hramba, "--home", str(home), "retention", "plan",
+                                    "--as-of", "2037-01-01", "--json"], env=env)
+    fixity = timed("hramba fixity", [hramba, "--home", str(home), "fixity", "--json"],
+                   env=env)
+    floor = timed("openssl dgst -sha256", ["bash", "-c", f"find '{objects}' -type f "
+                                           "-not -name '*#lock' -print0 | xargs -0 openssl dgst "
+                                           "-sha256"])
+    shutil.copytree(objects, copy)
+    for p in copy.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    remove = timed("rm -rf (delete floor)", ["rm", "-rf", str(copy)])
+    archive = open_archive(load_settings(home=str(home), environ={}),
+                           FixedClock(datetime(2037, 1, 2, tzinfo=UTC)))
+    started = time.perf_counter()
+    proposal = disposal.propose(archive, "BENCH", instruction="BENCH-1", by="ana")
+    disposal.approve(archive, proposal["id"], by="boris")
+    done = disposal.execute(archive, proposal["id"])
+    seconds = time.perf_counter() - started
+    units = sum(1 for u in done["units"] if u["state"] == "disposed")
+    print(f"retention plan of {units} units: {plan.seconds:.2f} s; fixity of the archive "
+          f"({megabytes:.0f} MB of objects): {fixity.seconds:.1f} s, "
+          f"{megabytes / fixity.seconds:.0f} MB/s, openssl dgst on the same objects "
+          f"{megabytes / floor.seconds:.0f} MB/s ({floor.seconds / fixity.seconds:.2f}x)")
+    print(f"disposal ten years on (propose, approve, execute, certificate): {units} units in "
+          f"{seconds:.1f} s, {units / seconds:.0f} units/s; rm -rf of a copy of the same "
+          f"objects {remove.seconds:.1f} s ({remove.seconds / seconds:.2f}x)")
 
 
 def offline_bench(home: Path, units: int = 300) -> None:

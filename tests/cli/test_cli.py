@@ -63,7 +63,9 @@ def test_ls_show_get_round_trip(cli: Cli, tmp_path: Path) -> None:
     unit = cli("show", units[0]["unit_id"], "--json").json()
     assert set(unit) >= {"unit_id", "tenant", "received_at", "files", "retention", "findings"}
     assert set(unit["files"][0]) >= {"name", "role", "size", "sha256", "object_key"}
-    assert set(unit["retention"]) == {"retain_until", "legal_hold"}
+    assert set(unit["retention"]) == {"retain_until", "legal_hold", "policy", "basis",
+                                      "trigger_date", "needs_classification",
+                                      "disposed_at", "disposal"}
     cli("get", unit["unit_id"], "--out", str(tmp_path / "out"))
     original = tmp_path / "inbox" / unit["metadata"]["source_path"]
     assert (tmp_path / "out" / unit["files"][0]["name"]).read_bytes() == original.read_bytes()

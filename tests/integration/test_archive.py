@@ -28,21 +28,26 @@ def files(*pairs: tuple[str, bytes]) -> list[IncomingFile]:
 def test_unit_is_stored_with_manifest_and_retention(archive: Archive) -> None:
     outcome = archive_unit(archive, "OBCINA1", files(("racun.xml", INVOICE),
                                                     ("Priloga1.pdf", ATTACHMENT)),
-                           metadata={"invoice_number": "2026-1"})
+                           metadata={"invoice_number": "2026-1", "issue_date": "2025-06-01",
+                                     "document_type": "380"})
     assert outcome.outcome == "archived"
     unit = show_unit(archive, outcome.unit_id)
     assert [f["role"] for f in unit["files"]] == ["invoice", "attachment", "manifest"]
     assert unit["files"][0]["sha256"] == Digest.of_bytes(INVOICE).hex
-    assert unit["retention"] == {"retain_until": "2036-12-31T23:59:59+00:00",
-                                 "legal_hold": False}
+    # Received 2026-03-05, issued 2025-06-01: ten years after the end of the year of issue.
+    assert unit["retention"] == {"retain_until": "2035-12-31T23:59:59+00:00",
+                                 "policy": "invoice-10y@v1", "basis": "issue_date",
+                                 "trigger_date": "2025-06-01", "needs_classification": False,
+                                 "legal_hold": False, "disposed_at": None, "disposal": None}
     for f in unit["files"]:
         stored = archive.store.stat(ObjectKey(f["object_key"]))
         assert (stored.size, stored.sha256.hex) == (f["size"], f["sha256"])
-        assert stored.retain_until.isoformat() == "2036-12-31T23:59:59+00:00"
+        assert stored.retain_until.isoformat() == "2035-12-31T23:59:59+00:00"
     with archive.store.open(ObjectKey(unit["files"][2]["object_key"])) as stream:
         manifest = json.loads(stream.read())
     assert manifest["unit_id"] == outcome.unit_id
-    assert manifest["metadata"] == {"invoice_number": "2026-1"}
+    assert manifest["metadata"]["invoice_number"] == "2026-1"
+    assert manifest["policy"] == "invoice-10y@v1"
     assert [f["sha256"] for f in manifest["files"]] == [unit["files"][0]["sha256"],
                                                        unit["files"][1]["sha256"]]
     assert len(manifest["salt"]) == 32

@@ -10,12 +10,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import NOW
 from plugins.sftp import SftpServer
 
+from hramba.config import Settings
 from hramba.core.errors import Conflict, IntegrityViolation
+from hramba.core.types import FixedClock
+from hramba.jobs.runs import run_now
 from hramba.services.context import Archive
 from hramba.services.corpus import invoice, ujp_package
 from hramba.services.migrate import Remote, confirm, report, start_sftp, status
+from hramba.services.purge import list_purges, staging_dir
 from hramba.services.units import show_unit
 from ingest.sftp import Endpoint
 
@@ -104,3 +109,31 @@ def test_a_bagit_manifest_is_checked_too(archive: Archive, sftp_server: SftpServ
     current = start_sftp(archive, "OBCINA1", Remote(remote(sftp_server, path).endpoint, path,
                                                      "manifest-sha256.txt"))
     assert (current["expected"], current["mismatched"], current["archived"]) == (6, 1, 5)
+
+
+def test_the_retention_job_purges_staging_sixty_days_after_confirmation(
+        archive: Archive, profile_settings: Settings, sftp_server: SftpServer,
+        clock: FixedClock) -> None:
+    path, _ = export(sftp_server)
+    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    staging = staging_dir(archive, migration)
+    staged = sorted(p for p in staging.rglob("*") if p.is_file())
+    assert len(staged) == 6  # everything transferred; the missing file never came
+    staged_bytes = sum(p.stat().st_size for p in staged)
+    confirmed = confirm(archive, migration, by="ana", accept_gaps="mismatch reported")
+    assert confirmed["purge_due_at"] == (NOW + timedelta(days=60)).isoformat()
+    clock.at = NOW + timedelta(days=60) - timedelta(minutes=1)
+    early = run_now(archive, profile_settings, "retention")
+    assert (early.outcome, early.counts["staging areas purged"]) == ("ok", 0)
+    assert staging.is_dir()
+    clock.at = NOW + timedelta(days=60)
+    run = run_now(archive, profile_settings, "retention")
+    assert (run.outcome, run.counts["staging areas purged"]) == ("ok", 1)
+    assert not staging.exists()
+    assert status(archive, migration)["purged_at"] == clock.at.isoformat()
+    [record] = list_purges(archive)
+    assert (record["kind"], record["subject"], record["policy"]) == (
+        "staging", f"migration {migration}", "migration-staging-60d@v1")
+    assert record["counts"]["files"] == 6
+    assert record["counts"]["bytes"] == staged_bytes
+    assert run_now(archive, profile_settings, "retention").counts["staging areas purged"] == 0

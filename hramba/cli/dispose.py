@@ -1,0 +1,110 @@
+"""hramba dispose: propose, approve (another person), execute, certify."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.retention import AS_OF_OPTION, as_of_moment
+from hramba.services import disposal as service
+
+app = typer.Typer(help="Approved disposal of units whose retention has run out.",
+                  no_args_is_help=True)
+ID = typer.Argument(..., help="Disposal id, as `dispose propose` printed it.")
+BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
+
+
+@app.command("propose")
+def propose(ctx: typer.Context,
+            tenant: str = typer.Option(..., "--tenant", help="Budget user code."),
+            as_of: datetime | None = AS_OF_OPTION,
+            instruction: str = typer.Option(..., "--instruction", help=(
+                "Reference of the archive's written instruction that allows destruction.")),
+            by: str = BY, as_json: bool = JSON_OPTION) -> None:
+    """List the tenant's due units (sealed, classified, not held) in a numbered proposal."""
+    result = service.propose(state(ctx).archive, tenant, instruction=instruction, by=by,
+                             as_of=as_of_moment(as_of))
+    _render(result, as_json)
+
+
+@app.command("approve")
+def approve(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
+            as_json: bool = JSON_OPTION) -> None:
+    """Approve a proposal; the approver must not be the proposer."""
+    _render(service.approve(state(ctx).archive, disposal_id, by=by), as_json)
+
+
+@app.command("execute")
+def execute(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTION) -> None:
+    """Delete the listed units' objects where storage allows; write the certificate.
+    Exit 1 if any unit was skipped (held, or still retained by storage)."""
+    result = service.execute(state(ctx).archive, disposal_id)
+    _render(result, as_json)
+    if any(u["state"] != "disposed" for u in result["units"]):
+        raise typer.Exit(1)
+
+
+@app.command("show")
+def show(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTION) -> None:
+    """One disposal: its decisions, units and certificate."""
+    _render(service.show(state(ctx).archive, disposal_id), as_json)
+
+
+@app.command("ls")
+def ls(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Every disposal and its status."""
+    rows = service.list_disposals(state(ctx).archive)
+    if as_json:
+        emit_json(rows)
+        return
+    for d in rows:
+        typer.echo(_headline(d))
+
+
+@app.command("certificate")
+def certificate(ctx: typer.Context, disposal_id: int = ID,
+                out: Path = typer.Option(..., "--out", help="Folder to write into."),
+                as_json: bool = JSON_OPTION) -> None:
+    """Write the destruction certificate and, once sealed, its Evidence Record."""
+    data, record = service.certificate_files(state(ctx).archive, disposal_id)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / f"disposal-{disposal_id}.json"]
+    written[0].write_bytes(data)
+    if record is not None:
+        written.append(out / f"disposal-{disposal_id}.ers")
+        written[1].write_bytes(record)
+    if as_json:
+        emit_json({"written": [str(p) for p in written], "sealed": record is not None})
+        return
+    typer.echo("\n".join(str(p) for p in written))
+    if record is None:
+        typer.echo("not sealed yet: run `hramba seal`, then write it again")
+
+
+def _render(d: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(d)
+        return
+    typer.echo(_headline(d))
+    for u in d["units"]:
+        typer.echo(f"  {u['unit_id']}  {u['state']:<9}{'  ' + u['detail'] if u['detail'] else ''}")
+    for why, n in d.get("left_out", {}).items():
+        typer.echo(f"  left out: {n} {why}")
+
+
+def _headline(d: dict[str, Any]) -> str:
+    steps = [f"proposed by {d['proposed_by']}"]
+    if d["approved_by"]:
+        steps.append(f"approved by {d['approved_by']}")
+    if d["executed_at"]:
+        steps.append(f"executed {d['executed_at'][:10]}")
+    if d["certificate_sha256"]:
+        steps.append(f"certificate sha256:{d['certificate_sha256'][:16]}..."
+                     + (f" sealed in batch {d['sealed_in_batch']}" if d["sealed_in_batch"]
+                        else " (not sealed yet)"))
+    return (f"disposal {d['id']} of {d['tenant']}: {d['status'].upper()}, "
+            f"{len(d['units'])} units, instruction {d['instruction']}; " + ", ".join(steps))

@@ -1,0 +1,142 @@
+"""One run of a job: under its lock, recorded in `job_runs` and in the audit log.
+
+A run is inserted as "running" before the job starts and completed after it, with the
+job's counts and its outcome; the completion and its `job.run` audit event commit
+together. A row left "running" by a runner that died is closed as failed by the next
+run of that job, which holds the job's lock and so knows nobody else is running it.
+Every timestamp comes from the archive's clock, so tests travel in time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hramba.config import Settings
+from hramba.core.errors import Conflict, HrambaError
+from hramba.db.engine import transaction
+from hramba.db.models import JobRun
+from hramba.jobs.locks import job_lock, runner_id
+from hramba.jobs.tasks import JobFunction, task
+from hramba.services import audit
+from hramba.services.context import Archive
+
+log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: its runner stopped before the job ended"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A recorded run, as `scheduler run-job` and `scheduler jobs` report it."""
+
+    id: int
+    job: str
+    runner: str
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str  # running | ok | failed
+    counts: dict[str, Any]
+    error: str | None
+
+    @classmethod
+    def of(cls, row: JobRun) -> RunResult:
+        return cls(row.id, row.job, row.runner, row.started_at, row.ended_at, row.outcome,
+                   row.counts, row.error)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "job": self.job, "runner": self.runner,
+                "started_at": self.started_at.isoformat(),
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+                "outcome": self.outcome, "counts": self.counts, "error": self.error}
+
+
+def run_job(archive: Archive, settings: Settings, name: str,
+            function: JobFunction) -> RunResult | None:
+    """Run `function` as job `name` if nobody else runs it now, and record the run;
+    None (logged, not recorded) when another runner holds the job's lock."""
+    with job_lock(archive, name) as held:
+        if not held:
+            log.info("job %s skipped: another runner holds its lock", name)
+            return None
+        run_id = _start(archive, name)
+        counts, error = _call(archive, settings, name, function)
+        result = _finish(archive, run_id, counts, error)
+    log.info("job %s %s: %s%s", name, result.outcome, json.dumps(counts),
+             f" ({error})" if error else "")
+    return result
+
+
+def run_now(archive: Archive, settings: Settings, name: str) -> RunResult:
+    """`scheduler run-job`: one run of a configured job now, enabled or not; Conflict if
+    it is running elsewhere."""
+    result = run_job(archive, settings, name, task(name))
+    if result is None:
+        raise Conflict(f"job {name} is running elsewhere (its lock is held); try again later")
+    return result
+
+
+def last_runs(archive: Archive) -> dict[str, RunResult]:
+    """The latest run of each job (by insertion, which time travel cannot reorder)."""
+    latest = select(func.max(JobRun.id)).group_by(JobRun.job)
+    with transaction(archive.db) as session:
+        rows = session.scalars(select(JobRun).where(JobRun.id.in_(latest)))
+        return {row.job: RunResult.of(row) for row in rows}
+
+
+def _call(archive: Archive, settings: Settings, name: str,
+          function: JobFunction) -> tuple[dict[str, Any], str | None]:
+    """The job's counts and its error, if it failed; an error never escapes."""
+    try:
+        counts = _plain(function(archive, settings))
+    except HrambaError as exc:  # our messages name the problem and carry no secrets
+        return {}, str(exc)
+    except Exception as exc:
+        log.exception("job %s raised", name)
+        return {}, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = counts.pop("error", None)
+    return counts, str(error) if error else None
+
+
+def _plain(counts: dict[str, Any]) -> dict[str, Any]:
+    """The counts as the JSON column will hold them (dates as text)."""
+    plain: dict[str, Any] = json.loads(json.dumps(counts, default=str))
+    return plain
+
+
+def _start(archive: Archive, name: str) -> int:
+    with transaction(archive.db) as session:
+        now = archive.clock.now()
+        _close_interrupted(session, archive, name, now)
+        row = JobRun(job=name, runner=runner_id(), started_at=now, ended_at=None,
+                     outcome="running", counts={}, error=None)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _close_interrupted(session: Session, archive: Archive, name: str, now: datetime) -> None:
+    for row in session.scalars(select(JobRun).where(JobRun.job == name,
+                                                    JobRun.outcome == "running")):
+        row.ended_at, row.outcome, row.error = now, "failed", INTERRUPTED
+        _audit(session, archive, row)
+
+
+def _finish(archive: Archive, run_id: int, counts: dict[str, Any],
+            error: str | None) -> RunResult:
+    with transaction(archive.db) as session:
+        row = session.get_one(JobRun, run_id)
+        row.ended_at, row.counts, row.error = archive.clock.now(), counts, error
+        row.outcome = "failed" if error else "ok"
+        _audit(session, archive, row)
+        return RunResult.of(row)
+
+
+def _audit(session: Session, archive: Archive, row: JobRun) -> None:
+    audit.record(session, archive, "job.run", f"job {row.job}",
+                 details=RunResult.of(row).as_dict())

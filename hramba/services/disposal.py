@@ -1,0 +1,277 @@
+"""Approved disposal: propose under a written instruction, approve by another person,
+execute once storage allows it, and certify what was destroyed.
+
+A proposal lists the tenant's units whose retention ran out, that are sealed, classified
+and not held. Execution deletes every object of each unit (every version, in S3) only
+when storage itself no longer retains it and no hold covers it: held and still-locked
+units are skipped and named in the certificate. A disposed unit keeps its row, its files'
+digests and its Evidence Records (the tombstone), so its existence and integrity up to
+disposal stay provable. The destruction certificate (JSON) is stored, and its hash is
+sealed with the next timestamp batch (hramba.services.seal).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hramba.core.errors import Conflict, NotFound, RejectedInput, RetentionLocked
+from hramba.core.types import Digest, ObjectKey, StoredObject
+from hramba.db.engine import transaction
+from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.services.holds import held, unit_objects
+from hramba.services.tenants import get_tenant
+from storage.keys import disposal_key
+
+CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
+OPEN = ("proposed", "approved")
+
+
+def propose(archive: Archive, tenant: str, *, instruction: str, by: str,
+            as_of: datetime | None = None) -> dict[str, Any]:
+    """A numbered proposal of every unit of `tenant` due by `as_of` (default now)."""
+    if not instruction.strip():
+        raise RejectedInput("a disposal proposal needs the archive's written instruction "
+                            "that allows destruction (--instruction REF)")
+    if not by.strip():
+        raise RejectedInput("a disposal proposal needs the name of who proposes it")
+    as_of = as_of or archive.clock.now()
+    with transaction(archive.db) as session:
+        tenant_row = get_tenant(session, tenant)
+        listed, left_out = _candidates(session, tenant_row.id, as_of)
+        if not listed:
+            raise Conflict(f"nothing of {tenant} is due for disposal by {as_of:%Y-%m-%d}"
+                           + (f" ({_describe(left_out)})" if left_out else ""))
+        row = Disposal(tenant_id=tenant_row.id, status="proposed", as_of=as_of,
+                       instruction=instruction, proposed_by=by,
+                       proposed_at=archive.clock.now())
+        session.add(row)
+        session.flush()
+        session.add_all(DisposalUnit(disposal_id=row.id, unit_id=u, state="listed")
+                        for u in listed)
+        audit.record(session, archive, "disposal.proposed", f"disposal {row.id}",
+                     tenant=tenant, details={"instruction": instruction, "by": by,
+                                             "as_of": as_of.isoformat(), "units": len(listed),
+                                             "left_out": left_out})
+        disposal_id = row.id
+    return show(archive, disposal_id) | {"left_out": left_out}
+
+
+def _candidates(session: Session, tenant_id: int, as_of: datetime
+                ) -> tuple[list[str], dict[str, int]]:
+    """Units due by `as_of`; and how many due ones are left out, and why."""
+    listed_open = select(DisposalUnit.unit_id).join(Disposal).where(
+        Disposal.status.in_(OPEN), DisposalUnit.unit_id == Unit.id).exists()
+    has_evidence = select(Evidence.id).where(Evidence.unit_id == Unit.id).exists()
+    rows = session.execute(select(Unit.id, held(), Unit.needs_classification, has_evidence,
+                                  listed_open)
+                           .where(Unit.tenant_id == tenant_id, Unit.disposed_at.is_(None),
+                                  Unit.retain_until <= as_of).order_by(Unit.id)).all()
+    left_out: dict[str, int] = {}
+    listed = []
+    for unit_id, is_held, unclassified, is_sealed, in_open in rows:
+        why = ("held" if is_held else "needs classification" if unclassified
+               else "not sealed" if not is_sealed else "in an open disposal" if in_open
+               else None)
+        if why:
+            left_out[why] = left_out.get(why, 0) + 1
+        else:
+            listed.append(unit_id)
+    return listed, left_out
+
+
+def approve(archive: Archive, disposal_id: int, *, by: str) -> dict[str, Any]:
+    """Four eyes: the approver must be someone other than the proposer."""
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        if row.status != "proposed":
+            raise Conflict(f"disposal {disposal_id} is {row.status}, not proposed")
+        if by.strip().casefold() == row.proposed_by.strip().casefold():
+            raise Conflict(f"disposal {disposal_id} was proposed by {row.proposed_by}; "
+                           "another person must approve it")
+        row.status, row.approved_by, row.approved_at = "approved", by, archive.clock.now()
+        audit.record(session, archive, "disposal.approved", f"disposal {disposal_id}",
+                     tenant=_code(session, row), details={"by": by})
+    return show(archive, disposal_id)
+
+
+def execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
+    """Dispose of every listed unit that storage and holds allow; then certify."""
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        if row.status != "approved":
+            raise Conflict(f"disposal {disposal_id} is {row.status}; only an approved "
+                           "disposal can be executed")
+        pending = list(session.scalars(select(DisposalUnit.unit_id).where(
+            DisposalUnit.disposal_id == disposal_id, DisposalUnit.state != "disposed")
+            .order_by(DisposalUnit.unit_id)))
+    for unit_id in pending:
+        _dispose_unit(archive, disposal_id, unit_id)
+    _certify(archive, disposal_id)
+    return show(archive, disposal_id)
+
+
+def _dispose_unit(archive: Archive, disposal_id: int, unit_id: str) -> None:
+    with transaction(archive.db) as session:
+        is_held, until = session.execute(select(held(), Unit.retain_until).where(
+            Unit.id == unit_id)).one()
+    detail: str | None
+    if is_held:
+        state, detail = "held", "a legal hold covers it"
+    elif until > archive.clock.now():  # proposed ahead of time (--as-of): not yet
+        state, detail = "retained", f"its policy keeps it until {until:%Y-%m-%d}"
+    else:
+        state, detail = _delete(archive, unit_id)
+    with transaction(archive.db) as session:
+        session.execute(update(DisposalUnit).where(
+            DisposalUnit.disposal_id == disposal_id, DisposalUnit.unit_id == unit_id)
+            .values(state=state, detail=detail))
+        if state == "disposed":
+            unit = session.get_one(Unit, unit_id)
+            unit.disposed_at, unit.disposal_id = archive.clock.now(), disposal_id
+            audit.record(session, archive, "unit.disposed", unit_id,
+                         tenant=session.get_one(Tenant, unit.tenant_id).code,
+                         details={"disposal": disposal_id})
+
+
+def _delete(archive: Archive, unit_id: str) -> tuple[str, str | None]:
+    """Delete the unit's objects once storage says they may go. Storage has the last
+    word: a refusal (retention, legal hold) leaves the unit 'locked', never half-known."""
+    keys = unit_objects(archive, unit_id)
+    now = archive.clock.now()
+    for key in keys:
+        stored = _stat(archive, key)
+        if stored and (stored.legal_hold or (stored.retain_until and stored.retain_until > now)):
+            return "locked", (f"storage keeps {key} until {stored.retain_until:%Y-%m-%d %H:%M}"
+                              f"{' (legal hold)' if stored.legal_hold else ''}")
+    for key in keys:
+        try:
+            archive.store.delete(key)
+        except NotFound:
+            continue  # deleted by a run that stopped before recording it
+        except RetentionLocked as exc:
+            return "locked", f"refused by storage: {exc}"
+    return "disposed", None
+
+
+def _stat(archive: Archive, key: ObjectKey) -> StoredObject | None:
+    try:
+        return archive.store.stat(key)
+    except NotFound:
+        return None
+
+
+def _certify(archive: Archive, disposal_id: int) -> None:
+    """Write, store and record the destruction certificate; sealing follows."""
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        body = certificate(session, row, archive.clock.now())
+        tenant = _code(session, row)
+    data = json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    sha256 = Digest.of_bytes(data)
+    key = disposal_key(tenant, disposal_id, sha256.hex)
+    if not archive.store.exists(key):
+        keep = archive.policies.for_kind("unit").due(archive.clock.now())
+        archive.store.put(key, io.BytesIO(data), size=len(data), sha256=sha256,
+                          retain_until=keep)
+        archive.store.sync()
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        row.status, row.executed_at = "executed", archive.clock.now()
+        row.certificate, row.certificate_sha256, row.certificate_key = data, sha256.hex, key
+        audit.record(session, archive, "disposal.executed", f"disposal {disposal_id}",
+                     tenant=tenant, details={"certificate_sha256": sha256.hex,
+                                             "certificate": key,
+                                             "counts": body["counts"]})
+
+
+def certificate(session: Session, row: Disposal, now: datetime) -> dict[str, Any]:
+    """The destruction certificate: who decided what under which instruction, and a
+    tombstone of every disposed unit (metadata, digests, its Evidence Record's hash)."""
+    listed = session.execute(select(DisposalUnit, Unit).join(Unit).where(
+        DisposalUnit.disposal_id == row.id).order_by(Unit.id)).all()
+    disposed = [_tombstone(session, unit) for d, unit in listed if d.state == "disposed"]
+    skipped = [{"unit_id": d.unit_id, "state": d.state, "detail": d.detail}
+               for d, _ in listed if d.state != "disposed"]
+    return {"format": CERTIFICATE_FORMAT, "disposal": row.id, "tenant": _code(session, row),
+            "instruction": row.instruction, "as_of": row.as_of.isoformat(),
+            "proposed": {"by": row.proposed_by, "at": row.proposed_at.isoformat()},
+            "approved": {"by": row.approved_by, "at": _iso(row.approved_at)},
+            "executed_at": now.isoformat(),
+            "counts": {"listed": len(listed), "disposed": len(disposed),
+                       "skipped": len(skipped)},
+            "disposed": disposed, "skipped": skipped}
+
+
+def _tombstone(session: Session, unit: Unit) -> dict[str, Any]:
+    files = session.execute(select(File.name, File.role, File.size, File.sha256).where(
+        File.unit_id == unit.id).order_by(File.position)).all()
+    records = session.scalars(select(Evidence.record_sha256).where(
+        Evidence.unit_id == unit.id, Evidence.superseded_at.is_(None)))
+    meta = unit.unit_metadata
+    return {"unit_id": unit.id, "content_sha256": unit.content_sha256,
+            "received_at": unit.received_at.isoformat(),
+            "policy": f"{unit.policy_id}@v{unit.policy_version}",
+            "retain_until": unit.retain_until.isoformat(),
+            "document": {k: meta.get(k) for k in ("document_type", "invoice_number",
+                                                  "issue_date", "seller_vat", "buyer_vat")},
+            "files": [{"name": n, "role": r, "size": s, "sha256": h} for n, r, s, h in files],
+            "evidence_record_sha256": list(records)}
+
+
+def show(archive: Archive, disposal_id: int) -> dict[str, Any]:
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        units = session.execute(select(DisposalUnit.unit_id, DisposalUnit.state,
+                                       DisposalUnit.detail).where(
+            DisposalUnit.disposal_id == disposal_id).order_by(DisposalUnit.unit_id)).all()
+        return {"id": row.id, "tenant": _code(session, row), "status": row.status,
+                "instruction": row.instruction, "as_of": row.as_of.isoformat(),
+                "proposed_by": row.proposed_by, "proposed_at": row.proposed_at.isoformat(),
+                "approved_by": row.approved_by, "approved_at": _iso(row.approved_at),
+                "executed_at": _iso(row.executed_at),
+                "certificate_sha256": row.certificate_sha256,
+                "certificate_key": row.certificate_key,
+                "sealed_in_batch": row.batch_id,
+                "units": [{"unit_id": u, "state": s, "detail": d} for u, s, d in units]}
+
+
+def list_disposals(archive: Archive) -> list[dict[str, Any]]:
+    with transaction(archive.db) as session:
+        ids = list(session.scalars(select(Disposal.id).order_by(Disposal.id)))
+    return [show(archive, i) for i in ids]
+
+
+def certificate_files(archive: Archive, disposal_id: int) -> tuple[bytes, bytes | None]:
+    """The certificate's bytes and, once sealed, its Evidence Record (DER)."""
+    with transaction(archive.db) as session:
+        row = _get(session, disposal_id)
+        if row.certificate is None:
+            raise NotFound(f"disposal {disposal_id} has no certificate yet (execute it)")
+        return row.certificate, row.evidence
+
+
+def _get(session: Session, disposal_id: int) -> Disposal:
+    row = session.get(Disposal, disposal_id)
+    if row is None:
+        raise NotFound(f"disposal {disposal_id} not found")
+    return row
+
+
+def _code(session: Session, row: Disposal) -> str:
+    return session.get_one(Tenant, row.tenant_id).code
+
+
+def _describe(left_out: dict[str, int]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in left_out.items())
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,146 @@
+"""Legal holds: a reasoned, attributed freeze of disposal, whatever the policy says.
+
+A hold covers one unit, or every unit of a tenant whose retention date basis (issue date,
+else receipt date) lies in an optional range; a tenant-wide hold also covers units
+archived after it was placed. The database decides what is held; each covered unit's
+objects carry the storage legal hold too, so storage refuses deletion even if the
+database were wrong. `sync_holds` makes storage match: objects first, the unit's
+`legal_hold` flag last, so a re-run finishes what a crash left.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.types import ObjectKey
+from hramba.db.engine import transaction
+from hramba.db.models import Evidence, File, Hold, Tenant, Unit
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.services.tenants import get_tenant
+
+
+def _covers() -> ColumnElement[bool]:
+    """A hold covers a unit (whether or not it is released)."""
+    return and_(Hold.tenant_id == Unit.tenant_id,
+                or_(Hold.unit_id.is_(None), Hold.unit_id == Unit.id),
+                or_(Hold.from_date.is_(None), Hold.from_date <= Unit.trigger_date),
+                or_(Hold.to_date.is_(None), Hold.to_date >= Unit.trigger_date))
+
+
+def held() -> ColumnElement[bool]:
+    """True for a unit that an active hold covers (for use in a query on Unit)."""
+    return select(Hold.id).where(Hold.released_at.is_(None), _covers()).exists()
+
+
+def add_hold(archive: Archive, *, reason: str, by: str, unit_id: str | None = None,
+             tenant: str | None = None, from_date: date | None = None,
+             to_date: date | None = None) -> dict[str, Any]:
+    """Place a hold on one unit or on a tenant's units (optionally a date range)."""
+    if not reason.strip() or not by.strip():
+        raise RejectedInput("a hold needs a reason and the name of who places it")
+    if (unit_id is None) == (tenant is None):
+        raise RejectedInput("a hold is on one unit (--unit) or on a tenant (--tenant)")
+    if unit_id is not None and (from_date or to_date):
+        raise RejectedInput("--from/--to apply to a tenant hold, not to one unit")
+    if from_date and to_date and from_date > to_date:
+        raise RejectedInput(f"--from {from_date} is after --to {to_date}")
+    with transaction(archive.db) as session:
+        tenant_row = (_tenant_of(session, unit_id) if unit_id is not None
+                      else get_tenant(session, str(tenant)))
+        hold = Hold(tenant_id=tenant_row.id, unit_id=unit_id, from_date=from_date,
+                    to_date=to_date, reason=reason, created_by=by,
+                    created_at=archive.clock.now())
+        session.add(hold)
+        session.flush()
+        audit.record(session, archive, "hold.added", f"hold {hold.id}",
+                     tenant=tenant_row.code, details=_public(hold, tenant_row.code))
+        hold_id = hold.id
+    sync_holds(archive)
+    return show_hold(archive, hold_id)
+
+
+def release_hold(archive: Archive, hold_id: int, *, by: str, reason: str) -> dict[str, Any]:
+    """Release a hold; storage holds come off units no other hold covers."""
+    if not reason.strip() or not by.strip():
+        raise RejectedInput("releasing a hold needs a reason and the name of who releases it")
+    with transaction(archive.db) as session:
+        hold = session.get(Hold, hold_id)
+        if hold is None:
+            raise NotFound(f"hold {hold_id} not found")
+        if hold.released_at is not None:
+            raise Conflict(f"hold {hold_id} was released on {hold.released_at:%Y-%m-%d}")
+        hold.released_at, hold.released_by = archive.clock.now(), by
+        hold.release_reason = reason
+        code = session.get_one(Tenant, hold.tenant_id).code
+        audit.record(session, archive, "hold.released", f"hold {hold_id}", tenant=code,
+                     details={"by": by, "reason": reason})
+    sync_holds(archive)
+    return show_hold(archive, hold_id)
+
+
+def list_holds(archive: Archive, include_released: bool = False) -> list[dict[str, Any]]:
+    query = select(Hold, Tenant.code).join(Tenant).order_by(Hold.id)
+    if not include_released:
+        query = query.where(Hold.released_at.is_(None))
+    with transaction(archive.db) as session:
+        return [_public(hold, code) | {"units": _covered(session, hold)}
+                for hold, code in session.execute(query)]
+
+
+def show_hold(archive: Archive, hold_id: int) -> dict[str, Any]:
+    found = [h for h in list_holds(archive, include_released=True) if h["id"] == hold_id]
+    if not found:
+        raise NotFound(f"hold {hold_id} not found")
+    return found[0]
+
+
+def sync_holds(archive: Archive) -> dict[str, int]:
+    """Set or remove the storage legal hold wherever it differs from the database."""
+    with transaction(archive.db) as session:
+        rows = session.execute(select(Unit.id, held()).where(
+            Unit.disposed_at.is_(None), Unit.legal_hold != held())).all()
+    for unit_id, on in rows:
+        for key in unit_objects(archive, unit_id):
+            archive.store.set_legal_hold(key, bool(on))
+        with transaction(archive.db) as session:
+            session.execute(update(Unit).where(Unit.id == unit_id).values(legal_hold=on))
+    return {"holds set": sum(1 for _, on in rows if on),
+            "holds removed": sum(1 for _, on in rows if not on)}
+
+
+def unit_objects(archive: Archive, unit_id: str) -> list[ObjectKey]:
+    """Every object of a unit in storage: its files, manifest and Evidence Records."""
+    with transaction(archive.db) as session:
+        files = session.scalars(select(File.object_key).where(File.unit_id == unit_id))
+        records = session.scalars(select(Evidence.object_key).where(
+            Evidence.unit_id == unit_id, Evidence.stored_at.is_not(None)))
+        return [ObjectKey(k) for k in [*files, *records]]
+
+
+def _tenant_of(session: Session, unit_id: str) -> Tenant:
+    found = session.scalars(select(Tenant).join(Unit).where(Unit.id == unit_id)).first()
+    if found is None:
+        raise NotFound(f"unit {unit_id} not found")
+    return found
+
+
+def _covered(session: Session, hold: Hold) -> int:
+    """How many units the hold covers now (kept ones; disposed units are gone)."""
+    return int(session.scalar(select(func.count()).select_from(Unit).join(Hold, _covers())
+                              .where(Hold.id == hold.id, Unit.disposed_at.is_(None))) or 0)
+
+
+def _public(hold: Hold, tenant: str) -> dict[str, Any]:
+    return {"id": hold.id, "tenant": tenant, "unit_id": hold.unit_id,
+            "from": hold.from_date.isoformat() if hold.from_date else None,
+            "to": hold.to_date.isoformat() if hold.to_date else None,
+            "reason": hold.reason, "by": hold.created_by,
+            "created_at": hold.created_at.isoformat(),
+            "released_at": hold.released_at.isoformat() if hold.released_at else None,
+            "released_by": hold.released_by, "release_reason": hold.release_reason}

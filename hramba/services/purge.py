@@ -1,0 +1,130 @@
+"""Automatic purges: traffic records past their policy, migration staging areas after theirs.
+
+Each purge deletes, then leaves a purge record (what, when, under which policy, counts
+and a SHA-256 over the sorted list of what went), in the same transaction as its audit
+event. What a purge removes is gone for good: no backup is kept, by design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from hramba.db.engine import transaction
+from hramba.db.models import Migration, MigrationFile, Purge, Tenant, TrafficRecord, Unit
+from hramba.domain.retention import Period, Policy
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.services.holds import held
+
+PAGE = 1000
+
+
+def purge_traffic(archive: Archive) -> dict[str, int]:
+    """Delete traffic records whose policy period has run out, except those of held
+    units; one purge record per run that deleted anything."""
+    policy, now = archive.policies.for_kind("traffic"), archive.clock.now()
+    held_units = select(Unit.id).where(held())
+    query = (select(TrafficRecord, Tenant.code).join(Tenant)
+             .where(TrafficRecord.received_at <= now - _shortest(policy.period),
+                    or_(TrafficRecord.unit_id.is_(None),
+                        TrafficRecord.unit_id.not_in(held_units)))
+             .order_by(TrafficRecord.id))
+    purged = 0
+    with transaction(archive.db) as session:
+        due = [(r, code) for r, code in session.execute(query) if policy.due(r.received_at) <= now]
+        if due:
+            lines = [_traffic_line(r, code) for r, code in due]
+            for start in range(0, len(due), PAGE):
+                session.execute(delete(TrafficRecord).where(TrafficRecord.id.in_(
+                    [r.id for r, _ in due[start:start + PAGE]])))
+            tenants: dict[str, int] = {}
+            for _, code in due:
+                tenants[code] = tenants.get(code, 0) + 1
+            _record(session, archive, policy, "traffic", "traffic records",
+                    {"records": len(due)}, lines, {"tenants": tenants})
+            purged = len(due)
+    return {"traffic records purged": purged}
+
+
+def purge_staging(archive: Archive) -> dict[str, int]:
+    """Delete every migration staging area whose policy period after confirmation has
+    run out (the local copies under <home>/staging/migration-<id>/)."""
+    policy, now = archive.policies.for_kind("staging"), archive.clock.now()
+    with transaction(archive.db) as session:
+        confirmed = session.execute(select(Migration.id, Migration.confirmed_at, Tenant.code)
+                                    .join(Tenant).where(Migration.confirmed_at.is_not(None),
+                                                        Migration.purged_at.is_(None))).all()
+    due = [(mid, code) for mid, at, code in confirmed if at and policy.due(at) <= now]
+    for migration_id, code in due:
+        _purge_migration(archive, policy, migration_id, code)
+    return {"staging areas purged": len(due)}
+
+
+def staging_dir(archive: Archive, migration_id: int) -> Path:
+    return archive.home / "staging" / f"migration-{migration_id}"
+
+
+def _purge_migration(archive: Archive, policy: Policy, migration_id: int, tenant: str) -> None:
+    folder = staging_dir(archive, migration_id)
+    on_disk = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    removed = sum(p.stat().st_size for p in on_disk)
+    if folder.exists():  # gone already if a run stopped after deleting, before recording
+        shutil.rmtree(folder)
+    with transaction(archive.db) as session:
+        staged = session.execute(select(MigrationFile.path, MigrationFile.size,
+                                        MigrationFile.sha256).where(
+            MigrationFile.migration_id == migration_id, MigrationFile.sha256.is_not(None))
+            .order_by(MigrationFile.path)).all()
+        session.execute(update(Migration).where(Migration.id == migration_id)
+                        .values(purged_at=archive.clock.now()))
+        _record(session, archive, policy, "staging", f"migration {migration_id}",
+                {"files": len(on_disk), "bytes": removed, "staged files": len(staged)},
+                [f"{path}\t{size}\t{sha256}" for path, size, sha256 in staged],
+                {"tenant": tenant, "folder": str(folder)})
+
+
+def _record(session: Session, archive: Archive, policy: Policy, kind: str, subject: str,
+            counts: dict[str, int], lines: list[str], details: dict[str, Any]) -> None:
+    digest = hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+    row = Purge(kind=kind, subject=subject, policy_id=policy.id, policy_version=policy.version,
+                executed_at=archive.clock.now(), counts=counts, sha256=digest, details=details)
+    session.add(row)
+    session.flush()
+    audit.record(session, archive, f"{kind}.purged", subject,
+                 tenant=details.get("tenant"), details={
+                     "purge": row.id, "policy": policy.ref, "counts": counts,
+                     "sha256": digest})
+
+
+def list_purges(archive: Archive) -> list[dict[str, Any]]:
+    with transaction(archive.db) as session:
+        return [{"id": p.id, "kind": p.kind, "subject": p.subject,
+                 "policy": f"{p.policy_id}@v{p.policy_version}",
+                 "executed_at": p.executed_at.isoformat(), "counts": p.counts,
+                 "sha256": p.sha256, "details": p.details}
+                for p in session.scalars(select(Purge).order_by(Purge.id))]
+
+
+def _traffic_line(record: TrafficRecord, tenant: str) -> str:
+    return json.dumps({"id": record.id, "tenant": tenant, "unit_id": record.unit_id,
+                       "doc_id": record.doc_id, "sender_id": record.sender_id,
+                       "receiver_id": record.receiver_id,
+                       "received_at": _iso(record.received_at), "status": record.status},
+                      sort_keys=True, ensure_ascii=False)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _shortest(period: Period) -> timedelta:
+    """A lower bound of the period, to narrow the query before the exact date check."""
+    return timedelta(days=365 * period.years + 28 * period.months + period.days - 1)

@@ -1,0 +1,137 @@
+"""Retention use cases: the plan of what falls due, reclassification, the daily sweep."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.types import retained_until
+from hramba.db.engine import transaction
+from hramba.db.models import Migration, Tenant, TrafficRecord, Unit
+from hramba.domain.retention import storage_lock
+from hramba.services import audit
+from hramba.services.context import Archive
+from hramba.services.holds import held, sync_holds, unit_objects
+from hramba.services.purge import purge_staging, purge_traffic
+from hramba.services.tenants import get_tenant
+
+
+def plan(archive: Archive, tenant: str | None = None,
+         as_of: datetime | None = None) -> dict[str, Any]:
+    """What falls due by `as_of` (default now), under which policy, and what is held."""
+    as_of = as_of or archive.clock.now()
+    with transaction(archive.db) as session:
+        if tenant:
+            get_tenant(session, tenant)  # an unknown code is an error, not an empty plan
+        units = _units(session, tenant)
+        return {"as_of": as_of.isoformat(), "tenant": tenant,
+                "policies": [p.as_dict() for p in archive.policies.latest.values()],
+                "units": _unit_plan(units, as_of),
+                "traffic": _traffic_plan(archive, session, tenant, as_of),
+                "staging": _staging_plan(archive, session, tenant, as_of)}
+
+
+def _units(session: Session, tenant: str | None) -> list[dict[str, Any]]:
+    query = (select(Unit.id, Tenant.code, Unit.policy_id, Unit.policy_version,
+                    Unit.retain_until, Unit.trigger_date, Unit.retention_basis,
+                    Unit.needs_classification, held().label("held"))
+             .join(Tenant).where(Unit.disposed_at.is_(None))
+             .order_by(Unit.retain_until, Unit.id))
+    if tenant:
+        query = query.where(Tenant.code == tenant)
+    return [{"unit_id": r.id, "tenant": r.code, "policy": f"{r.policy_id}@v{r.policy_version}",
+             "retain_until": r.retain_until, "trigger_date": r.trigger_date.isoformat(),
+             "basis": r.retention_basis, "needs_classification": r.needs_classification,
+             "held": bool(r.held)} for r in session.execute(query)]
+
+
+def _unit_plan(units: list[dict[str, Any]], as_of: datetime) -> dict[str, Any]:
+    due = [u for u in units if u["retain_until"] <= as_of]
+    later = Counter((u["retain_until"].year, u["policy"]) for u in units
+                    if u["retain_until"] > as_of)
+    public = [{**u, "retain_until": u["retain_until"].isoformat()} for u in due]
+    return {"total": len(units),
+            "due": [u for u in public if not u["held"]],
+            "held": [u for u in public if u["held"]],
+            "held_total": sum(1 for u in units if u["held"]),
+            "needs_classification": sum(1 for u in units if u["needs_classification"]),
+            "upcoming": [{"year": year, "policy": policy, "units": n}
+                         for (year, policy), n in sorted(later.items())]}
+
+
+def _traffic_plan(archive: Archive, session: Session, tenant: str | None,
+                  as_of: datetime) -> dict[str, Any]:
+    policy = archive.policies.for_kind("traffic")
+    query = select(TrafficRecord.received_at).join(Tenant)
+    if tenant:
+        query = query.where(Tenant.code == tenant)
+    oldest = session.scalar(query.with_only_columns(func.min(TrafficRecord.received_at)))
+    due = sum(1 for (at,) in session.execute(query) if policy.due(at) <= as_of)
+    return {"policy": policy.ref, "records": session.scalar(
+        query.with_only_columns(func.count())), "due": due,
+        "next_due": policy.due(oldest).isoformat() if oldest else None}
+
+
+def _staging_plan(archive: Archive, session: Session, tenant: str | None,
+                  as_of: datetime) -> list[dict[str, Any]]:
+    policy = archive.policies.for_kind("staging")
+    query = (select(Migration.id, Tenant.code, Migration.confirmed_at, Migration.purged_at)
+             .join(Tenant).order_by(Migration.id))
+    if tenant:
+        query = query.where(Tenant.code == tenant)
+    return [{"migration": mid, "tenant": code, "policy": policy.ref,
+             "confirmed_at": confirmed.isoformat() if confirmed else None,
+             "purge_due_at": policy.due(confirmed).isoformat() if confirmed else None,
+             "purged_at": purged.isoformat() if purged else None,
+             "due": bool(confirmed and not purged and policy.due(confirmed) <= as_of)}
+            for mid, code, confirmed, purged in session.execute(query)]
+
+
+def classify(archive: Archive, unit_id: str, policy_ref: str) -> dict[str, Any]:
+    """Put a unit under another policy (or confirm its own). Retention may only grow:
+    a policy that would end it sooner than what is recorded is refused."""
+    policy = archive.policies.get(policy_ref)
+    if policy.kind != "unit":
+        raise RejectedInput(f"policy {policy.ref} applies to {policy.kind}, not to units")
+    with transaction(archive.db) as session:
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound(f"unit {unit_id} not found")
+        if unit.disposed_at is not None:
+            raise Conflict(f"unit {unit_id} was disposed of on {unit.disposed_at:%Y-%m-%d}")
+        assigned = archive.policies.for_unit(unit.unit_metadata, unit.received_at, policy)
+        before = {"policy": f"{unit.policy_id}@v{unit.policy_version}",
+                  "retain_until": unit.retain_until.isoformat()}
+    if assigned.retain_until < unit.retain_until:
+        raise Conflict(f"unit {unit_id}: {policy.ref} would keep it until "
+                       f"{assigned.retain_until:%Y-%m-%d}, sooner than the recorded "
+                       f"{unit.retain_until:%Y-%m-%d}; retention can only be extended")
+    _extend_storage(archive, unit_id, assigned.retain_until)
+    with transaction(archive.db) as session:
+        row = session.get_one(Unit, unit_id)
+        row.policy_id, row.policy_version = policy.id, policy.version
+        row.retention_basis, row.trigger_date = assigned.basis, assigned.trigger_date
+        row.retain_until, row.needs_classification = assigned.retain_until, False
+        after = {"policy": policy.ref, "retain_until": assigned.retain_until.isoformat()}
+        audit.record(session, archive, "unit.classified", unit_id,
+                     tenant=session.get_one(Tenant, row.tenant_id).code,
+                     details={"before": before, "after": after})
+    return {"unit_id": unit_id, "before": before, "after": after}
+
+
+def _extend_storage(archive: Archive, unit_id: str, retain_until: datetime) -> None:
+    """Storage first, so the row never promises more than storage enforces."""
+    lock = storage_lock(retain_until, archive.clock.now(), archive.minimum_lock)
+    for key in unit_objects(archive, unit_id):
+        if not retained_until(archive.store.stat(key), lock):
+            archive.store.set_retention(key, lock)
+
+
+def sweep(archive: Archive) -> dict[str, Any]:
+    """The scheduled retention job: mirror holds to storage, then the automatic purges."""
+    return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive)}

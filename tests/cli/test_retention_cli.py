@@ -1,0 +1,96 @@
+"""`hramba retention`, `hold` and `dispose` as an archivist runs them (embedded default,
+wall clock): the plan, classification, holds, and a disposal proposed ahead of time that
+neither the policy nor storage lets through yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plugins.cli import Cli
+
+from hramba.services.corpus import write_corpus
+
+BUYER = ("Občina Primer", "SI21423512")
+
+
+def ingest(cli: Cli, tmp_path: Path, count: int = 3) -> list[str]:
+    list(write_corpus(tmp_path / "in", count, BUYER))
+    cli("ingest", "dir", str(tmp_path / "in"), "--tenant", "OBCINA1")
+    cli("seal")
+    return [u["unit_id"] for u in cli("ls", "--json").json()]
+
+
+def test_plan_classify_and_policies(cli: Cli, tmp_path: Path) -> None:
+    units = ingest(cli, tmp_path)
+    plan = cli("retention", "plan", "--json").json()
+    assert plan["units"]["due"] == []
+    assert plan["units"]["upcoming"] == [{"year": 2036, "policy": "invoice-10y@v1",
+                                          "units": 3}]
+    later = cli("retention", "plan", "--tenant", "OBCINA1", "--as-of", "2037-01-01", "--json")
+    assert len(later.json()["units"]["due"]) == 3
+    text = cli("retention", "plan", "--as-of", "2036-12-31").out
+    assert "0 due" in text
+    assert "later 2036: 3 units under invoice-10y@v1" in text
+    classified = cli("retention", "classify", units[0], "--policy", "immovable-property-20y",
+                     "--json").json()
+    assert classified["after"]["retain_until"].startswith("2046-12-31")
+    shorten = cli("retention", "classify", units[0], "--policy", "invoice-10y", check=False)
+    assert shorten.code == 5
+    assert "only be extended" in shorten.err
+    policies = cli("retention", "policies").out
+    assert "traffic-2y@v1" in policies
+    assert "ZDDV-1" in policies
+    assert cli("retention", "purges", "--json").json() == []
+
+
+def test_holds_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    units = ingest(cli, tmp_path, 2)
+    hold = cli("hold", "add", "--tenant", "OBCINA1", "--from", "2026-01-01", "--to",
+               "2026-12-31", "--reason", "inspection", "--by", "ana", "--json").json()
+    assert hold["units"] == 2
+    assert cli("show", units[0], "--json").json()["retention"]["legal_hold"] is True
+    assert "LEGAL HOLD" in cli("show", units[0]).out
+    unit_hold = cli("hold", "add", "--unit", units[1], "--reason", "appeal", "--by", "ana")
+    assert "ACTIVE" in unit_hold.out
+    both = cli("hold", "add", "--unit", units[1], "--tenant", "OBCINA1", "--reason", "x",
+               "--by", "ana", check=False)
+    assert both.code == 6
+    cli("hold", "release", str(hold["id"]), "--by", "boris", "--reason", "done")
+    assert cli("show", units[0], "--json").json()["retention"]["legal_hold"] is False
+    assert cli("show", units[1], "--json").json()["retention"]["legal_hold"] is True
+    assert [h["unit_id"] for h in cli("hold", "ls", "--json").json()] == [units[1]]
+    assert len(cli("hold", "ls", "--all", "--json").json()) == 2
+
+
+def test_a_disposal_proposed_ahead_of_time_is_not_executed_early(cli: Cli,
+                                                                 tmp_path: Path) -> None:
+    ingest(cli, tmp_path, 2)
+    nothing = cli("dispose", "propose", "--tenant", "OBCINA1", "--instruction", "N-1",
+                  "--by", "ana", check=False)
+    assert nothing.code == 5
+    assert "nothing of OBCINA1 is due" in nothing.err
+    proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
+                   "--instruction", "NAVODILO 7/2036", "--by", "ana", "--json").json()
+    assert (proposal["status"], len(proposal["units"])) == ("proposed", 2)
+    same = cli("dispose", "approve", str(proposal["id"]), "--by", "ana", check=False)
+    assert same.code == 5
+    assert "another person" in same.err
+    assert "APPROVED" in cli("dispose", "approve", str(proposal["id"]), "--by", "boris").out
+    executed = cli("dispose", "execute", str(proposal["id"]), "--json", check=False)
+    assert executed.code == 1  # nothing went: the policy still keeps both
+    assert {u["state"] for u in executed.json()["units"]} == {"retained"}
+    cli("seal")
+    out = tmp_path / "certificate"
+    written = cli("dispose", "certificate", str(proposal["id"]), "--out", str(out),
+                  "--json").json()
+    assert written["sealed"] is True
+    verified = cli("verify-evidence", "--er", str(out / f"disposal-{proposal['id']}.ers"),
+                   "--trust", str(cli.home / "tsa" / "dev-ca.pem"),
+                   str(out / f"disposal-{proposal['id']}.json"), check=False)
+    assert verified.code == 0, verified.out
+    listing = cli("dispose", "ls").out
+    assert "EXECUTED" in listing
+    assert "sealed in batch" in listing
+    assert cli("dispose", "show", str(proposal["id"]), "--json").json()["sealed_in_batch"]
+    assert cli("fixity").code == 0
+    assert cli("audit", "verify").code == 0
