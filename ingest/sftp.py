@@ -8,6 +8,7 @@ while being hashed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -117,3 +118,20 @@ def read_manifest(sftp: paramiko.SFTPClient, root: str, name: str) -> dict[str, 
             digest, path = line.split(maxsplit=1)
             entries[path.strip().removeprefix("data/")] = Expected(None, digest.lower())
     return entries
+
+
+def remove(sftp: paramiko.SFTPClient, root: str, paths: list[str]) -> int:
+    """Delete `paths` (relative to root) and then the folders they leave empty; a file
+    already gone is skipped. Returns how many files were deleted."""
+    removed, folders = 0, set[str]()
+    for path in paths:
+        try:
+            sftp.remove(str(PurePosixPath(root) / path))
+            removed += 1
+        except FileNotFoundError:
+            pass
+        folders.update(str(p) for p in PurePosixPath(path).parents if str(p) != ".")
+    for folder in sorted(folders, key=lambda f: -f.count("/")):
+        with contextlib.suppress(OSError):  # not empty: it holds what was not ours to delete
+            sftp.rmdir(str(PurePosixPath(root) / folder))
+    return removed

@@ -245,6 +245,12 @@ class Migration(Base):
     accepted_gaps: Mapped[str | None] = mapped_column(Text)
     purge_due_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # For the purge of the provider's folder, when the budget user asks for it: where the
+    # key and known_hosts files are (paths, never the key itself).
+    remote_path: Mapped[str | None] = mapped_column(Text)  # as given, maybe absolute
+    key_path: Mapped[str | None] = mapped_column(Text)
+    known_hosts_path: Mapped[str | None] = mapped_column(Text)
+    purge_remote: Mapped[bool] = mapped_column(default=False)
 
 
 class MigrationFile(Base):

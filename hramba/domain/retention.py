@@ -67,6 +67,10 @@ class Period:
     def after(self, moment: datetime) -> datetime:
         return add_months(moment, 12 * self.years + self.months) + timedelta(days=self.days)
 
+    def at_least(self) -> timedelta:
+        """A lower bound of the period's length, to narrow a query before the exact check."""
+        return timedelta(days=365 * self.years + 28 * self.months + self.days - 1)
+
     def __str__(self) -> str:
         parts = [(self.years, "year"), (self.months, "month"), (self.days, "day")]
         return ", ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n)

@@ -169,12 +169,16 @@ def _stat(archive: Archive, key: ObjectKey) -> StoredObject | None:
 
 
 def _certify(archive: Archive, disposal_id: int) -> None:
-    """Write, store and record the destruction certificate; sealing follows."""
+    """Record the destruction certificate, store it, then mark the disposal executed; a
+    re-run after a crash stores the certificate already recorded, not a second one."""
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
-        body = certificate(session, row, archive.clock.now())
         tenant = _code(session, row)
-    data = json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        if row.certificate is None:
+            body = certificate(session, row, archive.clock.now())
+            row.certificate = json.dumps(body, indent=1, sort_keys=True,
+                                         ensure_ascii=False).encode("utf-8")
+        data = row.certificate
     sha256 = Digest.of_bytes(data)
     key = disposal_key(tenant, disposal_id, sha256.hex)
     if not archive.store.exists(key):
@@ -185,11 +189,11 @@ def _certify(archive: Archive, disposal_id: int) -> None:
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         row.status, row.executed_at = "executed", archive.clock.now()
-        row.certificate, row.certificate_sha256, row.certificate_key = data, sha256.hex, key
+        row.certificate_sha256, row.certificate_key = sha256.hex, key
         audit.record(session, archive, "disposal.executed", f"disposal {disposal_id}",
                      tenant=tenant, details={"certificate_sha256": sha256.hex,
                                              "certificate": key,
-                                             "counts": body["counts"]})
+                                             "counts": json.loads(data)["counts"]})
 
 
 def certificate(session: Session, row: Disposal, now: datetime) -> dict[str, Any]:

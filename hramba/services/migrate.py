@@ -77,7 +77,9 @@ def _migration(archive: Archive, tenant_id: int, remote: Remote) -> int:
         if found is not None:
             return found
         row = Migration(tenant_id=tenant_id, remote=remote.label, manifest=remote.manifest,
-                        started_at=archive.clock.now())
+                        started_at=archive.clock.now(), remote_path=remote.path,
+                        key_path=str(remote.endpoint.key),
+                        known_hosts_path=str(remote.endpoint.known_hosts))
         session.add(row)
         session.flush()
         audit.record(session, archive, "migration.started", f"migration {row.id}",
@@ -188,7 +190,8 @@ def status(archive: Archive, migration_id: int) -> dict[str, Any]:
             else None,
             "purge_due_at": migration.purge_due_at.isoformat() if migration.purge_due_at
             else None,
-            "purged_at": migration.purged_at.isoformat() if migration.purged_at else None}
+            "purged_at": migration.purged_at.isoformat() if migration.purged_at else None,
+            "purge_remote": migration.purge_remote}
 
 
 def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
@@ -203,9 +206,11 @@ def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
                     MigrationFile.migration_id == migration_id).order_by(MigrationFile.path))]
 
 
-def confirm(archive: Archive, migration_id: int, by: str,
-            accept_gaps: str | None = None) -> dict[str, Any]:
-    """The budget user confirms the transfer; the staging area is due for purge 60 days on."""
+def confirm(archive: Archive, migration_id: int, by: str, accept_gaps: str | None = None,
+            purge_remote: bool = False) -> dict[str, Any]:
+    """The budget user confirms the transfer; the staging area is due for purge when the
+    staging policy says (60 days on), and with `purge_remote` the files archived from the
+    provider's folder are deleted there too."""
     current = status(archive, migration_id)
     if current["confirmed_at"]:
         raise Conflict(f"migration {migration_id} was confirmed already")
@@ -218,10 +223,12 @@ def confirm(archive: Archive, migration_id: int, by: str,
         row = session.get(Migration, migration_id)
         assert row is not None
         row.confirmed_at, row.confirmed_by, row.accepted_gaps = now, by, accept_gaps
+        row.purge_remote = purge_remote
         row.purge_due_at = archive.policies.for_kind("staging").due(now)
         audit.record(session, archive, "migration.confirmed", f"migration {migration_id}",
                      tenant=current["tenant"], details={
                          "by": by, "accepted_gaps": accept_gaps, "unresolved": open_files,
+                         "purge_remote": purge_remote,
                          "purge_due_at": row.purge_due_at.isoformat()})
     return status(archive, migration_id)
 

@@ -10,21 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from hramba.core.errors import ConfigurationError
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Purge, Tenant, TrafficRecord, Unit
-from hramba.domain.retention import Period, Policy
+from hramba.domain.retention import Policy
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.holds import held
+from ingest.sftp import Endpoint, SftpSource, remove
 
 PAGE = 1000
+HELD_HERE = ("archived", "duplicate", "quarantined")  # what the archive holds a copy of
 
 
 def purge_traffic(archive: Archive) -> dict[str, int]:
@@ -33,25 +37,20 @@ def purge_traffic(archive: Archive) -> dict[str, int]:
     policy, now = archive.policies.for_kind("traffic"), archive.clock.now()
     held_units = select(Unit.id).where(held())
     query = (select(TrafficRecord, Tenant.code).join(Tenant)
-             .where(TrafficRecord.received_at <= now - _shortest(policy.period),
+             .where(TrafficRecord.received_at <= now - policy.period.at_least(),
                     or_(TrafficRecord.unit_id.is_(None),
                         TrafficRecord.unit_id.not_in(held_units)))
              .order_by(TrafficRecord.id))
-    purged = 0
     with transaction(archive.db) as session:
         due = [(r, code) for r, code in session.execute(query) if policy.due(r.received_at) <= now]
+        for start in range(0, len(due), PAGE):
+            session.execute(delete(TrafficRecord).where(TrafficRecord.id.in_(
+                [r.id for r, _ in due[start:start + PAGE]])))
         if due:
-            lines = [_traffic_line(r, code) for r, code in due]
-            for start in range(0, len(due), PAGE):
-                session.execute(delete(TrafficRecord).where(TrafficRecord.id.in_(
-                    [r.id for r, _ in due[start:start + PAGE]])))
-            tenants: dict[str, int] = {}
-            for _, code in due:
-                tenants[code] = tenants.get(code, 0) + 1
             _record(session, archive, policy, "traffic", "traffic records",
-                    {"records": len(due)}, lines, {"tenants": tenants})
-            purged = len(due)
-    return {"traffic records purged": purged}
+                    {"records": len(due)}, [_traffic_line(r, code) for r, code in due],
+                    {"tenants": dict(Counter(code for _, code in due))})
+    return {"traffic records purged": len(due)}
 
 
 def purge_staging(archive: Archive) -> dict[str, int]:
@@ -73,6 +72,9 @@ def staging_dir(archive: Archive, migration_id: int) -> Path:
 
 
 def _purge_migration(archive: Archive, policy: Policy, migration_id: int, tenant: str) -> None:
+    """The provider's copies first (when asked for: a failure leaves everything for the
+    next run), then the staging folder, then the record."""
+    remote = _purge_remote(archive, migration_id)
     folder = staging_dir(archive, migration_id)
     on_disk = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
     removed = sum(p.stat().st_size for p in on_disk)
@@ -86,9 +88,42 @@ def _purge_migration(archive: Archive, policy: Policy, migration_id: int, tenant
         session.execute(update(Migration).where(Migration.id == migration_id)
                         .values(purged_at=archive.clock.now()))
         _record(session, archive, policy, "staging", f"migration {migration_id}",
-                {"files": len(on_disk), "bytes": removed, "staged files": len(staged)},
+                {"files": len(on_disk), "bytes": removed, "staged files": len(staged),
+                 **remote},
                 [f"{path}\t{size}\t{sha256}" for path, size, sha256 in staged],
                 {"tenant": tenant, "folder": str(folder)})
+
+
+def _purge_remote(archive: Archive, migration_id: int) -> dict[str, int]:
+    """Delete from the provider's folder the files this archive holds (never one that was
+    mismatched or missing), if the budget user asked for it at confirmation."""
+    with transaction(archive.db) as session:
+        migration = session.get_one(Migration, migration_id)
+        if not migration.purge_remote:
+            return {}
+        held_here = list(session.scalars(select(MigrationFile.path).where(
+            MigrationFile.migration_id == migration_id,
+            MigrationFile.state.in_(HELD_HERE)).order_by(MigrationFile.path)))
+        endpoint, root = _endpoint(migration)
+    source = SftpSource(endpoint)
+    try:
+        sftp = source.sftp()
+        removed = remove(sftp, root, held_here)
+        sftp.close()
+    finally:
+        source.close()
+    return {"remote files removed": removed}
+
+
+def _endpoint(migration: Migration) -> tuple[Endpoint, str]:
+    """From the recorded `user@host:port/...`, path, key and known_hosts paths."""
+    user, _, rest = migration.remote.partition("@")
+    host, _, port = rest.partition("/")[0].rpartition(":")
+    if not (migration.remote_path and migration.key_path and migration.known_hosts_path):
+        raise ConfigurationError(f"migration {migration.id}: no path, key or known_hosts "
+                                 "recorded for the remote purge")
+    return Endpoint(host, int(port), user, Path(migration.key_path),
+                    Path(migration.known_hosts_path)), migration.remote_path
 
 
 def _record(session: Session, archive: Archive, policy: Policy, kind: str, subject: str,
@@ -123,8 +158,3 @@ def _traffic_line(record: TrafficRecord, tenant: str) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
-
-
-def _shortest(period: Period) -> timedelta:
-    """A lower bound of the period, to narrow the query before the exact date check."""
-    return timedelta(days=365 * period.years + 28 * period.months + period.days - 1)

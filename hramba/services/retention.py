@@ -71,7 +71,9 @@ def _traffic_plan(archive: Archive, session: Session, tenant: str | None,
     if tenant:
         query = query.where(Tenant.code == tenant)
     oldest = session.scalar(query.with_only_columns(func.min(TrafficRecord.received_at)))
-    due = sum(1 for (at,) in session.execute(query) if policy.due(at) <= as_of)
+    due = sum(1 for (at,) in session.execute(query.where(
+        TrafficRecord.received_at <= as_of - policy.period.at_least()))
+        if policy.due(at) <= as_of)
     return {"policy": policy.ref, "records": session.scalar(
         query.with_only_columns(func.count())), "due": due,
         "next_due": policy.due(oldest).isoformat() if oldest else None}

@@ -39,7 +39,13 @@ def upgrade() -> None:
         units.add_column(sa.Column("disposal_id", sa.Integer, nullable=True))
     op.create_index("ix_units_fixity_checked_at", "units", ["fixity_checked_at"])
     _backfill_trigger_dates()
-    op.add_column("migrations", sa.Column("purged_at", TS, nullable=True))
+    with op.batch_alter_table("migrations", recreate="never") as migrations:
+        migrations.add_column(sa.Column("purged_at", TS, nullable=True))
+        migrations.add_column(sa.Column("remote_path", sa.Text, nullable=True))
+        migrations.add_column(sa.Column("key_path", sa.Text, nullable=True))
+        migrations.add_column(sa.Column("known_hosts_path", sa.Text, nullable=True))
+        migrations.add_column(sa.Column("purge_remote", sa.Boolean, nullable=False,
+                                        server_default=sa.false()))
     op.create_table(
         "holds",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -128,7 +134,10 @@ def _backfill_trigger_dates() -> None:
 def downgrade() -> None:
     for table in ("job_runs", "purges", "disposal_units", "disposals", "holds"):
         op.drop_table(table)
-    op.drop_column("migrations", "purged_at")
+    with op.batch_alter_table("migrations", recreate="never") as migrations:
+        for column in ("purge_remote", "known_hosts_path", "key_path", "remote_path",
+                       "purged_at"):
+            migrations.drop_column(column)
     op.drop_index("ix_units_fixity_checked_at", "units")
     with op.batch_alter_table("units", recreate="never") as units:
         for column in ("disposal_id", "disposed_at", "fixity_checked_at",

@@ -114,18 +114,20 @@ def test_a_bagit_manifest_is_checked_too(archive: Archive, sftp_server: SftpServ
 def test_the_retention_job_purges_staging_sixty_days_after_confirmation(
         archive: Archive, profile_settings: Settings, sftp_server: SftpServer,
         clock: FixedClock) -> None:
-    path, _ = export(sftp_server)
+    path, root = export(sftp_server)
     migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
     staging = staging_dir(archive, migration)
     staged = sorted(p for p in staging.rglob("*") if p.is_file())
     assert len(staged) == 6  # everything transferred; the missing file never came
     staged_bytes = sum(p.stat().st_size for p in staged)
-    confirmed = confirm(archive, migration, by="ana", accept_gaps="mismatch reported")
+    confirmed = confirm(archive, migration, by="ana", accept_gaps="mismatch reported",
+                        purge_remote=True)
     assert confirmed["purge_due_at"] == (NOW + timedelta(days=60)).isoformat()
     clock.at = NOW + timedelta(days=60) - timedelta(minutes=1)
     early = run_now(archive, profile_settings, "retention")
     assert (early.outcome, early.counts["staging areas purged"]) == ("ok", 0)
     assert staging.is_dir()
+    assert (root / "2024" / "package-1.zip").is_file()
     clock.at = NOW + timedelta(days=60)
     run = run_now(archive, profile_settings, "retention")
     assert (run.outcome, run.counts["staging areas purged"]) == ("ok", 1)
@@ -136,4 +138,9 @@ def test_the_retention_job_purges_staging_sixty_days_after_confirmation(
         "staging", f"migration {migration}", "migration-staging-60d@v1")
     assert record["counts"]["files"] == 6
     assert record["counts"]["bytes"] == staged_bytes
+    # The provider's copies of what the archive holds are gone, with their folders; the
+    # mismatched file and the manifest were never ours to delete.
+    assert record["counts"]["remote files removed"] == 5
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
+        "manifest.csv", "scans", "scans/pogodba.pdf"]
     assert run_now(archive, profile_settings, "retention").counts["staging areas purged"] == 0

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import NOW, TENANT
@@ -17,10 +18,17 @@ from plugins.tsa import TsaServer
 from sqlalchemy import select, text
 
 from hramba.config import load_settings
-from hramba.core.errors import Conflict, NotFound, RejectedInput, RetentionLocked
+from hramba.core.errors import (
+    Conflict,
+    NotFound,
+    RejectedInput,
+    RetentionLocked,
+    ServiceUnavailable,
+)
 from hramba.core.types import FixedClock, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import AuditEvent, Disposal, TrafficRecord
+from hramba.ports import ObjectStore
 from hramba.services import disposal, holds, retention
 from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.audit import verify_chain
@@ -372,3 +380,44 @@ def _certificate_names(data: bytes) -> list[str]:
     import json
 
     return sorted(u["unit_id"] for u in json.loads(data)["disposed"])
+
+
+class FailingDeletes:
+    """The archive's store, until storage goes away after `allowed` deletes."""
+
+    def __init__(self, store: ObjectStore, allowed: int) -> None:
+        self.inner, self.allowed = store, allowed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def delete(self, key: ObjectKey) -> None:
+        if self.allowed == 0:
+            raise ServiceUnavailable(f"delete {key}: connection refused")
+        self.allowed -= 1
+        self.inner.delete(key)
+
+
+def test_storage_failing_mid_disposal_then_a_rerun_finishes_it(local_archive: Archive) -> None:
+    archive, clock = local_archive, local_archive.clock
+    assert isinstance(clock, FixedClock)
+    units = [archive_invoice(archive, "2026-02-01", n) for n in range(3)]
+    seal(archive)
+    clock.at = datetime(2037, 1, 2, tzinfo=UTC)
+    proposal = disposal.propose(archive, "OBCINA1", instruction="N-3", by="ana")
+    disposal.approve(archive, proposal["id"], by="boris")
+    store = archive.store
+    archive.store = FailingDeletes(store, allowed=4)  # dies inside the second unit
+    with pytest.raises(ServiceUnavailable):
+        disposal.execute(archive, proposal["id"])
+    archive.store = store
+    half = disposal.show(archive, proposal["id"])
+    assert half["status"] == "approved"
+    assert [u["state"] for u in half["units"]].count("disposed") == 1
+    done = disposal.execute(archive, proposal["id"])
+    assert {u["state"] for u in done["units"]} == {"disposed"}
+    assert all(show_unit(archive, u)["retention"]["disposed_at"] for u in units)
+    assert seal(archive).certificates == 1
+    assert run_fixity(archive).ok
+    assert verify_chain(archive).ok
+    assert len(_events(archive, "disposal.executed")) == 1
