@@ -26,12 +26,13 @@ from hramba.db.engine import transaction
 from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.services import audit
 from hramba.services.context import Archive
-from hramba.services.holds import held, unit_objects
+from hramba.services.holds import held, units_objects
 from hramba.services.tenants import get_tenant
 from storage.keys import disposal_key
 
 CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
 OPEN = ("proposed", "approved")
+PAGE = 200
 
 
 def propose(archive: Archive, tenant: str, *, instruction: str, by: str,
@@ -112,40 +113,43 @@ def execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
         pending = list(session.scalars(select(DisposalUnit.unit_id).where(
             DisposalUnit.disposal_id == disposal_id, DisposalUnit.state != "disposed")
             .order_by(DisposalUnit.unit_id)))
-    for unit_id in pending:
-        _dispose_unit(archive, disposal_id, unit_id)
+    for start in range(0, len(pending), PAGE):
+        _dispose_page(archive, disposal_id, pending[start:start + PAGE])
     _certify(archive, disposal_id)
     return show(archive, disposal_id)
 
 
-def _dispose_unit(archive: Archive, disposal_id: int, unit_id: str) -> None:
-    with transaction(archive.db) as session:
-        is_held, until = session.execute(select(held(), Unit.retain_until).where(
-            Unit.id == unit_id)).one()
-    detail: str | None
-    if is_held:
-        state, detail = "held", "a legal hold covers it"
-    elif until > archive.clock.now():  # proposed ahead of time (--as-of): not yet
-        state, detail = "retained", f"its policy keeps it until {until:%Y-%m-%d}"
-    else:
-        state, detail = _delete(archive, unit_id)
-    with transaction(archive.db) as session:
-        session.execute(update(DisposalUnit).where(
-            DisposalUnit.disposal_id == disposal_id, DisposalUnit.unit_id == unit_id)
-            .values(state=state, detail=detail))
-        if state == "disposed":
-            unit = session.get_one(Unit, unit_id)
-            unit.disposed_at, unit.disposal_id = archive.clock.now(), disposal_id
-            audit.record(session, archive, "unit.disposed", unit_id,
-                         tenant=session.get_one(Tenant, unit.tenant_id).code,
-                         details={"disposal": disposal_id})
-
-
-def _delete(archive: Archive, unit_id: str) -> tuple[str, str | None]:
-    """Delete the unit's objects once storage says they may go. Storage has the last
-    word: a refusal (retention, legal hold) leaves the unit 'locked', never half-known."""
-    keys = unit_objects(archive, unit_id)
+def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str]) -> None:
+    """Judge and delete a page of units, then record their states in one transaction:
+    a crash in between leaves objects already gone, which a re-run skips."""
     now = archive.clock.now()
+    with transaction(archive.db) as session:
+        units = session.execute(select(Unit.id, held(), Unit.retain_until, Tenant.code)
+                                .join(Tenant).where(Unit.id.in_(unit_ids))).all()
+    objects = units_objects(archive, unit_ids)
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    for unit_id, is_held, until, _ in units:
+        if is_held:
+            outcomes[unit_id] = ("held", "a legal hold covers it")
+        elif until > now:  # proposed ahead of time (--as-of): not yet
+            outcomes[unit_id] = ("retained", f"its policy keeps it until {until:%Y-%m-%d}")
+        else:
+            outcomes[unit_id] = _delete(archive, objects.get(unit_id, []), now)
+    disposed = [(u, code) for u, _, _, code in units if outcomes[u][0] == "disposed"]
+    with transaction(archive.db) as session:
+        for unit_id, (state, detail) in outcomes.items():
+            session.execute(update(DisposalUnit).where(
+                DisposalUnit.disposal_id == disposal_id, DisposalUnit.unit_id == unit_id)
+                .values(state=state, detail=detail))
+        session.execute(update(Unit).where(Unit.id.in_([u for u, _ in disposed]))
+                        .values(disposed_at=now, disposal_id=disposal_id))
+        audit.record_all(session, archive, [audit.Event(
+            "unit.disposed", u, code, {"disposal": disposal_id}) for u, code in disposed])
+
+
+def _delete(archive: Archive, keys: list[ObjectKey], now: datetime) -> tuple[str, str | None]:
+    """Delete a unit's objects once storage says they may go. Storage has the last word:
+    a refusal (retention, legal hold) leaves the unit 'locked', never half-known."""
     for key in keys:
         stored = _stat(archive, key)
         if stored and (stored.legal_hold or (stored.retain_until and stored.retain_until > now)):

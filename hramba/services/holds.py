@@ -116,11 +116,21 @@ def sync_holds(archive: Archive) -> dict[str, int]:
 
 def unit_objects(archive: Archive, unit_id: str) -> list[ObjectKey]:
     """Every object of a unit in storage: its files, manifest and Evidence Records."""
+    return units_objects(archive, [unit_id]).get(unit_id, [])
+
+
+def units_objects(archive: Archive, unit_ids: list[str]) -> dict[str, list[ObjectKey]]:
+    """The objects of each of `unit_ids`, as `unit_objects`, in one round trip each."""
+    found: dict[str, list[ObjectKey]] = {}
     with transaction(archive.db) as session:
-        files = session.scalars(select(File.object_key).where(File.unit_id == unit_id))
-        records = session.scalars(select(Evidence.object_key).where(
-            Evidence.unit_id == unit_id, Evidence.stored_at.is_not(None)))
-        return [ObjectKey(k) for k in [*files, *records]]
+        for unit_id, key in [*session.execute(select(File.unit_id, File.object_key).where(
+                File.unit_id.in_(unit_ids)).order_by(File.id)),
+                             *session.execute(select(Evidence.unit_id, Evidence.object_key)
+                                              .where(Evidence.unit_id.in_(unit_ids),
+                                                     Evidence.stored_at.is_not(None))
+                                              .order_by(Evidence.id))]:
+            found.setdefault(unit_id, []).append(ObjectKey(key))
+    return found
 
 
 def _tenant_of(session: Session, unit_id: str) -> Tenant:
