@@ -148,13 +148,15 @@ def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str]) -> No
 
 
 def _delete(archive: Archive, keys: list[ObjectKey], now: datetime) -> tuple[str, str | None]:
-    """Delete a unit's objects once storage says they may go. Storage has the last word:
-    a refusal (retention, legal hold) leaves the unit 'locked', never half-known."""
+    """Delete a unit's objects once storage says they may go (asked first, so a unit is
+    not left half deleted). Storage has the last word: a refusal (retention, legal hold)
+    leaves the unit 'locked', with storage's reason."""
     for key in keys:
         stored = _stat(archive, key)
-        if stored and (stored.legal_hold or (stored.retain_until and stored.retain_until > now)):
-            return "locked", (f"storage keeps {key} until {stored.retain_until:%Y-%m-%d %H:%M}"
-                              f"{' (legal hold)' if stored.legal_hold else ''}")
+        if stored and stored.legal_hold:
+            return "locked", f"storage holds {key} (legal hold)"
+        if stored and stored.retain_until and stored.retain_until > now:
+            return "locked", f"storage keeps {key} until {stored.retain_until:%Y-%m-%d %H:%M}"
     for key in keys:
         try:
             archive.store.delete(key)

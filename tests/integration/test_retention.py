@@ -422,3 +422,18 @@ def test_storage_failing_mid_disposal_then_a_rerun_finishes_it(local_archive: Ar
     assert run_fixity(archive).ok
     assert verify_chain(archive).ok
     assert len(_events(archive, "disposal.executed")) == 1
+
+
+def test_a_storage_hold_the_database_does_not_know_still_stops_disposal(
+        local_archive: Archive) -> None:
+    archive, clock = local_archive, local_archive.clock
+    assert isinstance(clock, FixedClock)
+    unit_id = archive_invoice(archive, "2026-02-01")
+    seal(archive)
+    archive.store.set_legal_hold(object_keys(archive, unit_id)[1], True)  # behind our back
+    clock.at = datetime(2037, 1, 2, tzinfo=UTC)
+    proposal = disposal.propose(archive, "OBCINA1", instruction="N-4", by="ana")
+    disposal.approve(archive, proposal["id"], by="boris")
+    [unit] = disposal.execute(archive, proposal["id"])["units"]
+    assert (unit["state"], unit["detail"].endswith("(legal hold)")) == ("locked", True)
+    assert all(archive.store.exists(k) for k in object_keys(archive, unit_id))
