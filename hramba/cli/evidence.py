@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,20 +43,30 @@ def verify(ctx: typer.Context,
 
 
 def verify_evidence(
-    files: list[Path] = typer.Argument(..., help="The unit's files: its data group."),
+    files: list[Path] = typer.Argument(None, help="The unit's files: its data group."),
     er: Path = typer.Option(..., "--er", help="Evidence Record (DER)."),
     trust: Path = typer.Option(..., "--trust", help="Trust anchors (PEM)."),
+    sha256: list[str] = typer.Option([], "--sha256", help=(
+        "Instead of files: the SHA-256 (hex) of each file of a disposed unit, as its "
+        "tombstone and destruction certificate record them; repeat per file.")),
     at: datetime | None = AT_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check an Evidence Record against files, offline: no database, no configuration,
-    no network. Exit 0 only if every check passed."""
+    """Check an Evidence Record against files (or their recorded digests), offline: no
+    database, no configuration, no network. Exit 0 only if every check passed."""
+    from hramba.core.errors import RejectedInput
     from hramba.trust.certs import load_certificates
     from hramba.trust.evidence import DataGroup
     from hramba.trust.evidence import verify_evidence as verify_record
     from hramba.trust.report import Trust
 
-    report = verify_record(er.read_bytes(), DataGroup.of_paths(files),
-                           Trust(load_certificates(trust, "--trust")), _utc(at))
+    if bool(files) == bool(sha256):
+        raise RejectedInput("give the files, or with --sha256 their digests; not both")
+    if any(not re.fullmatch(r"[0-9a-fA-F]{64}", h) for h in sha256):
+        raise RejectedInput("--sha256 takes a SHA-256 in hex (64 digits)")
+    group = (DataGroup.of_paths(files) if files else
+             DataGroup.of_recorded("sha256", [bytes.fromhex(h) for h in sha256]))
+    report = verify_record(er.read_bytes(), group, Trust(load_certificates(trust, "--trust")),
+                           _utc(at))
     render(report, as_json)
 
 

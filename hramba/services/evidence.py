@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -49,6 +51,28 @@ Without it:
            -CAfile validation/trust-anchors.pem -untrusted validation/tsa-chain.pem
    The time in the token (openssl ts -reply -in token.der -token_in -text) is the
    moment the files are proven to have existed unchanged.
+"""
+
+
+TOMBSTONE_README = """Evidence for unit {unit_id} of {tenant}, disposed of on {disposed}
+==========================================================================
+
+The unit's files were destroyed under approved disposal {disposal}; what remains is its
+tombstone and its proof.
+
+tombstone.json         the unit's metadata and the SHA-256 of each of its files, in the
+                       order of its data group (also in the destruction certificate)
+evidence.ers           the RFC 4998 Evidence Record of that data group (DER)
+validation/            the TSA's chain, the trust anchors, revocation data
+
+With e-hramba (no database, no configuration, no network needed):
+
+    hramba verify-evidence --er evidence.ers --trust validation/trust-anchors.pem \\
+        {digests}
+
+It proves that files with these digests existed, unchanged, from the time in the first
+timestamp; the destruction certificate (hramba dispose certificate {disposal}) proves
+what was destroyed, when, and on whose instruction.
 """
 
 
@@ -104,11 +128,15 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
 
 
 def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
-    """DIR/data/, DIR/evidence.ers, DIR/validation/, DIR/README.txt."""
+    """DIR/data/ (for a disposed unit: DIR/tombstone.json), DIR/evidence.ers,
+    DIR/validation/, DIR/README.txt."""
     unit = show_unit(archive, unit_id)
     evidence, _ = current_record(archive, unit_id)
     batches = unit_batches(archive, unit_id)
-    get_unit(archive, unit_id, out / "data")
+    if unit["retention"]["disposed_at"]:
+        _write_tombstone(unit, out)
+    else:
+        get_unit(archive, unit_id, out / "data")
     (out / "evidence.ers").write_bytes(evidence.record)
     validation = out / "validation"
     validation.mkdir(exist_ok=True)
@@ -120,6 +148,20 @@ def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
         items = [item for b in batches for item in b.revocation.get(kind, [])]
         for n, item in enumerate(items, 1):
             (validation / f"{n}.{kind[:-1]}").write_bytes(base64.b64decode(item))
-    (out / "README.txt").write_text(README.format(unit_id=unit_id, tenant=unit["tenant"]),
-                                    "utf-8")
+    readme = TOMBSTONE_README if unit["retention"]["disposed_at"] else README
+    (out / "README.txt").write_text(readme.format(
+        unit_id=unit_id, tenant=unit["tenant"], disposed=unit["retention"]["disposed_at"],
+        disposal=unit["retention"]["disposal"],
+        digests=" ".join(f"--sha256 {f['sha256']}" for f in unit["files"])), "utf-8")
     return out
+
+
+def _write_tombstone(unit: dict[str, Any], out: Path) -> None:
+    """What is left of a disposed unit: who, when, and the digests of its files."""
+    out.mkdir(parents=True, exist_ok=True)
+    tombstone = {k: unit[k] for k in ("unit_id", "tenant", "received_at", "content_sha256",
+                                      "metadata", "retention")}
+    tombstone["files"] = [{k: f[k] for k in ("name", "role", "size", "sha256")}
+                          for f in unit["files"]]
+    (out / "tombstone.json").write_text(json.dumps(tombstone, indent=1, ensure_ascii=False),
+                                        "utf-8")

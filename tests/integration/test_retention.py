@@ -34,7 +34,7 @@ from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.audit import verify_chain
 from hramba.services.context import Archive
 from hramba.services.corpus import ujp_package, write_corpus
-from hramba.services.evidence import verify_unit
+from hramba.services.evidence import export_evidence, verify_unit
 from hramba.services.fixity import run_fixity, sweep
 from hramba.services.ingest import ingest_directory
 from hramba.services.purge import list_purges, purge_traffic
@@ -235,6 +235,7 @@ def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path) -> 
     assert fixity.ok, fixity.as_dict()
     assert verify_chain(archive).ok
     assert [e["counts"]["disposed"] for e in _events(archive, "disposal.executed")] == [2]
+    _verify_tombstone_offline(archive, listed[0], tmp_path / "tombstone")
     # A tombstone's timestamps are still renewed; its new records stay in the database.
     assert renew(archive, margin=timedelta(days=365 * 40)).renewed == 4
     assert verify_unit(archive, listed[0]).passed
@@ -437,3 +438,26 @@ def test_a_storage_hold_the_database_does_not_know_still_stops_disposal(
     [unit] = disposal.execute(archive, proposal["id"])["units"]
     assert (unit["state"], unit["detail"].endswith("(legal hold)")) == ("locked", True)
     assert all(archive.store.exists(k) for k in object_keys(archive, unit_id))
+
+
+def _verify_tombstone_offline(archive: Archive, unit_id: str, out: Path) -> None:
+    """An auditor checks a disposed unit's proof from its export, with the command-line
+    verifier and the recorded digests: no data, no database."""
+    import json
+    import subprocess
+
+    from plugins.cli import HRAMBA
+
+    export_evidence(archive, unit_id, out)
+    assert not (out / "data").exists()
+    digests = [f["sha256"] for f in json.loads((out / "tombstone.json").read_text())["files"]]
+    assert "--sha256 " + digests[0] in (out / "README.txt").read_text()
+
+    def verify(hexes: list[str]) -> int:
+        args = [HRAMBA, "verify-evidence", "--er", str(out / "evidence.ers"), "--trust",
+                str(out / "validation" / "trust-anchors.pem")]
+        return subprocess.run([*args, *[a for h in hexes for a in ("--sha256", h)]],
+                              capture_output=True, timeout=60).returncode
+
+    assert verify(digests) == 0
+    assert verify([digests[0], "0" * 64]) == 1
