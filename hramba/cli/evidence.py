@@ -25,7 +25,9 @@ def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         emit_json(report.as_dict())
     else:
-        typer.echo(f"sealed {report.sealed} units in {report.batches} batches "
+        n = report.certificates
+        certificates = f" and {n} destruction certificate{'s' * (n != 1)}" if n else ""
+        typer.echo(f"sealed {report.sealed} units{certificates} in {report.batches} batches "
                    f"({report.tsa_requests} TSA requests, {report.seconds:.1f} s); "
                    f"{report.pending} pending")
     if report.error:

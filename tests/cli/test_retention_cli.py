@@ -79,7 +79,7 @@ def test_a_disposal_proposed_ahead_of_time_is_not_executed_early(cli: Cli,
     executed = cli("dispose", "execute", str(proposal["id"]), "--json", check=False)
     assert executed.code == 1  # nothing went: the policy still keeps both
     assert {u["state"] for u in executed.json()["units"]} == {"retained"}
-    cli("seal")
+    assert "sealed 0 units and 1 destruction certificate in" in cli("seal").out
     out = tmp_path / "certificate"
     written = cli("dispose", "certificate", str(proposal["id"]), "--out", str(out),
                   "--json").json()
