@@ -49,6 +49,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.inbox": (str, ""),
     "feed.url": (str, ""),
     "feed.interval": (int, 60),
+    "feed.max_attempts": (int, 3),
     "intake.xsd_dir": (str, ""),
     "retention.minimum_lock_days": (int, 365),
     "scheduler.timezone": (str, "Europe/Ljubljana"),
@@ -104,6 +105,7 @@ class FeedSettings:
     inbox: Path | None
     url: str
     interval: int
+    max_attempts: int = 3
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class Settings:
     storage: StorageSettings
     tsa: TsaSettings
     source: str
-    feed: FeedSettings = FeedSettings(None, "", 60)
+    feed: FeedSettings = FeedSettings(None, "", 60, 3)
     xsd_dir: Path | None = None  # e-SLOG XSDs (local files only) for intake validation
     minimum_lock_days: int = 365
     scheduler: SchedulerSettings = SchedulerSettings()
@@ -137,7 +139,7 @@ class Settings:
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
                         "secure": self.storage.secure, "region": self.storage.region},
             "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
-                     "interval": self.feed.interval},
+                     "interval": self.feed.interval, "max_attempts": self.feed.max_attempts},
             "intake": {"xsd_dir": str(self.xsd_dir or "")},
             "retention": {"minimum_lock_days": self.minimum_lock_days},
             "scheduler": {**self.scheduler.schedules, "timezone": self.scheduler.timezone,
@@ -229,7 +231,8 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
         storage=storage, tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
-                          else None, v["feed.url"], v["feed.interval"]),
+                          else None, v["feed.url"], v["feed.interval"],
+                          _at_least("feed.max_attempts", v, 1)),
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),

@@ -24,7 +24,7 @@ from urllib.error import URLError
 from urllib.parse import urlencode, urljoin, urlsplit
 from urllib.request import Request, urlopen
 
-from hramba.core.errors import IntegrityViolation, ServiceUnavailable
+from hramba.core.errors import ServiceUnavailable
 from ingest.directory import Candidate
 
 PAGE = 100
@@ -83,17 +83,9 @@ class HttpFeed:
         body = json.loads(self._get(f"{self.url}items?{query}", 10 * 1024 * 1024))
         return [_item(raw) for raw in body.get("items", [])]
 
-    def download(self, item: FeedItem, spool: Path) -> Path:
-        """The item's bytes into `spool`, checked against its size and sha256."""
-        data = self._get(urljoin(self.url, item.href), MAX_ITEM_BYTES)
-        if item.sha256 and hashlib.sha256(data).hexdigest() != item.sha256:
-            raise IntegrityViolation(f"feed item {item.id}: bytes differ from its sha256")
-        if item.size is not None and len(data) != item.size:
-            raise IntegrityViolation(f"feed item {item.id}: {len(data)} bytes, not {item.size}")
-        spool.mkdir(parents=True, exist_ok=True)
-        path = spool / _safe_name(item)
-        path.write_bytes(data)
-        return path
+    def fetch(self, item: FeedItem) -> bytes:
+        """The item's bytes (check them with `mismatch` before trusting them)."""
+        return self._get(urljoin(self.url, item.href), MAX_ITEM_BYTES)
 
     def _get(self, url: str, limit: int) -> bytes:
         try:
@@ -105,6 +97,22 @@ class HttpFeed:
         if len(data) > limit:
             raise ServiceUnavailable(f"feed {urlsplit(url).netloc}: answer over {limit} bytes")
         return data
+
+
+def mismatch(item: FeedItem, data: bytes) -> str | None:
+    """Why `data` is not what the feed announced for `item`, or None."""
+    if item.sha256 and hashlib.sha256(data).hexdigest() != item.sha256:
+        return f"feed item {item.id}: bytes differ from its sha256"
+    if item.size is not None and len(data) != item.size:
+        return f"feed item {item.id}: {len(data)} bytes, not {item.size}"
+    return None
+
+
+def spool_item(item: FeedItem, data: bytes, spool: Path) -> Path:
+    spool.mkdir(parents=True, exist_ok=True)
+    path = spool / _safe_name(item)
+    path.write_bytes(data)
+    return path
 
 
 def _item(raw: dict[str, Any]) -> FeedItem:

@@ -66,7 +66,8 @@ def feed(
         if settings.inbox is not None:
             pull_inbox(state(ctx).archive, settings.inbox, report)
         if settings.url:
-            pull_http(state(ctx).archive, HttpFeed(settings.url), report)
+            pull_http(state(ctx).archive, HttpFeed(settings.url), report,
+                      settings.max_attempts)
         summary = report.as_dict()
         if as_json:
             emit_json(summary)

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I026": (Severity.ERROR, "no tenant matches the receiver"),
     "HRB-I027": (Severity.ERROR, "package is not a readable ZIP"),
     "HRB-I028": (Severity.ERROR, "embedded attachment is not valid base64"),
+    "HRB-I029": (Severity.ERROR, "feed item does not match its announced size or sha256"),
     "HRB-W001": (Severity.WARNING, "attachment name breaks the UJP rule (Name.ext, English "
                                    "letters and digits, no spaces)"),
     "HRB-W002": (Severity.WARNING, "attachment is a compressed archive"),

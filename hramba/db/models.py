@@ -230,6 +230,23 @@ class FeedCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class FeedFailure(Base):
+    """A feed item whose download did not match what the feed announced, and how often;
+    after feed.max_attempts it is quarantined and the feed moves past it."""
+
+    __tablename__ = "feed_failures"
+    __table_args__ = (UniqueConstraint("source", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    item_id: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    quarantine_id: Mapped[str | None] = mapped_column(String(32))
+
+
 class Migration(Base):
     """A bulk transfer from a previous provider's SFTP export into this archive."""
 

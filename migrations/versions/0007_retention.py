@@ -1,4 +1,5 @@
-"""Retention: policy per unit, legal holds, disposals, purge records, scheduled job runs.
+"""Retention: policy per unit, legal holds, disposals, purge records, scheduled job runs,
+and feed items that failed their digest check.
 
 Units archived before this revision were kept from their receipt date by the 10-year
 invoice rule; they are recorded as such (invoice-10y v1, basis received_at).
@@ -104,6 +105,18 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON, nullable=False),
     )
     op.create_table(
+        "feed_failures",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source", sa.String(255), nullable=False),
+        sa.Column("item_id", sa.String(255), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text, nullable=False),
+        sa.Column("first_at", TS, nullable=False),
+        sa.Column("last_at", TS, nullable=False),
+        sa.Column("quarantine_id", sa.String(32), nullable=True),
+        sa.UniqueConstraint("source", "item_id"),
+    )
+    op.create_table(
         "job_runs",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("job", sa.String(64), nullable=False, index=True),
@@ -132,7 +145,8 @@ def _backfill_trigger_dates() -> None:
 
 
 def downgrade() -> None:
-    for table in ("job_runs", "purges", "disposal_units", "disposals", "holds"):
+    for table in ("job_runs", "feed_failures", "purges", "disposal_units", "disposals",
+                  "holds"):
         op.drop_table(table)
     with op.batch_alter_table("migrations", recreate="never") as migrations:
         for column in ("purge_remote", "known_hosts_path", "key_path", "remote_path",

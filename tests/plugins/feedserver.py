@@ -17,6 +17,7 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.items: list[tuple[str, bytes]] = []
+        self.damaged: set[int] = set()  # served with a flipped byte, announced intact
         self.requests = 0
         feed = self
 
@@ -28,7 +29,10 @@ class FeedServer:
                     self._send(feed.page(parse_qs(url.query)), "application/json")
                 elif url.path.startswith("/feed/packages/"):
                     index = int(url.path.rsplit("/", 1)[1])
-                    self._send(feed.items[index][1], "application/zip")
+                    data = feed.items[index][1]
+                    if index in feed.damaged:
+                        data = data[:10] + bytes([data[10] ^ 1]) + data[11:]
+                    self._send(data, "application/zip")
                 else:
                     self.send_error(404)
 
