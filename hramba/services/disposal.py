@@ -27,6 +27,7 @@ from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Uni
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, units_objects
+from hramba.services.locks import exclusive
 from hramba.services.tenants import get_tenant
 from storage.keys import disposal_key
 
@@ -104,7 +105,15 @@ def approve(archive: Archive, disposal_id: int, *, by: str) -> dict[str, Any]:
 
 
 def execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
-    """Dispose of every listed unit that storage and holds allow; then certify."""
+    """Dispose of every listed unit that storage and holds allow; then certify. One
+    process at a time per disposal (a second gets Conflict), so one certificate."""
+    with exclusive(archive, f"disposal:{disposal_id}") as mine:
+        if not mine:
+            raise Conflict(f"disposal {disposal_id} is being executed by another process")
+        return _execute(archive, disposal_id)
+
+
+def _execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         if row.status != "approved":

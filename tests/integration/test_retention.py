@@ -37,6 +37,7 @@ from hramba.services.corpus import ujp_package, write_corpus
 from hramba.services.evidence import export_evidence, verify_unit
 from hramba.services.fixity import run_fixity, sweep
 from hramba.services.ingest import ingest_directory
+from hramba.services.locks import exclusive
 from hramba.services.purge import list_purges, purge_traffic
 from hramba.services.renewal import renew
 from hramba.services.seal import seal
@@ -461,3 +462,17 @@ def _verify_tombstone_offline(archive: Archive, unit_id: str, out: Path) -> None
 
     assert verify(digests) == 0
     assert verify([digests[0], "0" * 64]) == 1
+
+
+def test_one_process_at_a_time_executes_a_disposal(archive: Archive) -> None:
+    archive_invoice(archive, "2026-02-01")
+    seal(archive)
+    proposal = disposal.propose(archive, "OBCINA1", instruction="N-5", by="ana",
+                                as_of=datetime(2037, 1, 2, tzinfo=UTC))
+    disposal.approve(archive, proposal["id"], by="boris")
+    with exclusive(archive, f"disposal:{proposal['id']}") as mine:  # another operator
+        assert mine
+        with pytest.raises(Conflict, match="being executed by another process"):
+            disposal.execute(archive, proposal["id"])
+    assert disposal.show(archive, proposal["id"])["status"] == "approved"
+    assert disposal.execute(archive, proposal["id"])["status"] == "executed"

@@ -98,10 +98,10 @@ def test_crontab_weekdays_refuse_what_cron_refuses(bad: str) -> None:
 
 
 def test_advisory_key_is_a_stable_signed_bigint() -> None:
-    keys = {name: advisory_key(name) for name in JOBS}
+    keys = {name: advisory_key(f"job:{name}") for name in JOBS}
     assert all(-(2**63) <= k < 2**63 for k in keys.values())
     assert len(set(keys.values())) == len(JOBS)
-    assert advisory_key("seal") == advisory_key("seal") != advisory_key("Seal")
+    assert advisory_key("job:seal") == advisory_key("job:seal") != advisory_key("job:Seal")
 
 
 def test_run_is_recorded_at_the_archive_clock_and_audited(
@@ -257,10 +257,10 @@ def test_advisory_lock_held_by_another_session_skips_the_run(
     other = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
     try:
         with other.connect() as conn:  # e.g. a scheduler on another host
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": advisory_key("seal")})
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": advisory_key("job:seal")})
             with pytest.raises(Conflict):
                 run_now(archive, settings, "seal")
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key("seal")})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key("job:seal")})
         assert runs(archive, "seal") == []
         assert run_now(archive, settings, "seal").outcome == "ok"
     finally:
