@@ -38,6 +38,14 @@ def approve(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
     _render(service.approve(state(ctx).archive, disposal_id, by=by), as_json)
 
 
+@app.command("cancel")
+def cancel(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
+           reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+           as_json: bool = JSON_OPTION) -> None:
+    """Withdraw, or refuse to approve, an open proposal; its units may be proposed again."""
+    _render(service.cancel(state(ctx).archive, disposal_id, by=by, reason=reason), as_json)
+
+
 @app.command("execute")
 def execute(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTION) -> None:
     """Delete the listed units' objects where storage allows; write the certificate.
@@ -91,7 +99,11 @@ def _render(d: dict[str, Any], as_json: bool) -> None:
         return
     typer.echo(_headline(d))
     for u in d["units"]:
-        typer.echo(f"  {u['unit_id']}  {u['state']:<9}{'  ' + u['detail'] if u['detail'] else ''}")
+        doc = u["document"]
+        typer.echo(f"  {u['unit_id']}  {u['state']:<9} {doc['invoice_number'] or '-'} issued "
+                   f"{doc['issue_date'] or '-'} by {doc['seller_vat'] or '-'}, until "
+                   f"{u['retain_until'][:10]} ({u['policy']})"
+                   + (f": {u['detail']}" if u["detail"] else ""))
     for why, n in d.get("left_out", {}).items():
         typer.echo(f"  left out: {n} {why}")
 
@@ -102,6 +114,8 @@ def _headline(d: dict[str, Any]) -> str:
         steps.append(f"approved by {d['approved_by']}")
     if d["executed_at"]:
         steps.append(f"executed {d['executed_at'][:10]}")
+    if d["cancelled"]:
+        steps.append(f"cancelled by {d['cancelled']['by']}: {d['cancelled']['reason']}")
     if d["certificate_sha256"]:
         steps.append(f"certificate sha256:{d['certificate_sha256'][:16]}..."
                      + (f" sealed in batch {d['sealed_in_batch']}" if d["sealed_in_batch"]

@@ -316,7 +316,7 @@ class Disposal(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # proposed | approved | executed
+    status: Mapped[str] = mapped_column(String(16))  # proposed|approved|executed|cancelled
     as_of: Mapped[datetime]
     instruction: Mapped[str] = mapped_column(Text)
     proposed_by: Mapped[str] = mapped_column(String(255))
@@ -324,6 +324,9 @@ class Disposal(Base):
     approved_by: Mapped[str | None] = mapped_column(String(255))
     approved_at: Mapped[datetime | None]
     executed_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(255))
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
     certificate_sha256: Mapped[str | None] = mapped_column(String(64))
     certificate_key: Mapped[str | None] = mapped_column(String(512))

@@ -34,6 +34,7 @@ from storage.keys import disposal_key
 CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
 OPEN = ("proposed", "approved")
 PAGE = 200
+DOCUMENT_FIELDS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat")
 
 
 def propose(archive: Archive, tenant: str, *, instruction: str, by: str,
@@ -101,6 +102,25 @@ def approve(archive: Archive, disposal_id: int, *, by: str) -> dict[str, Any]:
         row.status, row.approved_by, row.approved_at = "approved", by, archive.clock.now()
         audit.record(session, archive, "disposal.approved", f"disposal {disposal_id}",
                      tenant=_code(session, row), details={"by": by})
+    return show(archive, disposal_id)
+
+
+def cancel(archive: Archive, disposal_id: int, *, by: str, reason: str) -> dict[str, Any]:
+    """Withdraw or refuse an open proposal; its units may be proposed again."""
+    if not by.strip() or not reason.strip():
+        raise RejectedInput("cancelling a disposal needs who and why (--by, --reason)")
+    with exclusive(archive, f"disposal:{disposal_id}") as mine:
+        if not mine:
+            raise Conflict(f"disposal {disposal_id} is being executed by another process")
+        with transaction(archive.db) as session:
+            row = _get(session, disposal_id)
+            if row.status not in OPEN:
+                raise Conflict(f"disposal {disposal_id} is {row.status}; only an open "
+                               "proposal can be cancelled")
+            row.status, row.cancelled_by, row.cancelled_at = "cancelled", by, archive.clock.now()
+            row.cancel_reason = reason
+            audit.record(session, archive, "disposal.cancelled", f"disposal {disposal_id}",
+                         tenant=_code(session, row), details={"by": by, "reason": reason})
     return show(archive, disposal_id)
 
 
@@ -239,8 +259,7 @@ def _tombstone(session: Session, unit: Unit) -> dict[str, Any]:
             "received_at": unit.received_at.isoformat(),
             "policy": f"{unit.policy_id}@v{unit.policy_version}",
             "retain_until": unit.retain_until.isoformat(),
-            "document": {k: meta.get(k) for k in ("document_type", "invoice_number",
-                                                  "issue_date", "seller_vat", "buyer_vat")},
+            "document": {k: meta.get(k) for k in DOCUMENT_FIELDS},
             "files": [{"name": n, "role": r, "size": s, "sha256": h} for n, r, s, h in files],
             "evidence_record_sha256": list(records)}
 
@@ -249,17 +268,28 @@ def show(archive: Archive, disposal_id: int) -> dict[str, Any]:
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         units = session.execute(select(DisposalUnit.unit_id, DisposalUnit.state,
-                                       DisposalUnit.detail).where(
+                                       DisposalUnit.detail, Unit).join(Unit).where(
             DisposalUnit.disposal_id == disposal_id).order_by(DisposalUnit.unit_id)).all()
         return {"id": row.id, "tenant": _code(session, row), "status": row.status,
                 "instruction": row.instruction, "as_of": row.as_of.isoformat(),
                 "proposed_by": row.proposed_by, "proposed_at": row.proposed_at.isoformat(),
                 "approved_by": row.approved_by, "approved_at": _iso(row.approved_at),
                 "executed_at": _iso(row.executed_at),
+                "cancelled": {"by": row.cancelled_by, "at": _iso(row.cancelled_at),
+                              "reason": row.cancel_reason} if row.cancelled_by else None,
                 "certificate_sha256": row.certificate_sha256,
                 "certificate_key": row.certificate_key,
                 "sealed_in_batch": row.batch_id,
-                "units": [{"unit_id": u, "state": s, "detail": d} for u, s, d in units]}
+                "units": [{"unit_id": u, "state": s, "detail": d, **_reviewed(unit)}
+                          for u, s, d, unit in units]}
+
+
+def _reviewed(unit: Unit) -> dict[str, Any]:
+    """What a reviewer needs to see of a listed unit."""
+    meta = unit.unit_metadata
+    return {"policy": f"{unit.policy_id}@v{unit.policy_version}",
+            "retain_until": unit.retain_until.isoformat(),
+            "document": {k: meta.get(k) for k in DOCUMENT_FIELDS}}
 
 
 def list_disposals(archive: Archive) -> list[dict[str, Any]]:

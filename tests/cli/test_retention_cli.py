@@ -72,6 +72,16 @@ def test_a_disposal_proposed_ahead_of_time_is_not_executed_early(cli: Cli,
     proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
                    "--instruction", "NAVODILO 7/2036", "--by", "ana", "--json").json()
     assert (proposal["status"], len(proposal["units"])) == ("proposed", 2)
+    assert {u["document"]["issue_date"][:4] for u in proposal["units"]} == {"2026"}
+    assert " issued 2026-" in cli("dispose", "show", str(proposal["id"])).out
+    cancelled = cli("dispose", "cancel", str(proposal["id"]), "--by", "boris", "--reason",
+                    "instruction expired", "--json").json()
+    assert cancelled["status"] == "cancelled"
+    assert cli("dispose", "approve", str(proposal["id"]), "--by", "boris",
+               check=False).code == 5
+    proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
+                   "--instruction", "NAVODILO 8/2036", "--by", "ana", "--json").json()
+    assert len(proposal["units"]) == 2  # the cancelled proposal freed them
     same = cli("dispose", "approve", str(proposal["id"]), "--by", "ana", check=False)
     assert same.code == 5
     assert "another person" in same.err
