@@ -94,7 +94,7 @@ def ls(ctx: typer.Context,
         return
     for r in rows:
         typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {r['received_at'][:19]}  "
-                   f"{r['format']:<7} {r['source']}")
+                   f"{r['format']:<7} {r['source']}{'  (disposed of)' if r['disposed'] else ''}")
 
 
 UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
