@@ -47,6 +47,7 @@ from hramba.trust.ers import (
     evidence_record,
     raw_chains,
     read_evidence_record,
+    read_revocation,
 )
 from hramba.trust.evidence import DataGroup
 from hramba.trust.tokens import signer_of
@@ -176,7 +177,8 @@ def _commit(archive: Archive, stamped: Stamped, plan: _Plan, algorithm: str,
                 algorithms = {s.algorithm for chain in read_evidence_record(current.record)
                               for s in chain} | {algorithm}
                 record = evidence_record(extend(raw_chains(current.record), stamp),
-                                         sorted(algorithms))
+                                         sorted(algorithms),
+                                         read_revocation(current.record) | stamped.revocation)
                 rows.append(evidence_row(row.id, current.tenant, current.unit_id, record,
                                          row.sealed_at))
         session.execute(update(Evidence).where(Evidence.id.in_(

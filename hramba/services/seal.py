@@ -28,7 +28,7 @@ from hramba.domain.retention import storage_lock
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.trust.certs import to_pem
-from hramba.trust.ers import archive_time_stamp, evidence_record
+from hramba.trust.ers import Revocation, archive_time_stamp, evidence_record
 from hramba.trust.report import Status
 from hramba.trust.tokens import TokenReport, check_token, fetch_revocation
 from storage.keys import evidence_key
@@ -114,6 +114,10 @@ class Stamped:
     audit_seq: int
     audit_hash: str
 
+    @property
+    def revocation(self) -> Revocation:
+        return Revocation(tuple(self.crls), tuple(self.ocsps))
+
 
 def timestamp_leaves(archive: Archive, leaves: list[Leaf],
                      algorithm: str | None = None) -> Stamped:
@@ -164,7 +168,8 @@ def _seal_batch(archive: Archive, batch: list[_Pending],
 
     def record(key: str) -> bytes:
         return evidence_record([[archive_time_stamp(stamped.tree.reduced[key], stamped.token,
-                                                    algorithm)]], [algorithm])
+                                                    algorithm)]], [algorithm],
+                               stamped.revocation)
 
     with transaction(archive.db) as session:
         row = batch_row(archive, stamped, len(batch))

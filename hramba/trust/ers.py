@@ -14,6 +14,11 @@
         reducedHashtree  [2] SEQUENCE OF PartialHashtree OPTIONAL,
         timeStamp        ContentInfo }
     PartialHashtree ::= SEQUENCE OF OCTET STRING
+
+cryptoInfos carries "data useful in the validation of the archiveTimeStampSequence"
+(RFC 4998 §2.1): here one attribute, id-aa-ets-revocationValues (RFC 5126 §6.3.4), with
+the CRLs and OCSP responses of the TSA certificates, fetched when each timestamp was made,
+so a record can be validated years later without the archive or a network.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos, cms, core, crl, ocsp
 
 from hramba.core.errors import IntegrityViolation
 from hramba.domain.hashtree import ReducedTree
@@ -56,8 +61,50 @@ class DigestAlgorithms(core.SequenceOf):  # type: ignore[misc]
     _child_spec = algos.DigestAlgorithm
 
 
+REVOCATION_VALUES = "1.2.840.113549.1.9.16.2.24"  # id-aa-ets-revocationValues
+
+
+class AttributeValues(core.SetOf):  # type: ignore[misc]
+    _child_spec = core.Any
+
+
+class CryptoInfo(core.Sequence):  # type: ignore[misc]
+    """Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF ANY }"""
+
+    _fields = [("type", core.ObjectIdentifier), ("values", AttributeValues)]
+
+
 class CryptoInfos(core.SequenceOf):  # type: ignore[misc]
-    _child_spec = cms.CMSAttribute
+    _child_spec = CryptoInfo
+
+
+class CertificateLists(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = crl.CertificateList
+
+
+class BasicOcspResponses(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = ocsp.BasicOCSPResponse
+
+
+class RevocationValues(core.Sequence):  # type: ignore[misc]
+    """RFC 5126 (explicitly tagged module): crlVals [0], ocspVals [1], otherRevVals [2]."""
+
+    _fields = [
+        ("crl_vals", CertificateLists, {"explicit": 0, "optional": True}),
+        ("ocsp_vals", BasicOcspResponses, {"explicit": 1, "optional": True}),
+        ("other_rev_vals", core.Any, {"explicit": 2, "optional": True}),
+    ]
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """CRLs and OCSP responses (full OCSPResponse DER, as validators take them)."""
+
+    crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
+
+    def __or__(self, other: Revocation) -> Revocation:
+        return Revocation(_unique(self.crls + other.crls), _unique(self.ocsps + other.ocsps))
 
 
 class EncryptionInfo(core.Sequence):  # type: ignore[misc]
@@ -92,11 +139,47 @@ def archive_time_stamp(reduced: ReducedTree, token: bytes, algorithm: str = "sha
     return _sequence(digest_algorithm + tree + token)
 
 
-def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str]) -> bytes:
-    """An EvidenceRecord (DER) of `chains` of ArchiveTimeStamps (DER), oldest first."""
+def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str],
+                    revocation: Revocation = Revocation()) -> bytes:
+    """An EvidenceRecord (DER) of `chains` of ArchiveTimeStamps (DER), oldest first, with
+    `revocation` in its cryptoInfos when there is any."""
     version = core.Integer(1).dump()
     digests = DigestAlgorithms([{"algorithm": a} for a in sorted(set(algorithms))]).dump()
-    return _sequence(version + digests + chains_der(chains))
+    return _sequence(version + digests + _crypto_infos(revocation) + chains_der(chains))
+
+
+def _crypto_infos(revocation: Revocation) -> bytes:
+    if not (revocation.crls or revocation.ocsps):
+        return b""
+    values = RevocationValues({
+        "crl_vals": [crl.CertificateList.load(c) for c in revocation.crls] or None,
+        "ocsp_vals": [ocsp.OCSPResponse.load(o)["response_bytes"]["response"].parsed
+                      for o in revocation.ocsps] or None})
+    info = CryptoInfo({"type": REVOCATION_VALUES, "values": [core.Any.load(values.dump())]})
+    return _retag(CryptoInfos([info]).dump(), 0xA0)
+
+
+def read_revocation(der: bytes) -> Revocation:
+    """The revocation data a record's cryptoInfos carry (none if it has none)."""
+    found = Revocation()
+    for info in EvidenceRecord.load(der)["crypto_infos"] or []:
+        if info["type"].dotted != REVOCATION_VALUES:
+            continue
+        for value in info["values"]:
+            values = RevocationValues.load(value.dump())
+            found |= Revocation(
+                tuple(c.dump() for c in values["crl_vals"] or []),
+                tuple(_full_ocsp(b) for b in values["ocsp_vals"] or []))
+    return found
+
+
+def _full_ocsp(basic: ocsp.BasicOCSPResponse) -> bytes:
+    return bytes(ocsp.OCSPResponse({"response_status": "successful", "response_bytes": {
+        "response_type": "basic_ocsp_response", "response": basic}}).dump())
+
+
+def _unique(items: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 def _sequence(content: bytes) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from hramba.core.types import CHUNK
 from hramba.domain.hashtree import node_hash, root_of
-from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record
+from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record, read_revocation
 from hramba.trust.report import Check, Status, Trust
 from hramba.trust.tokens import TokenReport, check_token
 
@@ -84,9 +84,11 @@ def verify_evidence(record: bytes, group: DataGroup, trust: Trust,
     try:
         chains = read_evidence_record(record)
         raw = raw_chains(record)
+        kept = read_revocation(record)  # what the record brings along (cryptoInfos)
     except Exception as exc:  # noqa: BLE001 - an unreadable record is a failed check
         report.checks.append(Check("evidence record", Status.FAILED, str(exc)))
         return report
+    trust = replace(trust, crls=[*trust.crls, *kept.crls], ocsps=[*trust.ocsps, *kept.ocsps])
     stamps = [(c, s, stamp) for c, chain in enumerate(chains) for s, stamp in enumerate(chain)]
     if not stamps:
         report.checks.append(Check("evidence record", Status.FAILED, "no archive timestamp"))

@@ -278,3 +278,19 @@ def test_a_token_under_a_policy_not_accepted_is_refused(archive: Archive,
     with pytest.raises(IntegrityViolation, match="TSA policy accepted FAILED"):
         seal(archive)
     assert count_pending(archive) == 1
+
+
+def test_records_carry_the_revocation_data_of_their_timestamps(
+        sealed: tuple[Archive, list[str]]) -> None:
+    """RFC 4998 cryptoInfos: the CRLs and OCSP responses kept with the batch travel in
+    every record, so an exported record validates without the archive."""
+    import base64
+
+    from hramba.trust.ers import read_revocation
+
+    archive, units = sealed
+    evidence, batch = current_record(archive, units[0])
+    kept = read_revocation(evidence.record)
+    assert kept.crls or kept.ocsps
+    assert set(kept.crls) == {base64.b64decode(c) for c in batch.revocation["crls"]}
+    assert set(kept.ocsps) == {base64.b64decode(o) for o in batch.revocation["ocsps"]}
