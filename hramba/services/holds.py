@@ -134,10 +134,14 @@ def units_objects(archive: Archive, unit_ids: list[str]) -> dict[str, list[Objec
 
 
 def _tenant_of(session: Session, unit_id: str) -> Tenant:
-    found = session.scalars(select(Tenant).join(Unit).where(Unit.id == unit_id)).first()
+    found = session.execute(select(Tenant, Unit.disposed_at).join(Unit)
+                            .where(Unit.id == unit_id)).first()
     if found is None:
         raise NotFound(f"unit {unit_id} not found")
-    return found
+    if found[1] is not None:
+        raise Conflict(f"unit {unit_id} was disposed of on {found[1]:%Y-%m-%d}: "
+                       "there is nothing left to hold")
+    return found[0]
 
 
 def _covered(session: Session, hold: Hold) -> int:

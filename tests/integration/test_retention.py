@@ -222,6 +222,8 @@ def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path) -> 
             get_unit(archive, unit_id, tmp_path / "out")
         assert verify_unit(archive, unit_id).passed  # against the recorded digests
     assert all(archive.store.exists(k) for k in object_keys(archive, held_unit))
+    with pytest.raises(Conflict, match="nothing left to hold"):
+        holds.add_hold(archive, unit_id=listed[0], reason="too late", by="ana")
 
     sealed = seal(archive)
     assert (sealed.certificates, sealed.sealed) == (1, 0)
