@@ -343,7 +343,7 @@ class DisposalUnit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     disposal_id: Mapped[int] = mapped_column(ForeignKey("disposals.id"), index=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
-    # listed | disposed | held | retained (policy) | locked (storage)
+    # listed | deleting | disposed | held | retained (policy) | locked (storage)
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
 

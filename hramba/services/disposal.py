@@ -33,6 +33,7 @@ from storage.keys import disposal_key
 
 CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
 OPEN = ("proposed", "approved")
+DELETING = "deleting"  # its objects are being deleted; see fixity
 PAGE = 200
 DOCUMENT_FIELDS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat")
 
@@ -149,51 +150,65 @@ def _execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
 
 
 def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str]) -> None:
-    """Judge and delete a page of units, then record their states in one transaction:
-    a crash in between leaves objects already gone, which a re-run skips."""
+    """Judge a page of units; mark those that may go `deleting`, delete their objects, then
+    record every state in one transaction. A crash in between leaves `deleting` units
+    (fixity then reports their missing objects as going, not as lost) whose objects a
+    re-run deletes or finds gone."""
     now = archive.clock.now()
     with transaction(archive.db) as session:
         units = session.execute(select(Unit.id, held(), Unit.retain_until, Tenant.code)
                                 .join(Tenant).where(Unit.id.in_(unit_ids))).all()
     objects = units_objects(archive, unit_ids)
-    outcomes: dict[str, tuple[str, str | None]] = {}
-    for unit_id, is_held, until, _ in units:
-        if is_held:
-            outcomes[unit_id] = ("held", "a legal hold covers it")
-        elif until > now:  # proposed ahead of time (--as-of): not yet
-            outcomes[unit_id] = ("retained", f"its policy keeps it until {until:%Y-%m-%d}")
-        else:
-            outcomes[unit_id] = _delete(archive, objects.get(unit_id, []), now)
+    outcomes = {unit_id: _judge(archive, is_held, until, objects.get(unit_id, []), now)
+                for unit_id, is_held, until, _ in units}
+    going = [u for u, (state, _) in outcomes.items() if state == DELETING]
+    with transaction(archive.db) as session:
+        _set_states(session, disposal_id, {u: outcomes[u] for u in going})
+    for unit_id in going:
+        outcomes[unit_id] = _delete(archive, objects.get(unit_id, []))
     disposed = [(u, code) for u, _, _, code in units if outcomes[u][0] == "disposed"]
     with transaction(archive.db) as session:
-        for unit_id, (state, detail) in outcomes.items():
-            session.execute(update(DisposalUnit).where(
-                DisposalUnit.disposal_id == disposal_id, DisposalUnit.unit_id == unit_id)
-                .values(state=state, detail=detail))
+        _set_states(session, disposal_id, outcomes)
         session.execute(update(Unit).where(Unit.id.in_([u for u, _ in disposed]))
                         .values(disposed_at=now, disposal_id=disposal_id))
         audit.record_all(session, archive, [audit.Event(
             "unit.disposed", u, code, {"disposal": disposal_id}) for u, code in disposed])
 
 
-def _delete(archive: Archive, keys: list[ObjectKey], now: datetime) -> tuple[str, str | None]:
-    """Delete a unit's objects once storage says they may go (asked first, so a unit is
-    not left half deleted). Storage has the last word: a refusal (retention, legal hold)
-    leaves the unit 'locked', with storage's reason."""
+def _judge(archive: Archive, is_held: bool, until: datetime, keys: list[ObjectKey],
+           now: datetime) -> tuple[str, str | None]:
+    """May the unit go now? Holds first, then the policy, then storage, which has the last
+    word (asked before anything is deleted, so a unit is not left half deleted)."""
+    if is_held:
+        return "held", "a legal hold covers it"
+    if until > now:  # proposed ahead of time (--as-of): not yet
+        return "retained", f"its policy keeps it until {until:%Y-%m-%d}"
     for key in keys:
         stored = _stat(archive, key)
         if stored and stored.legal_hold:
             return "locked", f"storage holds {key} (legal hold)"
         if stored and stored.retain_until and stored.retain_until > now:
             return "locked", f"storage keeps {key} until {stored.retain_until:%Y-%m-%d %H:%M}"
+    return DELETING, None
+
+
+def _delete(archive: Archive, keys: list[ObjectKey]) -> tuple[str, str | None]:
     for key in keys:
         try:
             archive.store.delete(key)
         except NotFound:
             continue  # deleted by a run that stopped before recording it
-        except RetentionLocked as exc:
+        except RetentionLocked as exc:  # storage said no after all
             return "locked", f"refused by storage: {exc}"
     return "disposed", None
+
+
+def _set_states(session: Session, disposal_id: int,
+                states: dict[str, tuple[str, str | None]]) -> None:
+    for unit_id, (state, detail) in states.items():
+        session.execute(update(DisposalUnit).where(
+            DisposalUnit.disposal_id == disposal_id, DisposalUnit.unit_id == unit_id)
+            .values(state=state, detail=detail))
 
 
 def _stat(archive: Archive, key: ObjectKey) -> StoredObject | None:

@@ -13,7 +13,7 @@ from hramba.core.errors import NotFound
 from hramba.core.findings import Report
 from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
-from hramba.db.models import Evidence, File, Tenant, Unit
+from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.services import audit
 from hramba.services.context import Archive
 from storage.keys import UNITS, tenant_prefix
@@ -29,6 +29,7 @@ class _Recorded:
     sha256: Digest
     retain_until: datetime
     tenant: str
+    unit_id: str
 
 
 def run_fixity(archive: Archive, tenant: str | None = None) -> Report:
@@ -60,7 +61,7 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
                (Evidence.id, Evidence.object_key, func.length(Evidence.record),
                 Evidence.record_sha256))
     while True:
-        query = (select(*columns, Unit.retain_until, Tenant.code)
+        query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id)
                  .join(Unit, table.unit_id == Unit.id)
                  .join(Tenant, Unit.tenant_id == Tenant.id)
                  .where(table.id > last_id, Unit.disposed_at.is_(None))
@@ -72,8 +73,8 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
         if tenant:
             query = query.where(Tenant.code == tenant)
         with transaction(archive.db) as session:
-            page = [_Recorded(r[0], ObjectKey(r[1]), r[2], Digest.sha256(r[3]), r[4], r[5])
-                    for r in session.execute(query)]
+            page = [_Recorded(r[0], ObjectKey(r[1]), r[2], Digest.sha256(r[3]), r[4], r[5],
+                              r[6]) for r in session.execute(query)]
         yield from page
         if len(page) < PAGE:
             return
@@ -87,7 +88,10 @@ def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None
         with archive.store.open(recorded.key) as stream:
             hashed = hash_stream(stream)
     except NotFound:
-        report.add("HRB-F002", recorded.key)
+        if _being_disposed(archive, recorded.unit_id):
+            report.count("objects gone with a disposal in progress")
+        else:
+            report.add("HRB-F002", recorded.key)
         return
     report.count("bytes read", hashed.size)
     if hashed.size != recorded.size:
@@ -97,6 +101,13 @@ def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None
     if not retained_until(stored, recorded.retain_until):
         report.add("HRB-F005", recorded.key, f"storage keeps it until {stored.retain_until}, "
                                              f"recorded {recorded.retain_until}")
+
+
+def _being_disposed(archive: Archive, unit_id: str) -> bool:
+    """An approved disposal is deleting the unit's objects (or stopped while doing so)."""
+    with transaction(archive.db) as session:
+        return session.scalar(select(DisposalUnit.id).where(
+            DisposalUnit.unit_id == unit_id, DisposalUnit.state == "deleting")) is not None
 
 
 def sweep(archive: Archive, period_days: int = 90) -> Report:
