@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -129,14 +129,23 @@ def timestamp_leaves(archive: Archive, leaves: list[Leaf],
                                               .order_by(AuditEvent.seq.desc()).limit(1)).one()
     tree = build_tree([*leaves, Leaf(AUDIT_LEAF, (bytes.fromhex(head_hash),))], algorithm)
     token = archive.sealing.timestamper.timestamp(tree.root, algorithm)
-    checked = check_token(token, tree.root, archive.sealing.trust)
+    trust = archive.sealing.trust
+    checked = _accepted(archive, check_token(token, tree.root, trust))
+    crls, ocsps = fetch_revocation(checked, trust)
+    # Checked again with the revocation data just fetched: a TSA certificate revoked
+    # before the token was made is refused, not merely recorded.
+    _accepted(archive, check_token(token, tree.root, replace(
+        trust, crls=[*trust.crls, *crls], ocsps=[*trust.ocsps, *ocsps])))
+    return Stamped(tree, token, checked, crls, ocsps, head_seq, head_hash)
+
+
+def _accepted(archive: Archive, checked: TokenReport) -> TokenReport:
     failed = [c for c in checked.checks if c.status is not Status.PASSED]
     if failed:
         raise IntegrityViolation(f"{archive.sealing.timestamper.description}: token refused: "
                                  + "; ".join(f"{c.name} {c.status.value} {c.detail}"
                                              for c in failed))
-    crls, ocsps = fetch_revocation(checked, archive.sealing.trust)
-    return Stamped(tree, token, checked, crls, ocsps, head_seq, head_hash)
+    return checked
 
 
 def batch_row(archive: Archive, stamped: Stamped, units: int,

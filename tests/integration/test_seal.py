@@ -149,6 +149,17 @@ def test_a_token_from_an_untrusted_tsa_is_refused(archive: Archive, tsa_server: 
     assert count_pending(archive) == 2
 
 
+def test_a_token_from_a_revoked_tsa_is_refused(archive: Archive, revoked_tsa: TsaServer
+                                               ) -> None:
+    """Its token is well signed and chains to the anchor; only the revocation data fetched
+    at sealing (the CRL and OCSP say: revoked since yesterday) shows it must be refused."""
+    archive.sealing = http_sealing(revoked_tsa.url, revoked_tsa.trust_anchor)
+    archive_units(archive, 2)
+    with pytest.raises(IntegrityViolation, match="revoked"):
+        seal(archive)
+    assert count_pending(archive) == 2
+
+
 @pytest.fixture
 def replaying_tsa(tsa_server: TsaServer) -> Iterator[str]:
     """A TSA that answers every request with one old response (another nonce)."""

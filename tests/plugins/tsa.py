@@ -5,9 +5,10 @@ TSTInfo) with a PKI described in tsa_pki.yml, and the same process serves what a
 to judge them: the CA certificates, CRLs and an OCSP responder. Every URL in those certificates
 points back at 127.0.0.1, so a validator that follows them never leaves this machine.
 
-One process, one free port, three TSAs: `tsa_server` (chains to a root CA, revocation served),
-`short_lived_tsa` (same root, certificate expiring 30 days from the real now: renewal tests)
-and `untrusted_tsa` (a second, unrelated root). Dates are computed when the fixture starts,
+One process, one free port, four TSAs: `tsa_server` (chains to a root CA, revocation served),
+`short_lived_tsa` (same root, certificate expiring 30 days from the real now: renewal tests),
+`revoked_tsa` (same root, certificate revoked a day before the real now) and `untrusted_tsa`
+(a second, unrelated root). Dates are computed when the fixture starts,
 RSA 2048 keys are generated into the session's temp dir, and the process is stopped by its PID.
 """
 
@@ -32,7 +33,8 @@ from .services import free_port, missing, stop, wait_until
 
 ARCH = "hramba-test"
 TEMPLATE = Path(__file__).with_name("tsa_pki.yml")
-KEY_LABELS = ("root", "interm", "ocsp", "tsa", "tsa-short", "rogue-root", "rogue-tsa")
+KEY_LABELS = ("root", "interm", "ocsp", "tsa", "tsa-short", "tsa-revoked", "rogue-root",
+              "rogue-tsa")
 REQUIRED_MODULES = ("certomancer", "werkzeug", "asn1crypto", "cryptography")
 READY_TIMEOUT = 30.0
 HTTP_TIMEOUT = 10.0
@@ -46,6 +48,7 @@ FAKE_TIME_HEADER = "X-Certomancer-Fake-Time"
 CHAINS: Mapping[str, tuple[str, ...]] = {
     "main": ("interm/issued/tsa", "root/issued/interm", "root/ca"),
     "short-lived": ("interm/issued/tsa-short", "root/issued/interm", "root/ca"),
+    "revoked": ("interm/issued/tsa-revoked", "root/issued/interm", "root/ca"),
     "untrusted": ("rogue-root/issued/rogue-tsa", "rogue-root/ca"),
 }
 
@@ -128,6 +131,7 @@ def _dates(now: datetime) -> dict[str, str]:
     for name, (start, end) in spans.items():
         dates[f"{name}_from"] = (now + start).isoformat()
         dates[f"{name}_to"] = (now + end).isoformat()
+    dates["revoked_since"] = (now - timedelta(days=1)).isoformat()
     return dates
 
 
@@ -180,7 +184,7 @@ def _server(base: str, service: str, target: Path) -> TsaServer:
 
 @pytest.fixture(scope="session")
 def tsa_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TsaServer]]:
-    """All three TSAs of one certomancer process, by service label in tsa_pki.yml."""
+    """All TSAs of one certomancer process, by service label in tsa_pki.yml."""
     absent = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
     if absent:
         missing(f"certomancer is not installed (pip install 'certomancer[web-api]'): {absent}")
@@ -210,6 +214,13 @@ def tsa_server(tsa_servers: dict[str, TsaServer]) -> TsaServer:
 def short_lived_tsa(tsa_servers: dict[str, TsaServer]) -> TsaServer:
     """Same root as `tsa_server`; its certificate expires 30 days after the session started."""
     return tsa_servers["short-lived"]
+
+
+@pytest.fixture(scope="session")
+def revoked_tsa(tsa_servers: dict[str, TsaServer]) -> TsaServer:
+    """Same root as `tsa_server`; its certificate was revoked (key compromise) a day before
+    the session started, as its CRL and OCSP responder say."""
+    return tsa_servers["revoked"]
 
 
 @pytest.fixture(scope="session")
