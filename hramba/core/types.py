@@ -6,7 +6,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import BinaryIO, NewType, Protocol
 
 ObjectKey = NewType("ObjectKey", str)
@@ -92,6 +92,11 @@ class StoredObject:
     sha256: Digest | None
     retain_until: datetime | None
     legal_hold: bool
+
+
+def iso(moment: date | datetime | None) -> str | None:
+    """ISO 8601 text of a date or time, or None: how reports and JSON show them."""
+    return moment.isoformat() if moment is not None else None
 
 
 def retained_until(stored: StoredObject, wanted: datetime) -> bool:

@@ -76,6 +76,11 @@ class Period:
         return ", ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n)
 
 
+def policy_ref(policy_id: str, version: int) -> str:
+    """How a policy version is named: `invoice-10y@v1`."""
+    return f"{policy_id}@v{version}"
+
+
 @dataclass(frozen=True)
 class Policy:
     id: str
@@ -95,7 +100,7 @@ class Policy:
 
     @property
     def ref(self) -> str:
-        return f"{self.id}@v{self.version}"
+        return policy_ref(self.id, self.version)
 
     def due(self, start: date | datetime) -> datetime:
         """When what started at `start` (a date is taken as the whole day, in

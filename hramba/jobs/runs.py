@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hramba.config import Settings
 from hramba.core.errors import Conflict, HrambaError
+from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import JobRun
 from hramba.jobs.locks import job_lock, runner_id
@@ -52,7 +53,7 @@ class RunResult:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "job": self.job, "runner": self.runner,
                 "started_at": self.started_at.isoformat(),
-                "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+                "ended_at": iso(self.ended_at),
                 "outcome": self.outcome, "counts": self.counts, "error": self.error}
 
 

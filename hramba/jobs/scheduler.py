@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from hramba.config import JOBS, Settings
 from hramba.core.errors import ConfigurationError
+from hramba.core.types import iso
 from hramba.jobs.crontab import crontab_weekdays
 from hramba.jobs.locks import scheduler_lock
 from hramba.jobs.runs import last_runs, run_job
@@ -127,6 +128,6 @@ def describe_jobs(archive: Archive, settings: Settings) -> list[dict[str, Any]]:
         trigger = cron_trigger(expr, settings.scheduler.timezone) if expr else None
         next_run = trigger.get_next_fire_time(None, now) if trigger else None
         rows.append({"job": name, "schedule": expr or None,
-                     "next_run": next_run.isoformat() if next_run else None,
+                     "next_run": iso(next_run),
                      "last": last[name].as_dict() if name in last else None})
     return rows

@@ -21,9 +21,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput, RetentionLocked
-from hramba.core.types import Digest, ObjectKey, StoredObject
+from hramba.core.types import Digest, ObjectKey, StoredObject, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
+from hramba.domain.retention import policy_ref
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, units_objects
@@ -257,7 +258,7 @@ def certificate(session: Session, row: Disposal, now: datetime) -> dict[str, Any
     return {"format": CERTIFICATE_FORMAT, "disposal": row.id, "tenant": _code(session, row),
             "instruction": row.instruction, "as_of": row.as_of.isoformat(),
             "proposed": {"by": row.proposed_by, "at": row.proposed_at.isoformat()},
-            "approved": {"by": row.approved_by, "at": _iso(row.approved_at)},
+            "approved": {"by": row.approved_by, "at": iso(row.approved_at)},
             "executed_at": now.isoformat(),
             "counts": {"listed": len(listed), "disposed": len(disposed),
                        "skipped": len(skipped)},
@@ -272,7 +273,7 @@ def _tombstone(session: Session, unit: Unit) -> dict[str, Any]:
     meta = unit.unit_metadata
     return {"unit_id": unit.id, "content_sha256": unit.content_sha256,
             "received_at": unit.received_at.isoformat(),
-            "policy": f"{unit.policy_id}@v{unit.policy_version}",
+            "policy": policy_ref(unit.policy_id, unit.policy_version),
             "retain_until": unit.retain_until.isoformat(),
             "document": {k: meta.get(k) for k in DOCUMENT_FIELDS},
             "files": [{"name": n, "role": r, "size": s, "sha256": h} for n, r, s, h in files],
@@ -288,9 +289,9 @@ def show(archive: Archive, disposal_id: int) -> dict[str, Any]:
         return {"id": row.id, "tenant": _code(session, row), "status": row.status,
                 "instruction": row.instruction, "as_of": row.as_of.isoformat(),
                 "proposed_by": row.proposed_by, "proposed_at": row.proposed_at.isoformat(),
-                "approved_by": row.approved_by, "approved_at": _iso(row.approved_at),
-                "executed_at": _iso(row.executed_at),
-                "cancelled": {"by": row.cancelled_by, "at": _iso(row.cancelled_at),
+                "approved_by": row.approved_by, "approved_at": iso(row.approved_at),
+                "executed_at": iso(row.executed_at),
+                "cancelled": {"by": row.cancelled_by, "at": iso(row.cancelled_at),
                               "reason": row.cancel_reason} if row.cancelled_by else None,
                 "certificate_sha256": row.certificate_sha256,
                 "certificate_key": row.certificate_key,
@@ -302,7 +303,7 @@ def show(archive: Archive, disposal_id: int) -> dict[str, Any]:
 def _reviewed(unit: Unit) -> dict[str, Any]:
     """What a reviewer needs to see of a listed unit."""
     meta = unit.unit_metadata
-    return {"policy": f"{unit.policy_id}@v{unit.policy_version}",
+    return {"policy": policy_ref(unit.policy_id, unit.policy_version),
             "retain_until": unit.retain_until.isoformat(),
             "document": {k: meta.get(k) for k in DOCUMENT_FIELDS}}
 
@@ -335,7 +336,3 @@ def _code(session: Session, row: Disposal) -> str:
 
 def _describe(left_out: dict[str, int]) -> str:
     return ", ".join(f"{n} {why}" for why, n in left_out.items())
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

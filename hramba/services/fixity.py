@@ -16,6 +16,7 @@ from hramba.db.engine import transaction
 from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.services import audit
 from hramba.services.context import Archive
+from hramba.services.disposal import DELETING
 from storage.keys import UNITS, tenant_prefix
 
 PAGE = 500
@@ -107,7 +108,7 @@ def _being_disposed(archive: Archive, unit_id: str) -> bool:
     """An approved disposal is deleting the unit's objects (or stopped while doing so)."""
     with transaction(archive.db) as session:
         return session.scalar(select(DisposalUnit.id).where(
-            DisposalUnit.unit_id == unit_id, DisposalUnit.state == "deleting")) is not None
+            DisposalUnit.unit_id == unit_id, DisposalUnit.state == DELETING)) is not None
 
 
 def sweep(archive: Archive, period_days: int = 90) -> Report:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
-from hramba.core.types import ObjectKey
+from hramba.core.types import ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Evidence, File, Hold, Tenant, Unit
 from hramba.services import audit
@@ -152,9 +152,9 @@ def _covered(session: Session, hold: Hold) -> int:
 
 def _public(hold: Hold, tenant: str) -> dict[str, Any]:
     return {"id": hold.id, "tenant": tenant, "unit_id": hold.unit_id,
-            "from": hold.from_date.isoformat() if hold.from_date else None,
-            "to": hold.to_date.isoformat() if hold.to_date else None,
+            "from": iso(hold.from_date),
+            "to": iso(hold.to_date),
             "reason": hold.reason, "by": hold.created_by,
             "created_at": hold.created_at.isoformat(),
-            "released_at": hold.released_at.isoformat() if hold.released_at else None,
+            "released_at": iso(hold.released_at),
             "released_by": hold.released_by, "release_reason": hold.release_reason}

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Tenant
 from hramba.services import audit
@@ -186,11 +187,9 @@ def status(archive: Archive, migration_id: int) -> dict[str, Any]:
             **{state: counts.get(state, 0) for state in (*FINAL, *UNRESOLVED)},
             "bytes": int(transferred_bytes),
             "bytes_per_second": round(int(transferred_bytes) / seconds),
-            "confirmed_at": migration.confirmed_at.isoformat() if migration.confirmed_at
-            else None,
-            "purge_due_at": migration.purge_due_at.isoformat() if migration.purge_due_at
-            else None,
-            "purged_at": migration.purged_at.isoformat() if migration.purged_at else None,
+            "confirmed_at": iso(migration.confirmed_at),
+            "purge_due_at": iso(migration.purge_due_at),
+            "purged_at": iso(migration.purged_at),
             "purge_remote": migration.purge_remote}
 
 

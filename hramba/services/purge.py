@@ -11,7 +11,6 @@ import hashlib
 import json
 import shutil
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import ConfigurationError
+from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Purge, Tenant, TrafficRecord, Unit
-from hramba.domain.retention import Policy
+from hramba.domain.retention import Policy, policy_ref
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.holds import held
@@ -142,7 +142,7 @@ def _record(session: Session, archive: Archive, policy: Policy, kind: str, subje
 def list_purges(archive: Archive) -> list[dict[str, Any]]:
     with transaction(archive.db) as session:
         return [{"id": p.id, "kind": p.kind, "subject": p.subject,
-                 "policy": f"{p.policy_id}@v{p.policy_version}",
+                 "policy": policy_ref(p.policy_id, p.policy_version),
                  "executed_at": p.executed_at.isoformat(), "counts": p.counts,
                  "sha256": p.sha256, "details": p.details}
                 for p in session.scalars(select(Purge).order_by(Purge.id))]
@@ -152,9 +152,5 @@ def _traffic_line(record: TrafficRecord, tenant: str) -> str:
     return json.dumps({"id": record.id, "tenant": tenant, "unit_id": record.unit_id,
                        "doc_id": record.doc_id, "sender_id": record.sender_id,
                        "receiver_id": record.receiver_id,
-                       "received_at": _iso(record.received_at), "status": record.status},
+                       "received_at": iso(record.received_at), "status": record.status},
                       sort_keys=True, ensure_ascii=False)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

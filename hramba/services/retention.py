@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
-from hramba.core.types import retained_until
+from hramba.core.types import iso, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, Tenant, TrafficRecord, Unit
-from hramba.domain.retention import storage_lock
+from hramba.domain.retention import policy_ref, storage_lock
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, sync_holds, unit_objects
@@ -44,7 +44,7 @@ def _units(session: Session, tenant: str | None) -> list[dict[str, Any]]:
              .order_by(Unit.retain_until, Unit.id))
     if tenant:
         query = query.where(Tenant.code == tenant)
-    return [{"unit_id": r.id, "tenant": r.code, "policy": f"{r.policy_id}@v{r.policy_version}",
+    return [{"unit_id": r.id, "tenant": r.code, "policy": policy_ref(r.policy_id, r.policy_version),
              "retain_until": r.retain_until, "trigger_date": r.trigger_date.isoformat(),
              "basis": r.retention_basis, "needs_classification": r.needs_classification,
              "held": bool(r.held)} for r in session.execute(query)]
@@ -87,17 +87,17 @@ def _staging_plan(archive: Archive, session: Session, tenant: str | None,
     if tenant:
         query = query.where(Tenant.code == tenant)
     return [{"migration": mid, "tenant": code, "policy": policy.ref,
-             "confirmed_at": confirmed.isoformat() if confirmed else None,
+             "confirmed_at": iso(confirmed),
              "purge_due_at": policy.due(confirmed).isoformat() if confirmed else None,
-             "purged_at": purged.isoformat() if purged else None,
+             "purged_at": iso(purged),
              "due": bool(confirmed and not purged and policy.due(confirmed) <= as_of)}
             for mid, code, confirmed, purged in session.execute(query)]
 
 
-def classify(archive: Archive, unit_id: str, policy_ref: str) -> dict[str, Any]:
+def classify(archive: Archive, unit_id: str, wanted: str) -> dict[str, Any]:
     """Put a unit under another policy (or confirm its own). Retention may only grow:
     a policy that would end it sooner than what is recorded is refused."""
-    policy = archive.policies.get(policy_ref)
+    policy = archive.policies.get(wanted)
     if policy.kind != "unit":
         raise RejectedInput(f"policy {policy.ref} applies to {policy.kind}, not to units")
     with transaction(archive.db) as session:
@@ -107,7 +107,7 @@ def classify(archive: Archive, unit_id: str, policy_ref: str) -> dict[str, Any]:
         if unit.disposed_at is not None:
             raise Conflict(f"unit {unit_id} was disposed of on {unit.disposed_at:%Y-%m-%d}")
         assigned = archive.policies.for_unit(unit.unit_metadata, unit.received_at, policy)
-        before = {"policy": f"{unit.policy_id}@v{unit.policy_version}",
+        before = {"policy": policy_ref(unit.policy_id, unit.policy_version),
                   "retain_until": unit.retain_until.isoformat()}
     if assigned.retain_until < unit.retain_until:
         raise Conflict(f"unit {unit_id}: {policy.ref} would keep it until "

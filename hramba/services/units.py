@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from hramba.core.errors import Conflict, IntegrityViolation, NotFound
-from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey
+from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Tenant, Unit
+from hramba.domain.retention import policy_ref
 from hramba.services import audit
 from hramba.services.context import Archive
 from storage.keys import safe_name
@@ -57,13 +58,12 @@ def show_unit(archive: Archive, unit_id: str, tenant: str | None = None) -> dict
                    "size": f.size, "sha256": f.sha256, "object_key": f.object_key}
                   for f in unit.files],
         "retention": {"retain_until": unit.retain_until.isoformat(),
-                      "policy": f"{unit.policy_id}@v{unit.policy_version}",
+                      "policy": policy_ref(unit.policy_id, unit.policy_version),
                       "basis": unit.retention_basis,
                       "trigger_date": unit.trigger_date.isoformat(),
                       "needs_classification": unit.needs_classification,
                       "legal_hold": unit.legal_hold,
-                      "disposed_at": unit.disposed_at.isoformat() if unit.disposed_at
-                      else None,
+                      "disposed_at": iso(unit.disposed_at),
                       "disposal": unit.disposal_id},
         "findings": [{"code": f.code, "detail": f.detail} for f in unit.findings],
     }
