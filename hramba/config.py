@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hramba.core.errors import ConfigurationError
@@ -231,12 +232,25 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
         storage=storage, tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
-                          else None, v["feed.url"], v["feed.interval"],
+                          else None, _url("feed.url", v), v["feed.interval"],
                           _at_least("feed.max_attempts", v, 1)),
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v))
+
+
+def _url(key: str, v: dict[str, Any]) -> str:
+    """An http(s) URL with a host, or empty."""
+    url = str(v[key]).strip()
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        ok = False
+    if url and not ok:
+        raise ConfigurationError(f"{key} must be an http(s) URL with a host, not {url!r}")
+    return url
 
 
 def _at_least(key: str, v: dict[str, Any], minimum: int) -> int:
@@ -271,7 +285,7 @@ def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
         "tsa.password_file"] else ""
     anchors = (Path(v["tsa.trust_anchors"]).expanduser().absolute() if v["tsa.trust_anchors"]
                else home / "tsa" / "dev-ca.pem")
-    return TsaSettings(url=v["tsa.url"], username=v["tsa.username"], password=password,
+    return TsaSettings(url=_url("tsa.url", v), username=v["tsa.username"], password=password,
                        trust_anchors=anchors, policy=v["tsa.policy"],
                        accepted_policies=_split(v["tsa.accepted_policies"]),
                        timeout=v["tsa.timeout"],

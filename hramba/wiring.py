@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import make_url, select
@@ -16,9 +17,6 @@ from hramba.db.models import AuditEvent
 from hramba.ports import ObjectStore, Timestamper
 from hramba.services import audit
 from hramba.services.context import Archive, Sealing
-from hramba.trust.certs import load_certificates
-from hramba.trust.devtsa import DevTimestamper, DevTsaFiles, create_dev_tsa
-from hramba.trust.report import Trust
 from storage.localfs import LocalObjectStore
 
 
@@ -36,6 +34,10 @@ def build_store(settings: Settings, clock: Clock) -> ObjectStore:
 
 def build_sealing(settings: Settings, clock: Clock) -> Sealing:
     """The configured TSA, or the development TSA that `hramba init` made."""
+    from hramba.trust.certs import load_certificates
+    from hramba.trust.devtsa import DevTimestamper, DevTsaFiles
+    from hramba.trust.report import Trust
+
     t = settings.tsa
     timestamper: Timestamper
     if t.url:
@@ -72,13 +74,16 @@ def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
         raise ConfigurationError(f"no archive in {settings.home}: run `hramba init` first")
     engine = make_engine(settings.database_url)
     with reachable():
-        current, head = migrate.current_revision(engine), migrate.head_revision(engine)
-    if current != head:
+        current = migrate.current_revision(engine)
+    if current != migrate.HEAD:
+        engine.dispose()
         raise ConfigurationError(f"database is at revision {current}, the software needs "
-                                 f"{head}: run `hramba init` or `hramba db upgrade`")
-    archive = Archive(db=make_sessionmaker(engine), store=build_store(settings, clock),
+                                 f"{migrate.HEAD}: run `hramba init` or `hramba db upgrade`")
+    archive = Archive(db=make_sessionmaker(engine),
+                      connect_store=partial(build_store, settings, clock),
                       clock=clock, home=settings.home, actor=settings.actor,
-                      sealing=build_sealing(settings, clock), xsd_dir=settings.xsd_dir,
+                      connect_sealing=partial(build_sealing, settings, clock),
+                      xsd_dir=settings.xsd_dir,
                       minimum_lock=timedelta(days=settings.minimum_lock_days))
     _record_configuration(archive, settings)
     return archive
@@ -89,8 +94,12 @@ def init_archive(settings: Settings, clock: Clock | None = None) -> Archive:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings)
     if not settings.tsa.url:
+        from hramba.trust.devtsa import create_dev_tsa
+
         create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
-    return open_archive(settings, clock)
+    archive = open_archive(settings, clock)
+    archive.store.description  # noqa: B018 - connect now: creates the bucket, or fails here
+    return archive
 
 
 def _record_configuration(archive: Archive, settings: Settings) -> None:

@@ -24,7 +24,7 @@ from urllib.error import URLError
 from urllib.parse import urlencode, urljoin, urlsplit
 from urllib.request import Request, urlopen
 
-from hramba.core.errors import ServiceUnavailable
+from hramba.core.errors import ConfigurationError, ServiceUnavailable
 from ingest.directory import Candidate
 
 PAGE = 100
@@ -74,7 +74,7 @@ class HttpFeed:
     def __init__(self, url: str, timeout: float = 30) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"feed url must be http(s), not {url!r}")
+            raise ConfigurationError(f"feed.url must be an http(s) URL with a host, not {url!r}")
         self.url = url.rstrip("/") + "/"
         self.timeout = timeout
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -212,9 +213,15 @@ def _translated(what: str, *, refusals: bool = False) -> Iterator[None]:
         if exc.code in CREDENTIAL_REFUSALS:
             raise ConfigurationError(f"{what}: storage refused our credentials or policy "
                                      f"({exc.code})") from exc
-        raise ServiceUnavailable(f"{what}: {exc.code}") from exc
+        raise ServiceUnavailable(f"storage: {what}: {exc.code}") from exc
     except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-        raise ServiceUnavailable(f"{what}: {type(exc).__name__}") from exc
+        raise ServiceUnavailable(f"storage: {what}: {_network_reason(exc)}") from exc
+
+
+def _network_reason(exc: BaseException) -> str:
+    """`Connection refused` rather than `MaxRetryError`: what the system said, if it did."""
+    said = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(getattr(exc, "reason", None) or exc))
+    return said.group(1).strip() if said else type(exc).__name__
 
 
 def _stored_digest(meta: Mapping[str, str]) -> Digest | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_report, state
-from hramba.services import audit
 
 app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
@@ -13,4 +12,6 @@ app = typer.Typer(help="The audit log.", no_args_is_help=True)
 @app.command("verify")
 def verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Check the hash chain of every audit event; exit 1 if it is broken."""
+    from hramba.services import audit
+
     emit_report(audit.verify_chain(state(ctx).archive), as_json)

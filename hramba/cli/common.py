@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hramba.config import Settings, load_settings
-from hramba.core.findings import Report
-from hramba.services.context import Archive
+from hramba.cli.errors import ProblemsFound
+
+if TYPE_CHECKING:  # imported when used: `hramba --help` loads no ORM, no crypto
+    from hramba.config import Settings
+    from hramba.core.findings import Report
+    from hramba.services.context import Archive
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
 
@@ -28,6 +32,8 @@ class State:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from hramba.config import load_settings
+
             self._settings = load_settings(self.config, self.home)
         return self._settings
 
@@ -61,7 +67,23 @@ def emit_report(report: Report, as_json: bool) -> None:
             typer.echo(f"  {f.code} {f.severity.value}: {f.subject}: {f.title}"
                        + (f" ({f.detail})" if f.detail else ""))
     if not report.ok:
-        raise typer.Exit(1)
+        raise ProblemsFound()
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 unit`, `2 units`, `0 batches`."""
+    many = plural or (noun + "es" if noun.endswith(("s", "sh", "ch", "x")) else noun + "s")
+    return f"{n} {noun if n == 1 else many}"
+
+
+def when(moment: str | datetime | None, unit: str = "seconds") -> str:
+    """A time for people, with its zone: `2026-03-05 10:30:00 UTC`; `-` for none."""
+    if not moment:
+        return "-"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    shown = moment.isoformat(sep=" ", timespec=unit)
+    return shown.removesuffix("+00:00") + " UTC" if shown.endswith("+00:00") else shown
 
 
 def is_terminal() -> bool:

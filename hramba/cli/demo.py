@@ -5,14 +5,17 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from hramba.cli.common import emit_report
-from hramba.services.context import Archive
-from hramba.services.tenants import NewTenant
+from hramba.cli.common import counted, emit_report, when
+from hramba.cli.errors import ProblemsFound
 
-DEMO_TENANT = NewTenant("DEMO", "SI12345678", "Občina Demo", "test")
+if TYPE_CHECKING:
+    from hramba.services.context import Archive
+
+DEMO_TENANT = ("DEMO", "SI12345678", "Občina Demo", "test")
 
 
 def demo(
@@ -33,9 +36,10 @@ def demo(
 
     home = home or Path(tempfile.mkdtemp(prefix="hramba-demo-"))
     archive = init_archive(load_settings(home=str(home), environ={}))
-    tenants.add_tenant(archive, DEMO_TENANT)
+    tenant = tenants.NewTenant(*DEMO_TENANT)
+    tenants.add_tenant(archive, tenant)
     inbox = home / "inbox"
-    paths = list(write_packages(inbox, count, (DEMO_TENANT.name, DEMO_TENANT.tax_number)))
+    paths = list(write_packages(inbox, count, (tenant.name, tenant.tax_number)))
     typer.echo(f"generated {len(paths)} UJP-style packages (envelope, e-SLOG 2.0 invoice, "
                f"PDF) in {inbox}")
     started = time.perf_counter()
@@ -47,9 +51,9 @@ def demo(
                f"({len(paths) / seconds:.0f} files/s), {summary['duplicates']} duplicates, "
                f"{summary['quarantined']} quarantined")
     sealed = seal(archive)
-    typer.echo(f"sealed: {sealed.sealed} units in {sealed.batches} batch(es), "
-               f"{sealed.tsa_requests} request(s) to the development TSA (not qualified), "
-               f"{sealed.seconds:.1f} s")
+    typer.echo(f"sealed: {counted(sealed.sealed, 'unit')} in "
+               f"{counted(sealed.batches, 'batch')}, {counted(sealed.tsa_requests, 'request')} "
+               f"to the development TSA (not qualified), {sealed.seconds:.1f} s")
     _verify_one_offline(archive, home / "evidence")
     emit_report(audit.verify_chain(archive), as_json=False)
     emit_report(fixity.run_fixity(archive), as_json=False)
@@ -88,8 +92,9 @@ def _verify_one_offline(archive: Archive, out: Path) -> None:
     report = verify_evidence((out / "evidence.ers").read_bytes(), DataGroup.of_paths(files),
                              Trust(load_certificates(anchors, "trust anchors")))
     typer.echo(f"offline check of unit {unit_id}: {'PASSED' if report.passed else 'FAILED'} "
-               f"({len(report.checks)} checks), existence proven at {report.proven_at}\n"
+               f"({len(report.checks)} checks), existence proven at "
+               f"{when(report.proven_at)}\n"
                f"  same check by hand: hramba verify-evidence --er {out}/evidence.ers "
                f"--trust {anchors} {out}/data/*")
     if not report.passed:
-        raise typer.Exit(1)
+        raise ProblemsFound()

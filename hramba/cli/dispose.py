@@ -8,9 +8,9 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, counted, emit_json, state
+from hramba.cli.errors import ProblemsFound
 from hramba.cli.retention import AS_OF_OPTION, as_of_moment
-from hramba.services import disposal as service
 
 app = typer.Typer(help="Approved disposal of units whose retention has run out.",
                   no_args_is_help=True)
@@ -26,6 +26,8 @@ def propose(ctx: typer.Context,
                 "Reference of the archive's written instruction that allows destruction.")),
             by: str = BY, as_json: bool = JSON_OPTION) -> None:
     """List the tenant's due units (sealed, classified, not held) in a numbered proposal."""
+    from hramba.services import disposal as service
+
     result = service.propose(state(ctx).archive, tenant, instruction=instruction, by=by,
                              as_of=as_of_moment(as_of))
     _render(result, as_json)
@@ -35,6 +37,8 @@ def propose(ctx: typer.Context,
 def approve(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
             as_json: bool = JSON_OPTION) -> None:
     """Approve a proposal; the approver must not be the proposer."""
+    from hramba.services import disposal as service
+
     _render(service.approve(state(ctx).archive, disposal_id, by=by), as_json)
 
 
@@ -43,6 +47,8 @@ def cancel(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
            reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
            as_json: bool = JSON_OPTION) -> None:
     """Withdraw, or refuse to approve, an open proposal; its units may be proposed again."""
+    from hramba.services import disposal as service
+
     _render(service.cancel(state(ctx).archive, disposal_id, by=by, reason=reason), as_json)
 
 
@@ -50,21 +56,27 @@ def cancel(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
 def execute(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTION) -> None:
     """Delete the listed units' objects where storage allows; write the certificate.
     Exit 1 if any unit was skipped (held, or still retained by storage)."""
+    from hramba.services import disposal as service
+
     result = service.execute(state(ctx).archive, disposal_id)
     _render(result, as_json)
     if any(u["state"] != "disposed" for u in result["units"]):
-        raise typer.Exit(1)
+        raise ProblemsFound()
 
 
 @app.command("show")
 def show(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTION) -> None:
     """One disposal: its decisions, units and certificate."""
+    from hramba.services import disposal as service
+
     _render(service.show(state(ctx).archive, disposal_id), as_json)
 
 
 @app.command("ls")
 def ls(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Every disposal and its status."""
+    from hramba.services import disposal as service
+
     rows = service.list_disposals(state(ctx).archive)
     if as_json:
         emit_json(rows)
@@ -78,6 +90,8 @@ def certificate(ctx: typer.Context, disposal_id: int = ID,
                 out: Path = typer.Option(..., "--out", help="Folder to write into."),
                 as_json: bool = JSON_OPTION) -> None:
     """Write the destruction certificate and, once sealed, its Evidence Record."""
+    from hramba.services import disposal as service
+
     data, record = service.certificate_files(state(ctx).archive, disposal_id)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / f"disposal-{disposal_id}.json"]
@@ -121,4 +135,5 @@ def _headline(d: dict[str, Any]) -> str:
                      + (f" sealed in batch {d['sealed_in_batch']}" if d["sealed_in_batch"]
                         else " (not sealed yet)"))
     return (f"disposal {d['id']} of {d['tenant']}: {d['status'].upper()}, "
-            f"{len(d['units'])} units, instruction {d['instruction']}; " + ", ".join(steps))
+            f"{counted(len(d['units']), 'unit')}, instruction {d['instruction']}; "
+            + ", ".join(steps))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.trust.evidence import EvidenceReport
+from hramba.cli.common import JSON_OPTION, counted, emit_json, state, when
+from hramba.cli.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from hramba.trust.evidence import EvidenceReport
 
 app = typer.Typer(help="Evidence Records: export, renew.", no_args_is_help=True)
 AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
@@ -19,6 +23,7 @@ AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
 def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Timestamp every unit not yet sealed: one TSA request per batch (exit 75 if the TSA
     is down; the units stay pending for the next run)."""
+    from hramba.core.errors import ServiceUnavailable
     from hramba.services.seal import seal as seal_units
 
     report = seal_units(state(ctx).archive)
@@ -26,13 +31,13 @@ def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         emit_json(report.as_dict())
     else:
         n = report.certificates
-        certificates = f" and {n} destruction certificate{'s' * (n != 1)}" if n else ""
-        typer.echo(f"sealed {report.sealed} units{certificates} in {report.batches} batches "
-                   f"({report.tsa_requests} TSA requests, {report.seconds:.1f} s); "
+        certificates = f" and {counted(n, 'destruction certificate')}" if n else ""
+        typer.echo(f"sealed {counted(report.sealed, 'unit')}{certificates} in "
+                   f"{counted(report.batches, 'batch')} "
+                   f"({counted(report.tsa_requests, 'TSA request')}, {report.seconds:.1f} s); "
                    f"{report.pending} pending")
     if report.error:
-        typer.echo(f"hramba: error: {report.error}", err=True)
-        raise typer.Exit(75)
+        raise ServiceUnavailable(report.error)
 
 
 def verify(ctx: typer.Context,
@@ -97,8 +102,8 @@ def renew(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         emit_json(report.as_dict())
     else:
-        typer.echo(f"renewed {report.renewed} of {report.checked} evidence records "
-                   f"({report.tsa_requests} TSA requests)")
+        typer.echo(f"renewed {report.renewed} of {counted(report.checked, 'evidence record')} "
+                   f"({counted(report.tsa_requests, 'TSA request')})")
         for reason, count in report.reasons.items():
             typer.echo(f"  {count}: {reason}")
 
@@ -110,10 +115,10 @@ def render(report: EvidenceReport, as_json: bool) -> None:
         for check in report.checks:
             typer.echo(f"{check.status.value:<13} {check.name}"
                        + (f": {check.detail}" if check.detail else ""))
-        proven = report.proven_at.isoformat() if report.proven_at else "not proven"
+        proven = when(report.proven_at) if report.proven_at else "not proven"
         typer.echo(f"{'PASSED' if report.passed else 'FAILED'}; existence proven at {proven}")
     if not report.passed:
-        raise typer.Exit(1)
+        raise ProblemsFound()
 
 
 def _utc(at: datetime | None) -> datetime | None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.services import holds as service
+from hramba.cli.common import JSON_OPTION, counted, emit_json, state
 
 app = typer.Typer(help="Legal holds: add, release, list.", no_args_is_help=True)
 BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
@@ -26,6 +25,8 @@ def add(ctx: typer.Context,
                                                 help="With --tenant: ... on or before."),
         reason: str = REASON, by: str = BY, as_json: bool = JSON_OPTION) -> None:
     """Freeze disposal of a unit or of a tenant's units, whatever the policy says."""
+    from hramba.services import holds as service
+
     hold = service.add_hold(state(ctx).archive, reason=reason, by=by, unit_id=unit_id,
                             tenant=tenant, from_date=from_date.date() if from_date else None,
                             to_date=to_date.date() if to_date else None)
@@ -37,6 +38,8 @@ def release(ctx: typer.Context,
             hold_id: int = typer.Argument(..., help="Hold id, as `hramba hold ls` prints it."),
             by: str = BY, reason: str = REASON, as_json: bool = JSON_OPTION) -> None:
     """Release a hold; storage holds come off units no other hold covers."""
+    from hramba.services import holds as service
+
     _render(service.release_hold(state(ctx).archive, hold_id, by=by, reason=reason), as_json)
 
 
@@ -45,6 +48,8 @@ def ls(ctx: typer.Context,
        every: bool = typer.Option(False, "--all", help="Also released holds."),
        as_json: bool = JSON_OPTION) -> None:
     """List holds (active ones unless --all)."""
+    from hramba.services import holds as service
+
     rows = service.list_holds(state(ctx).archive, include_released=every)
     if as_json:
         emit_json(rows)
@@ -65,5 +70,5 @@ def _line(h: dict[str, Any]) -> str:
              f"tenant {h['tenant']} {h['from'] or '...'} to {h['to'] or '...'}")
     state_ = (f"released {h['released_at'][:10]} by {h['released_by']}" if h["released_at"]
               else "ACTIVE")
-    return (f"hold {h['id']}: {scope}, {h['units']} units, {state_}; by {h['by']} "
+    return (f"hold {h['id']}: {scope}, {counted(h['units'], 'unit')}, {state_}; by {h['by']} "
             f"{h['created_at'][:10]}: {h['reason']}")

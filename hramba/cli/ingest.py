@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, is_terminal, state
-from hramba.services.ingest import IngestResult, ingest_directory, summarise
+from hramba.cli.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from hramba.services.ingest import IngestResult
 
 app = typer.Typer(help="Bring documents into the archive.", no_args_is_help=True)
 
@@ -23,6 +27,8 @@ def directory(
 ) -> None:
     """Archive every package or invoice under PATH through intake, one unit each; exit 1
     if any was quarantined."""
+    from hramba.services.ingest import ingest_directory, summarise
+
     results: list[IngestResult] = []
     stream = ingest_directory(state(ctx).archive, path, tenant)
     if is_terminal() and not as_json:
@@ -40,7 +46,7 @@ def directory(
         typer.echo(f"{summary['archived']} archived, {summary['duplicates']} duplicates, "
                    f"{summary['quarantined']} quarantined")
     if summary["quarantined"]:
-        raise typer.Exit(1)
+        raise ProblemsFound()
 
 
 @app.command("feed")
@@ -79,4 +85,4 @@ def feed(
             break
         time.sleep(settings.interval)
     if summary["quarantined"]:
-        raise typer.Exit(1)
+        raise ProblemsFound()

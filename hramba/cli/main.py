@@ -22,15 +22,15 @@ from hramba.cli import (
     scheduler,
     tenant,
 )
-from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state
-from hramba.core.errors import HrambaError
-from hramba.services import fixity, units
+from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state, when
+from hramba.cli.errors import exit_with
 
 app = typer.Typer(
     name="hramba", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
     help="e-hramba: long-term archive of e-invoices for budget users.\n\n"
          "Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 not found, "
-         "5 conflict, 6 rejected input, 7 integrity violation, 75 service unavailable.")
+         "5 conflict, 6 rejected input, 7 integrity violation, 70 internal error, "
+         "75 service unavailable (retry later).")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(ingest.app, name="ingest")
@@ -63,6 +63,8 @@ def main(
                                     help="Data directory (default ./hramba-data)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", help="On an error, print the traceback "
+                                 "too (for a bug report)."),  # read by run(), see there
 ) -> None:
     ctx.obj = State(config, home)
 
@@ -88,12 +90,14 @@ def ls(ctx: typer.Context,
        limit: int | None = typer.Option(None, "--limit", help="At most this many units."),
        as_json: bool = JSON_OPTION) -> None:
     """List archived units, oldest first."""
+    from hramba.services import units
+
     rows = units.list_units(state(ctx).archive, tenant_code, limit)
     if as_json:
         emit_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {r['received_at'][:19]}  "
+        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {when(r['received_at'])}  "
                    f"{r['format']:<7} {r['source']}{'  (disposed of)' if r['disposed'] else ''}")
 
 
@@ -103,11 +107,13 @@ UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
 @app.command("show")
 def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION) -> None:
     """Show one unit: files, digests, retention, findings."""
+    from hramba.services import units
+
     unit = units.show_unit(state(ctx).archive, unit_id)
     if as_json:
         emit_json(unit)
         return
-    typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {unit['received_at']}")
+    typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {when(unit['received_at'])}")
     r = unit["retention"]
     typer.echo(f"  retain until {r['retain_until']} under {r['policy']} (from {r['basis']} "
                f"{r['trigger_date']}){', LEGAL HOLD' if r['legal_hold'] else ''}"
@@ -126,6 +132,8 @@ def get(ctx: typer.Context, unit_id: str = UNIT_ID,
         out: Path = typer.Option(..., "--out", help="Folder to write the files into."),
         as_json: bool = JSON_OPTION) -> None:
     """Write a unit's files back out, byte-identical (each digest checked)."""
+    from hramba.services import units
+
     written = [str(p) for p in units.get_unit(state(ctx).archive, unit_id, out)]
     if as_json:
         emit_json({"unit_id": unit_id, "written": written})
@@ -138,13 +146,15 @@ def fixity_(ctx: typer.Context,
             tenant_code: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
             as_json: bool = JSON_OPTION) -> None:
     """Re-hash every stored object; report missing, changed and orphan objects (exit 1)."""
+    from hramba.services import fixity
+
     emit_report(fixity.run_fixity(state(ctx).archive, tenant_code), as_json)
 
 
 def run() -> None:
-    """Console-script entry point: our errors become a message and their exit code."""
+    """Console-script entry point: any error becomes one line and its exit code."""
     try:
         app()
-    except HrambaError as exc:
-        typer.echo(f"hramba: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place that maps errors to exit codes
+        # From argv, not the parsed option: the error may come before the option is parsed.
+        exit_with(exc, verbose="--verbose" in sys.argv[1:])

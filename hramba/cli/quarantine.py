@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.services import quarantine as service
 
 app = typer.Typer(help="Refused input: list, release, discard.", no_args_is_help=True)
 QID = typer.Argument(..., help="Quarantine id, as `hramba quarantine ls` prints it.")
@@ -17,6 +16,8 @@ def ls(ctx: typer.Context,
        every: bool = typer.Option(False, "--all", help="Also released and discarded items."),
        as_json: bool = JSON_OPTION) -> None:
     """List quarantined input (held items unless --all)."""
+    from hramba.services import quarantine as service
+
     items = service.list_quarantine(state(ctx).archive, None if every else service.HELD)
     if as_json:
         emit_json(items)
@@ -32,6 +33,8 @@ def release(ctx: typer.Context, qid: str = QID, by: str = BY,
                                               "when the item has none (unknown receiver)."),
             as_json: bool = JSON_OPTION) -> None:
     """Archive the item as received, as one unit carrying the finding."""
+    from hramba.services import quarantine as service
+
     unit_id = service.release(state(ctx).archive, qid, by, tenant)
     if as_json:
         emit_json({"id": qid, "status": service.RELEASED, "unit_id": unit_id})
@@ -44,6 +47,8 @@ def discard(ctx: typer.Context, qid: str = QID, by: str = BY,
             reason: str = typer.Option(..., "--reason", help="Why it is discarded."),
             as_json: bool = JSON_OPTION) -> None:
     """Delete the item's bytes; the record of what was refused and why stays."""
+    from hramba.services import quarantine as service
+
     service.discard(state(ctx).archive, qid, by, reason)
     if as_json:
         emit_json({"id": qid, "status": service.DISCARDED})

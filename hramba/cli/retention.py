@@ -7,10 +7,7 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.domain.retention import end_of_day
-from hramba.services import purge
-from hramba.services import retention as service
+from hramba.cli.common import JSON_OPTION, emit_json, state, when
 
 app = typer.Typer(help="Retention policies: plan, classify, purge records.",
                   no_args_is_help=True)
@@ -22,6 +19,8 @@ AS_OF_OPTION = typer.Option(None, "--as-of", formats=DATE,
 
 
 def as_of_moment(day: datetime | None) -> datetime | None:
+    from hramba.domain.retention import end_of_day
+
     return end_of_day(day.date()) if day else None
 
 
@@ -30,6 +29,8 @@ def plan(ctx: typer.Context,
          tenant: str | None = typer.Option(None, "--tenant", help="Only this budget user."),
          as_of: datetime | None = AS_OF_OPTION, as_json: bool = JSON_OPTION) -> None:
     """What falls due, when, under which policy, and what is held."""
+    from hramba.services import retention as service
+
     result = service.plan(state(ctx).archive, tenant, as_of_moment(as_of))
     if as_json:
         emit_json(result)
@@ -40,7 +41,7 @@ def plan(ctx: typer.Context,
 
 def render_plan(p: dict[str, Any]) -> list[str]:
     units = p["units"]
-    lines = [f"retention plan as of {p['as_of'][:16]}: {units['total']} units kept, "
+    lines = [f"retention plan as of {when(p['as_of'], 'minutes')}: {units['total']} units kept, "
              f"{len(units['due'])} due, {units['held_total']} held, "
              f"{units['needs_classification']} to classify"]
     lines += [f"  due   {u['unit_id']} {u['tenant']:<10} {u['policy']:<28} until "
@@ -68,6 +69,8 @@ def classify(ctx: typer.Context,
                                         "or id@vN, e.g. immovable-property-20y."),
              as_json: bool = JSON_OPTION) -> None:
     """Put a unit under a policy; refused if it would shorten its retention."""
+    from hramba.services import retention as service
+
     result = service.classify(state(ctx).archive, unit_id, policy)
     if as_json:
         emit_json(result)
@@ -93,11 +96,13 @@ def policies(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 @app.command("purges")
 def purges(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """The purge records: what each automatic purge removed, when, under which policy."""
+    from hramba.services import purge
+
     rows = purge.list_purges(state(ctx).archive)
     if as_json:
         emit_json(rows)
         return
     for r in rows:
         counts = ", ".join(f"{v} {k}" for k, v in r["counts"].items())
-        typer.echo(f"{r['id']:>4} {r['executed_at'][:16]} {r['kind']:<8} {r['subject']}: "
-                   f"{counts} ({r['policy']}, sha256:{r['sha256'][:16]}...)")
+        typer.echo(f"{r['id']:>4} {when(r['executed_at'], 'minutes')} {r['kind']:<8} "
+                   f"{r['subject']}: {counts} ({r['policy']}, sha256:{r['sha256'][:16]}...)")

@@ -7,6 +7,7 @@ import logging
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.errors import ProblemsFound
 
 app = typer.Typer(no_args_is_help=True,
                   help="Scheduled jobs: feed, seal, fixity, retention, renewal.")
@@ -42,7 +43,7 @@ def run_job(ctx: typer.Context,
         typer.echo(f"job {result.job} {result.outcome}{counts}"
                    + (f"\n  error: {result.error}" if result.error else ""))
     if result.outcome != "ok":
-        raise typer.Exit(1)
+        raise ProblemsFound()
 
 
 @app.command("jobs")

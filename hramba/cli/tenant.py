@@ -7,7 +7,6 @@ from datetime import datetime
 import typer
 
 from hramba.cli.common import JSON_OPTION, emit_json, state
-from hramba.services import tenants
 
 app = typer.Typer(help="Budget users (tenants): register and list.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a budget user."""
+    from hramba.services import tenants
+
     new = tenants.NewTenant(code, tax_number, name, env,
                             accession.date() if accession else None)
     tenant = tenants.add_tenant(state(ctx).archive, new)
@@ -38,6 +39,8 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List budget users."""
+    from hramba.services import tenants
+
     rows = tenants.list_tenants(state(ctx).archive)
     if as_json:
         emit_json(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,7 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from hramba.core.errors import ServiceUnavailable
+from hramba.core.errors import ConfigurationError, ServiceUnavailable
+
+# What the server says when it is up but the settings are wrong: waiting will not help.
+MISCONFIGURED = re.compile(r'(database|role) "[^"]*" does not exist|password authentication '
+                           r"failed|no pg_hba\.conf entry|unable to open database file")
 
 
 def make_engine(url: str) -> Engine:
@@ -44,11 +49,15 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def reachable() -> Iterator[None]:
-    """Map a lost or refused database connection to ServiceUnavailable."""
+    """Map a lost or refused connection to ServiceUnavailable (retry later), and a database,
+    role or password the server does not know to ConfigurationError (fix the settings)."""
     try:
         yield
     except exc.OperationalError as err:
-        raise ServiceUnavailable(f"database: {err.orig}") from err
+        reason = " ".join(str(err.orig).split())
+        if MISCONFIGURED.search(reason):
+            raise ConfigurationError(f"database.url: {reason}") from err
+        raise ServiceUnavailable(f"database: {reason}") from err
 
 
 @contextmanager

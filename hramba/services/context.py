@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -29,17 +30,43 @@ class Sealing:
 
 @dataclass
 class Archive:
-    """One archive: its database, object store, clock, data directory and acting person."""
+    """One archive: its database, object store, clock, data directory and acting person.
+
+    The store and the sealing configuration are connected at first use, so a command that
+    needs only the database neither waits for nor fails on storage or the TSA's files.
+    """
 
     db: sessionmaker[Session]
-    store: ObjectStore
+    connect_store: Callable[[], ObjectStore]
     clock: Clock
     home: Path
     actor: str
-    sealing: Sealing
+    connect_sealing: Callable[[], Sealing]
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
     policies: PolicySet = field(default_factory=shipped_policies)
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
+    _store: ObjectStore | None = field(default=None, init=False, repr=False)
+    _sealing: Sealing | None = field(default=None, init=False, repr=False)
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = self.connect_store()
+        return self._store
+
+    @store.setter
+    def store(self, store: ObjectStore) -> None:
+        self._store = store
+
+    @property
+    def sealing(self) -> Sealing:
+        if self._sealing is None:
+            self._sealing = self.connect_sealing()
+        return self._sealing
+
+    @sealing.setter
+    def sealing(self, sealing: Sealing) -> None:
+        self._sealing = sealing
 
     def close(self) -> None:
         """Release database connections."""

@@ -17,6 +17,7 @@ from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.disposal import DELETING
+from hramba.services.tenants import get_tenant
 from storage.keys import UNITS, tenant_prefix
 
 PAGE = 500
@@ -35,6 +36,9 @@ class _Recorded:
 
 def run_fixity(archive: Archive, tenant: str | None = None) -> Report:
     """Check every object of `tenant` (or of all tenants) in one pass; audit the run."""
+    if tenant:
+        with transaction(archive.db) as session:
+            get_tenant(session, tenant)  # an unknown code is an error, not "OK ()"
     report = Report("fixity")
     referenced: set[str] = set()
     for table in (File, Evidence):

@@ -175,18 +175,24 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except CodedRejection as exc:
-        if not (any_file and exc.code == NOT_AN_INVOICE):
-            return reject(exc.code, str(exc))
+        if not (any_file and exc.code == NOT_AN_INVOICE):  # code and name are printed apart
+            return reject(exc.code, exc.reason.removeprefix(f"{candidate.path.name}: "))
         parsed = as_document(candidate.path)
     tenant = router.route(parsed.metadata)
     if tenant is None:
-        return reject("HRB-I026", "no registered budget user has the receiver's or buyer's "
-                                  f"tax number ({parsed.metadata.get('receiver_id')}, "
-                                  f"{parsed.metadata.get('buyer_vat')})")
+        return reject("HRB-I026", _no_tenant(parsed.metadata))
     try:
         return candidate, measure(_unit_input(tenant, candidate, parsed, source))
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc), tenant=tenant.code)
+
+
+def _no_tenant(metadata: dict[str, Any]) -> str:
+    numbers = [str(metadata[k]) for k in ("receiver_id", "buyer_vat") if metadata.get(k)]
+    if not numbers:
+        return "the document names no receiver or buyer tax number"
+    return ("no registered budget user has the receiver's or buyer's tax number "
+            + " or ".join(dict.fromkeys(numbers)))
 
 
 def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,

@@ -16,6 +16,7 @@ from hramba.db.models import Tenant, Unit
 from hramba.domain.retention import policy_ref
 from hramba.services import audit
 from hramba.services.context import Archive
+from hramba.services.tenants import get_tenant
 from storage.keys import safe_name
 
 
@@ -23,9 +24,10 @@ def list_units(archive: Archive, tenant: str | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
     query = (select(Unit, Tenant.code).join(Tenant)
              .order_by(Unit.received_at, Unit.id).limit(limit))
-    if tenant:
-        query = query.where(Tenant.code == tenant)
     with transaction(archive.db) as session:
+        if tenant:
+            get_tenant(session, tenant)  # an unknown code is an error, not an empty list
+            query = query.where(Tenant.code == tenant)
         return [{"unit_id": unit.id, "tenant": code, "received_at": unit.received_at.isoformat(),
                  "format": unit.format, "source": unit.source,
                  "retain_until": unit.retain_until.isoformat(),

@@ -122,7 +122,7 @@ def test_demo_runs_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
     result = Cli(tmp_path / "unused", env)("demo", "--home", str(tmp_path / "demo"),
                                            "--count", "25")
     assert "ingested: 25 units" in result.out
-    assert "sealed: 25 units in 1 batch(es), 1 request(s)" in result.out
+    assert "sealed: 25 units in 1 batch, 1 request to" in result.out
     assert "offline check of unit" in result.out
     assert "PASSED" in result.out
     assert "audit: OK" in result.out

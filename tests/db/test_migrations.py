@@ -27,8 +27,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 
 def test_upgrade_builds_the_schema_of_the_models(empty_engine: Engine) -> None:
+    assert migrate.current_revision(empty_engine) is None
     migrate.upgrade(empty_engine)
     assert migrate.current_revision(empty_engine) == migrate.head_revision(empty_engine)
+    assert migrate.head_revision(empty_engine) == migrate.HEAD  # what opening compares with
     with empty_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

@@ -1,0 +1,85 @@
+"""The CLI's one exception manager: what a command raises becomes one line on stderr and
+its exit code. No command exits with a number of its own.
+
+| exit | raised as                      | meaning                                          |
+| ---: | ------------------------------ | ------------------------------------------------ |
+|    0 |                                | done                                             |
+|    1 | ProblemsFound                  | the command ran and reported problems (printed)  |
+|    2 | click usage errors             | bad command line                                 |
+|    3 | ConfigurationError             | settings, policy files, database that is not there |
+|    4 | NotFound, unreadable input     | unit, tenant, object, input file or folder       |
+|    5 | Conflict                       | contradicts what is recorded or stored           |
+|    6 | RejectedInput                  | unsupported, unsafe, too large                   |
+|    7 | IntegrityViolation             | bytes or records differ from their digests       |
+|   70 | anything else                  | a bug: run again with --verbose and report it    |
+|   75 | ServiceUnavailable             | storage, TSA, source or database down: retry     |
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from hramba.core.errors import (
+    ConfigurationError,
+    Conflict,
+    HrambaError,
+    IntegrityViolation,
+    NotFound,
+    RejectedInput,
+    ServiceUnavailable,
+)
+
+
+class ProblemsFound(HrambaError):
+    """Raised by a command that ran and has printed the problems it found (exit 1)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+
+
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (ProblemsFound, 1),
+    (ConfigurationError, 3),
+    (NotFound, 4),
+    (Conflict, 5),
+    (RejectedInput, 6),
+    (IntegrityViolation, 7),
+    (ServiceUnavailable, 75),
+)
+BUG = 70
+
+
+UNREADABLE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def _unreadable(exc: BaseException) -> bool:
+    """A path (from the command line, mostly) that is missing or cannot be read."""
+    return isinstance(exc, UNREADABLE) and exc.filename is not None
+
+
+def exit_code(exc: BaseException) -> int:
+    if _unreadable(exc):
+        return 4
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), BUG)
+
+
+def message(exc: BaseException) -> str:
+    """One line for stderr; empty when the command has printed its findings already."""
+    if isinstance(exc, ProblemsFound):
+        return str(exc)
+    if isinstance(exc, OSError) and _unreadable(exc):
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    if isinstance(exc, HrambaError):
+        return str(exc)
+    return (f"internal error ({type(exc).__name__}: {exc}); run again with --verbose and "
+            "report the traceback")
+
+
+def exit_with(exc: BaseException, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = message(exc)
+    if text:
+        print(f"hramba: error: {text}", file=sys.stderr)  # noqa: T201 - the CLI's own output
+    sys.exit(exit_code(exc))
