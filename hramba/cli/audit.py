@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_report, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_report, state
 
-app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app = command_group("The audit log.")
 
 
 @app.command("verify")

@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # imported when used: `hramba --help` loads no ORM, no crypto
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
+def command_group(help_text: str) -> typer.Typer:
+    """A sub-command group. Plain help and usage errors (rich_markup_mode=None), as the
+    root's: Rich's renderer would cost more than all the rest of `--help`."""
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
+
+
 @dataclass
 class State:
     """Built lazily, so `--help` works without a configuration or a database."""

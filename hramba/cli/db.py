@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 
-app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app = command_group("Database schema.")
 
 
 @app.command("upgrade")

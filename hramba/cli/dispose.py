@@ -8,12 +8,11 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, counted, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state
 from hramba.cli.errors import ProblemsFound
 from hramba.cli.retention import AS_OF_OPTION, as_of_moment
 
-app = typer.Typer(help="Approved disposal of units whose retention has run out.",
-                  no_args_is_help=True)
+app = command_group("Approved disposal of units whose retention has run out.")
 ID = typer.Argument(..., help="Disposal id, as `dispose propose` printed it.")
 BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, counted, emit_json, state, when
+from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state, when
 from hramba.cli.errors import ProblemsFound
 
 if TYPE_CHECKING:
     from hramba.trust.evidence import EvidenceReport
 
-app = typer.Typer(help="Evidence Records: export, renew.", no_args_is_help=True)
+app = command_group("Evidence Records: export, renew.")
 AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
                          help="Judge as of this moment, UTC (default: now).")
 

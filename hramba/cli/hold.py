@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, counted, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state
 
-app = typer.Typer(help="Legal holds: add, release, list.", no_args_is_help=True)
+app = command_group("Legal holds: add, release, list.")
 BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 REASON = typer.Option(..., "--reason", help="Why (recorded in the audit log).")
 DATE = ["%Y-%m-%d"]

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, is_terminal, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, is_terminal, state
 from hramba.cli.errors import ProblemsFound
 
 if TYPE_CHECKING:
     from hramba.services.ingest import IngestResult
 
-app = typer.Typer(help="Bring documents into the archive.", no_args_is_help=True)
+app = command_group("Bring documents into the archive.")
 
 
 @app.command("dir")

@@ -26,7 +26,8 @@ from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state,
 from hramba.cli.errors import exit_with
 
 app = typer.Typer(
-    name="hramba", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    name="hramba", no_args_is_help=True, rich_markup_mode=None,  # see command_group
+    pretty_exceptions_enable=False, add_completion=False,
     help="e-hramba: long-term archive of e-invoices for budget users.\n\n"
          "Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 not found, "
          "5 conflict, 6 rejected input, 7 integrity violation, 70 internal error, "

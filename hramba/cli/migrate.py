@@ -9,10 +9,10 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 
-app = typer.Typer(help="Bulk migration from a previous provider.", no_args_is_help=True)
-sftp_app = typer.Typer(help="Migrate over SFTP.", no_args_is_help=True)
+app = command_group("Bulk migration from a previous provider.")
+sftp_app = command_group("Migrate over SFTP.")
 app.add_typer(sftp_app, name="sftp")
 ID = typer.Argument(..., help="Migration id, as `migrate sftp start` printed it.")
 

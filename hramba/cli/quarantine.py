@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 
-app = typer.Typer(help="Refused input: list, release, discard.", no_args_is_help=True)
+app = command_group("Refused input: list, release, discard.")
 QID = typer.Argument(..., help="Quarantine id, as `hramba quarantine ls` prints it.")
 BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 

@@ -7,10 +7,9 @@ from typing import Any
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state, when
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state, when
 
-app = typer.Typer(help="Retention policies: plan, classify, purge records.",
-                  no_args_is_help=True)
+app = command_group("Retention policies: plan, classify, purge records.")
 DATE = ["%Y-%m-%d"]
 
 

@@ -6,11 +6,10 @@ import logging
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 from hramba.cli.errors import ProblemsFound
 
-app = typer.Typer(no_args_is_help=True,
-                  help="Scheduled jobs: feed, seal, fixity, retention, renewal.")
+app = command_group("Scheduled jobs: feed, seal, fixity, retention, renewal.")
 
 
 @app.command("run")

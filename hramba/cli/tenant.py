@@ -6,9 +6,9 @@ from datetime import datetime
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, emit_json, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 
-app = typer.Typer(help="Budget users (tenants): register and list.", no_args_is_help=True)
+app = command_group("Budget users (tenants): register and list.")
 
 
 @app.command("add")

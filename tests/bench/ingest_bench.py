@@ -9,7 +9,9 @@ Prints files/s, MB/s and peak RSS of each, and our ratio to each. Then seals: un
 per second with batches of 1,000 and of 10,000, TSA requests, Evidence Record bytes per
 unit, and the offline verification time per unit. Then retention: the plan, a full fixity
 run next to `openssl dgst` on the same objects, and disposal of every unit ten years on
-next to `rm -rf` of a copy of the same objects. Never part of `make test`.
+next to `rm -rf` of a copy of the same objects. Start-up: `hramba --help`, `--version` and
+`show UNIT` as ratios to `python3 -c "import typer"` (`--startup-only` measures just that on
+a small archive). Never part of `make test`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -56,10 +59,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--small-files", type=int, default=2_000)
     parser.add_argument("--large-mb", type=int, default=500)
+    parser.add_argument("--startup-only", action="store_true")
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     corpus, home = args.dir / "corpus", args.dir / "home"
-    paths = list(write_corpus(corpus, args.count, ("Občina Bench", "SI21423512")))
+    paths = list(write_corpus(corpus, 50 if args.startup_only else args.count,
+                              ("Občina Bench", "SI21423512")))
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
     hramba = str(BIN / "hramba")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")}
@@ -71,6 +76,9 @@ def main() -> None:
 
     runs = [timed("hramba ingest dir", [hramba, "--home", str(home), "ingest", "dir",
                                         str(corpus), "--tenant", "BENCH", "--json"], env=env)]
+    startup_bench(hramba, env, home)
+    if args.startup_only:
+        return
     bag = args.dir / "bag"
     shutil.copytree(corpus, bag)
     runs.append(timed("bagit.py --sha256", [str(BIN / "bagit.py"), "--quiet", "--sha256",
@@ -87,6 +95,24 @@ def main() -> None:
     intake_bench()
     migration_bench(hramba, env, args.dir / "migration", args.small_files, args.large_mb)
     shutil.rmtree(args.dir, ignore_errors=True)
+
+
+def startup_bench(hramba: str, env: dict[str, str], home: Path, rounds: int = 9) -> None:
+    """What every command pays before it works, against Typer's own import."""
+    unit = subprocess.run([hramba, "--home", str(home), "ls", "--limit", "1", "--json"],
+                          check=True, env=env, capture_output=True, text=True)
+    unit_id = json.loads(unit.stdout)[0]["unit_id"]
+    commands = {"python3 -c 'import typer'": [sys.executable, "-c", "import typer"],
+                "hramba --help": [hramba, "--help"],
+                "hramba --version": [hramba, "--version"],
+                "hramba show UNIT": [hramba, "--home", str(home), "show", unit_id]}
+    median = {name: statistics.median(timed(name, args, env=env).seconds
+                                      for _ in range(rounds))
+              for name, args in commands.items()}
+    typer_import = median["python3 -c 'import typer'"]
+    print(f"{'start-up (median of ' + str(rounds) + ')':<36} {'seconds':>9} {'x typer':>8}")
+    for name, seconds in median.items():
+        print(f"{name:<36} {seconds:>9.3f} {seconds / typer_import:>8.1f}")
 
 
 def intake_bench(rounds: int = 20) -> None:
