@@ -42,11 +42,16 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "tsa.trust_anchors": (str, ""),
     "tsa.policy": (str, ""),
     "tsa.accepted_policies": (str, ""),
+    "tsa.development": (bool, False),
+    "tsa.accept_unqualified": (bool, False),
     "tsa.timeout": (int, 30),
     "seal.batch_size": (int, 10_000),
     "seal.algorithm": (str, "sha256"),
     "renew.margin_days": (int, 365),
     "renew.weak_algorithms": (str, ""),
+    "renew.weak_signatures": (str, "md5_rsa,sha1_rsa,sha1_dsa,sha1_ecdsa"),
+    "renew.min_rsa_bits": (int, 2048),
+    "renew.min_ec_bits": (int, 256),
     "feed.inbox": (str, ""),
     "feed.url": (str, ""),
     "feed.interval": (int, 60),
@@ -92,11 +97,16 @@ class TsaSettings:
     trust_anchors: Path
     policy: str
     accepted_policies: tuple[str, ...]
+    development: bool  # may production seal with the development TSA?
+    accept_unqualified: bool
     timeout: int
     batch_size: int
     algorithm: str
     renew_margin_days: int
     weak_algorithms: tuple[str, ...]
+    weak_signatures: tuple[str, ...] = ()
+    min_rsa_bits: int = 2048
+    min_ec_bits: int = 256
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,11 @@ class Settings:
     minimum_lock_days: int = 365
     scheduler: SchedulerSettings = SchedulerSettings()
 
+    @property
+    def embedded(self) -> bool:
+        """SQLite and the local store: the profile that may seal with the development TSA."""
+        return self.database_url.startswith("sqlite") and self.storage.kind == "localfs"
+
     def public(self) -> dict[str, Any]:
         """The effective settings without secrets: for audit events and `config show`."""
         return {
@@ -148,9 +163,14 @@ class Settings:
             "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
                     "accepted_policies": list(self.tsa.accepted_policies),
+                    "development": self.tsa.development,
+                    "accept_unqualified": self.tsa.accept_unqualified,
                     "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm,
                     "renew_margin_days": self.tsa.renew_margin_days,
-                    "weak_algorithms": list(self.tsa.weak_algorithms)},
+                    "weak_algorithms": list(self.tsa.weak_algorithms),
+                    "weak_signatures": list(self.tsa.weak_signatures),
+                    "min_rsa_bits": self.tsa.min_rsa_bits,
+                    "min_ec_bits": self.tsa.min_ec_bits},
         }
 
 
@@ -288,10 +308,14 @@ def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
     return TsaSettings(url=_url("tsa.url", v), username=v["tsa.username"], password=password,
                        trust_anchors=anchors, policy=v["tsa.policy"],
                        accepted_policies=_split(v["tsa.accepted_policies"]),
+                       development=v["tsa.development"],
+                       accept_unqualified=v["tsa.accept_unqualified"],
                        timeout=v["tsa.timeout"],
                        batch_size=v["seal.batch_size"], algorithm=v["seal.algorithm"],
                        renew_margin_days=v["renew.margin_days"],
-                       weak_algorithms=_split(v["renew.weak_algorithms"]))
+                       weak_algorithms=_split(v["renew.weak_algorithms"]),
+                       weak_signatures=_split(v["renew.weak_signatures"]),
+                       min_rsa_bits=v["renew.min_rsa_bits"], min_ec_bits=v["renew.min_ec_bits"])
 
 
 def _split(value: str) -> tuple[str, ...]:

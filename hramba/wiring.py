@@ -37,6 +37,7 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
     from hramba.trust.certs import load_certificates
     from hramba.trust.devtsa import DevTimestamper, DevTsaFiles
     from hramba.trust.report import Trust
+    from hramba.trust.tokens import AlgorithmPolicy
 
     t = settings.tsa
     timestamper: Timestamper
@@ -46,14 +47,32 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
         timestamper = Rfc3161Timestamper(t.url, username=t.username, password=t.password,
                                          timeout=t.timeout, policy=t.policy)
     else:
+        if not (settings.embedded or t.development):
+            raise ConfigurationError(
+                "no tsa.url: with PostgreSQL or S3 the archive seals only with a configured "
+                "TSA (set tsa.url and tsa.trust_anchors), or with the development TSA, not "
+                "qualified, when tsa.development = true says so")
         files = DevTsaFiles(settings.home / "tsa")
         if not files.key.is_file():
             raise ConfigurationError(f"no development TSA in {files.folder}: run `hramba init`")
         timestamper = DevTimestamper(files, clock)
     anchors = load_certificates(t.trust_anchors, "tsa.trust_anchors")
-    return Sealing(timestamper, Trust(anchors, policies=t.accepted_policies), t.algorithm,
-                   t.batch_size, timedelta(days=t.renew_margin_days),
-                   t.weak_algorithms)
+    trust = Trust(anchors, policies=t.accepted_policies,
+                  accept_unqualified=t.accept_unqualified or not t.url)
+    return Sealing(timestamper, trust, t.algorithm, t.batch_size,
+                   timedelta(days=t.renew_margin_days), t.weak_algorithms,
+                   AlgorithmPolicy(t.weak_signatures, t.min_rsa_bits, t.min_ec_bits))
+
+
+def describe_tsa(settings: Settings) -> str:
+    """Which TSA sealing will use, and whether its tokens count as qualified."""
+    t = settings.tsa
+    if t.url:
+        return t.url + (" (unqualified tokens accepted: tsa.accept_unqualified)"
+                        if t.accept_unqualified else " (qualified tokens required)")
+    if settings.embedded or t.development:
+        return f"development TSA in {settings.home / 'tsa'} (NOT qualified)"
+    return "none: set tsa.url (sealing refuses until then)"
 
 
 def upgrade_database(settings: Settings) -> str | None:

@@ -23,15 +23,26 @@ class Candidate:
 
 def walk(root: Path) -> Iterator[Candidate]:
     """Entries under `root` in a stable (sorted) order, without following links."""
+    for path in _entries(root):
+        info = path.lstat()
+        yield Candidate(path, path.relative_to(root).as_posix(),
+                        stat.S_ISREG(info.st_mode), info.st_size)
+
+
+def count(root: Path) -> int:
+    """How many entries `walk` yields, for a progress total. Directory listings only, no
+    file opened: about half a second per hundred thousand files on a local disk, next to
+    the minutes their intake takes."""
+    return sum(1 for _ in _entries(root))
+
+
+def _entries(root: Path) -> Iterator[Path]:
     if not root.is_dir():
         raise NotADirectoryError(str(root))
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         for name in sorted(filenames) + sorted(d for d in dirnames if _is_link(dirpath, d)):
-            path = Path(dirpath) / name
-            info = path.lstat()
-            yield Candidate(path, path.relative_to(root).as_posix(),
-                            stat.S_ISREG(info.st_mode), info.st_size)
+            yield Path(dirpath) / name
 
 
 def _is_link(dirpath: str, name: str) -> bool:

@@ -21,6 +21,20 @@ TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production")
 NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the services it needs (pg, s3, sftp, tsa), so that
+    `pytest -m "not (pg or s3 or sftp or tsa)"` starts none of them."""
+    from plugins.services import service_markers  # a plugin: pytest imports it after us
+
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        needed = service_markers(getattr(item, "fixturenames", ()),
+                                 callspec.params if callspec else {})
+        for marker in sorted(needed):
+            item.add_marker(marker)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)

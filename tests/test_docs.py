@@ -10,7 +10,7 @@ import typer.main
 
 from hramba.cli.main import app
 from hramba.config import SCHEMA, env_name
-from hramba.core.findings import CODES
+from hramba.core.findings import CHECKS, CODES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -46,3 +46,9 @@ def test_every_finding_code_is_in_findings_md() -> None:
     text = (DOCS / "findings.md").read_text()
     for code, (severity, title) in CODES.items():
         assert f"| {code} | {severity.value} | {title} |" in text, code
+
+
+def test_every_verification_step_is_in_findings_md() -> None:
+    text = (DOCS / "findings.md").read_text()
+    for code, title in CHECKS.items():
+        assert f"| {code} | {title} |" in text, code

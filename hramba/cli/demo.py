@@ -89,12 +89,14 @@ def _verify_one_offline(archive: Archive, out: Path) -> None:
     export_evidence(archive, unit_id, out)
     files = sorted((out / "data").iterdir())
     anchors = out / "validation" / "trust-anchors.pem"
+    # The development TSA is not qualified: an auditor accepts that only when told to.
     report = verify_evidence((out / "evidence.ers").read_bytes(), DataGroup.of_paths(files),
-                             Trust(load_certificates(anchors, "trust anchors")))
-    typer.echo(f"offline check of unit {unit_id}: {'PASSED' if report.passed else 'FAILED'} "
-               f"({len(report.checks)} checks), existence proven at "
-               f"{when(report.proven_at)}\n"
+                             Trust(load_certificates(anchors, "trust anchors"),
+                                   accept_unqualified=True))
+    typer.echo(f"offline check of unit {unit_id}: {report.result.value} "
+               f"({len(report.checks)} checks, the development TSA's unqualified token "
+               f"accepted), existence proven at {when(report.proven_at)}\n"
                f"  same check by hand: hramba verify-evidence --er {out}/evidence.ers "
-               f"--trust {anchors} {out}/data/*")
+               f"--trust {anchors} --accept-unqualified {out}/data/*")
     if not report.passed:
         raise ProblemsFound()

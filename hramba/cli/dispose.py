@@ -10,6 +10,7 @@ import typer
 
 from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state
 from hramba.cli.errors import ProblemsFound
+from hramba.cli.progress import progress_bar
 from hramba.cli.retention import AS_OF_OPTION, as_of_moment
 
 app = command_group("Approved disposal of units whose retention has run out.")
@@ -57,7 +58,9 @@ def execute(ctx: typer.Context, disposal_id: int = ID, as_json: bool = JSON_OPTI
     Exit 1 if any unit was skipped (held, or still retained by storage)."""
     from hramba.services import disposal as service
 
-    result = service.execute(state(ctx).archive, disposal_id)
+    archive = state(ctx).archive
+    with progress_bar("disposing", unit="units", enabled=not as_json) as progress:
+        result = service.execute(archive, disposal_id, progress=progress)
     _render(result, as_json)
     if any(u["state"] != "disposed" for u in result["units"]):
         raise ProblemsFound()

@@ -11,9 +11,11 @@ import typer
 
 from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state, when
 from hramba.cli.errors import ProblemsFound
+from hramba.cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from hramba.trust.evidence import EvidenceReport
+    from hramba.trust.report import Trust
 
 app = command_group("Evidence Records: export, renew.")
 AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
@@ -26,7 +28,9 @@ def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     from hramba.core.errors import ServiceUnavailable
     from hramba.services.seal import seal as seal_units
 
-    report = seal_units(state(ctx).archive)
+    archive = state(ctx).archive
+    with progress_bar("sealing", unit="units", enabled=not as_json) as progress:
+        report = seal_units(archive, progress=progress)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -56,12 +60,21 @@ def verify_evidence(
     sha256: list[str] = typer.Option([], "--sha256", help=(
         "Instead of files: the SHA-256 (hex) of each file of a disposed unit, as its "
         "tombstone and destruction certificate record them; repeat per file.")),
+    validation: Path | None = typer.Option(None, "--validation", help=(
+        "Folder of validation data (an export's validation/): *.crl, *.ocsp, and *.pem "
+        "certificates that help build paths (never trusted as anchors).")),
+    policy: list[str] = typer.Option([], "--policy", metavar="OID", help=(
+        "Accept only tokens under this TSA policy (repeatable).")),
+    accept_unqualified: bool = typer.Option(False, "--accept-unqualified", help=(
+        "Let tokens that are not qualified (ETSI EN 319 422) pass; without it they are "
+        "INDETERMINATE.")),
     at: datetime | None = AT_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check an Evidence Record against files (or their recorded digests), offline: no
-    database, no configuration, no network. Exit 0 only if every check passed."""
+    """Check an Evidence Record against exactly a unit's files (or their recorded digests),
+    offline: no database, no configuration, no network. Exit 0 only if every check
+    passed; 1 if one failed or could not be decided (INDETERMINATE)."""
     from hramba.core.errors import RejectedInput
-    from hramba.trust.certs import load_certificates
+    from hramba.trust.certs import certificates_in
     from hramba.trust.evidence import DataGroup
     from hramba.trust.evidence import verify_evidence as verify_record
     from hramba.trust.report import Trust
@@ -72,9 +85,32 @@ def verify_evidence(
         raise RejectedInput("--sha256 takes a SHA-256 in hex (64 digits)")
     group = (DataGroup.of_paths(files) if files else
              DataGroup.of_recorded("sha256", [bytes.fromhex(h) for h in sha256]))
-    report = verify_record(er.read_bytes(), group, Trust(load_certificates(trust, "--trust")),
-                           _utc(at))
+    record = er.read_bytes()
+    anchors = Trust(certificates_in(trust.read_bytes(), f"--trust {trust}"), policies=policy,
+                    accept_unqualified=accept_unqualified)
+    report = verify_record(record, group, _with_folder(anchors, validation), _utc(at))
     render(report, as_json)
+
+
+def _with_folder(trust: Trust, folder: Path | None) -> Trust:
+    """`trust` plus the revocation data and helper certificates in `folder`."""
+    from dataclasses import replace
+
+    from hramba.trust.certs import certificates_in
+
+    if folder is None:
+        return trust
+    if not folder.is_dir():
+        raise FileNotFoundError(2, "No such folder", str(folder))
+    helpers = [c for p in sorted(folder.glob("*.pem"))
+               for c in certificates_in(p.read_bytes(), str(p))]
+    trust = replace(trust, other_certs=[*trust.other_certs, *helpers])
+    for kind in ("crl", "ocsp"):
+        for path in sorted(folder.glob(f"*.{kind}")):
+            der = [path.read_bytes()]
+            trust = trust.with_revocation(der if kind == "crl" else [],
+                                          der if kind == "ocsp" else [], str(path))
+    return trust
 
 
 @app.command("export")
@@ -98,7 +134,9 @@ def renew(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     renew.margin_days or whose hash is listed in renew.weak_algorithms (one TSA request)."""
     from hramba.services.renewal import renew as renew_records
 
-    report = renew_records(state(ctx).archive)
+    archive = state(ctx).archive
+    with progress_bar("checking evidence", unit="records", enabled=not as_json) as progress:
+        report = renew_records(archive, progress=progress)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -109,16 +147,32 @@ def renew(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 
 
 def render(report: EvidenceReport, as_json: bool) -> None:
+    """Every step, what each token claims, which digests were checked, the result; a
+    proven time only for PASSED. Exit 1 unless PASSED."""
     if as_json:
         emit_json(report.as_dict())
     else:
-        for check in report.checks:
-            typer.echo(f"{check.status.value:<13} {check.name}"
-                       + (f": {check.detail}" if check.detail else ""))
-        proven = when(report.proven_at) if report.proven_at else "not proven"
-        typer.echo(f"{'PASSED' if report.passed else 'FAILED'}; existence proven at {proven}")
+        for line in report_lines(report):
+            typer.echo(line)
     if not report.passed:
         raise ProblemsFound()
+
+
+def report_lines(report: EvidenceReport) -> list[str]:
+    lines = [f"{c.status.value:<13} {c.code} {c.name}" + (f": {c.detail}" if c.detail else "")
+             for c in report.checks]
+    lines += [f"token {t.label}: {when(t.gen_time)}, TSA {t.tsa}, serial {t.serial_number}, "
+              f"policy {t.policy}, {'qualified' if t.qualified else 'NOT qualified'}; "
+              f"revocation data: {'; '.join(t.revocation) or 'none'}" for t in report.tokens]
+    lines += [f"data group checked: {d}" for d in report.digests]
+    if report.passed:
+        lines.append(f"PASSED as of {when(report.judged_at)}; existence proven at "
+                     f"{when(report.proven_at)}")
+    else:
+        claims = ", ".join(when(t.gen_time) for t in report.tokens) or "none"
+        lines.append(f"{report.result.value} as of {when(report.judged_at)}: nothing is "
+                     f"proven; the tokens claim {claims}")
+    return lines
 
 
 def _utc(at: datetime | None) -> datetime | None:

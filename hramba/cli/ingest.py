@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from hramba.cli.common import JSON_OPTION, command_group, emit_json, is_terminal, state
+from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 from hramba.cli.errors import ProblemsFound
-
-if TYPE_CHECKING:
-    from hramba.services.ingest import IngestResult
+from hramba.cli.progress import progress_bar
 
 app = command_group("Bring documents into the archive.")
 
@@ -29,13 +25,9 @@ def directory(
     if any was quarantined."""
     from hramba.services.ingest import ingest_directory, summarise
 
-    results: list[IngestResult] = []
-    stream = ingest_directory(state(ctx).archive, path, tenant)
-    if is_terminal() and not as_json:
-        with typer.progressbar(stream, label="ingesting", file=sys.stderr) as bar:
-            results.extend(bar)
-    else:
-        results.extend(stream)
+    archive = state(ctx).archive
+    with progress_bar("ingesting", unit="files", enabled=not as_json) as progress:
+        results = list(ingest_directory(archive, path, tenant, progress=progress))
     summary = summarise(results)
     if as_json:
         emit_json(summary)

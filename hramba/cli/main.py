@@ -73,12 +73,12 @@ def main(
 @app.command("init")
 def init(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Create the data directory, migrate the database and the bucket (idempotent)."""
-    from hramba.wiring import init_archive
+    from hramba.wiring import describe_tsa, init_archive
 
     settings = state(ctx).settings
     archive = init_archive(settings)
     ready = {"home": str(settings.home), "database": settings.public()["database_url"],
-             "objects": archive.store.description}
+             "objects": archive.store.description, "tsa": describe_tsa(settings)}
     if as_json:
         emit_json(ready)
     else:
@@ -147,9 +147,13 @@ def fixity_(ctx: typer.Context,
             tenant_code: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
             as_json: bool = JSON_OPTION) -> None:
     """Re-hash every stored object; report missing, changed and orphan objects (exit 1)."""
+    from hramba.cli.progress import progress_bar
     from hramba.services import fixity
 
-    emit_report(fixity.run_fixity(state(ctx).archive, tenant_code), as_json)
+    archive = state(ctx).archive
+    with progress_bar("checking fixity", unit="objects", enabled=not as_json) as progress:
+        report = fixity.run_fixity(archive, tenant_code, progress=progress)
+    emit_report(report, as_json)
 
 
 def run() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
+from hramba.cli.progress import progress_bar
 
 app = command_group("Bulk migration from a previous provider.")
 sftp_app = command_group("Migrate over SFTP.")
@@ -39,7 +40,10 @@ def start(
     from ingest.sftp import Endpoint
 
     remote = Remote(Endpoint(host, port, user, key, known_hosts), remote_path, manifest)
-    _render(start_sftp(state(ctx).archive, tenant, remote, parallel), as_json)
+    archive = state(ctx).archive
+    with progress_bar("migrating", unit="files", enabled=not as_json) as progress:
+        current = start_sftp(archive, tenant, remote, parallel, progress=progress)
+    _render(current, as_json)
 
 
 @app.command("status")

@@ -51,6 +51,29 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
+# The steps of verifying an Evidence Record (hramba verify, verify-evidence). Each ends
+# PASSED, FAILED or INDETERMINATE; the record's result is the worst of them.
+CHECKS: dict[str, str] = {
+    "HRB-E001": "evidence record is readable (RFC 4998 DER) and holds a timestamp",
+    "HRB-E002": "the files given are exactly the data group of the first hash tree",
+    "HRB-E003": "timestamp renewal covers every earlier timestamp of its chain (§5.2)",
+    "HRB-E004": "hash-tree renewal covers the data and every earlier chain (§5.3)",
+    "HRB-E005": "the record existed at the time judged",
+    "HRB-E010": "token is an RFC 3161 time-stamp token",
+    "HRB-E011": "token imprint uses SHA-2 or SHA-3",
+    "HRB-E012": "hash tree root equals the token's message imprint",
+    "HRB-E013": "TSA policy is one of those accepted",
+    "HRB-E014": "token is qualified (ETSI EN 319 422), or unqualified ones are accepted",
+    "HRB-E015": "token signature and message digest are intact",
+    "HRB-E016": "signer certificate binding (ESSCertIDv2 with SHA-2)",
+    "HRB-E017": "signer has the critical extended key usage id-kp-timeStamping only",
+    "HRB-E018": "path to a trust anchor at the token's time, revocation data checked",
+    "HRB-E019": "path and validity periods hold at the next timestamp or the time judged",
+    "HRB-E020": "stored copy of the evidence record matches the recorded one",
+    "HRB-E021": "tombstone: checked against the recorded digests of the disposed files",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem or observation, with a stable code and the subject it concerns."""

@@ -88,17 +88,25 @@ def _reduced(leaf: Leaf, siblings: list[bytes]) -> ReducedTree:
 def root_of(members: Sequence[bytes], reduced: ReducedTree, algorithm: str = "sha256") -> bytes:
     """RFC 4998 §4.3: recompute the root from a data group's hashes and its reduced tree.
 
-    Raises ValueError when a member is missing from the first list (the group is not the
-    one the tree was built over).
+    The members must be exactly the group the tree was built over: for several, the first
+    list is exactly their hashes; for one, the first list is that hash alone or that hash
+    and one neighbour (a single document's layout, see the module docstring). A file of a
+    larger group given alone is refused. (One file of a two-file group cannot be told
+    from a single document by the tree alone; every unit's group holds its manifest, so
+    leaving out the manifest is all that this allows.) Raises ValueError otherwise.
     """
     if not reduced:
         raise ValueError("empty reduced hash tree")
     first = reduced[0]
     if len(members) == 1:
-        if members[0] not in first:
-            raise ValueError("the first list of the reduced hash tree lacks this hash")
+        if members[0] not in first or len(first) > 2:
+            raise ValueError(f"the first list of the reduced hash tree holds {len(first)} "
+                             "hashes: this file is not a whole data group"
+                             if members[0] in first else
+                             "the first list of the reduced hash tree lacks this hash")
     elif sorted(first) != sorted(members):
-        raise ValueError("the first list of the reduced hash tree is not this data group")
+        raise ValueError(f"the first list of the reduced hash tree holds {len(first)} hashes, "
+                         f"not exactly the {len(members)} given")
     value = first[0] if len(first) == 1 else node_hash(first, algorithm)
     for siblings in reduced[1:]:
         value = node_hash([*siblings, value], algorithm)

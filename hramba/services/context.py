@@ -14,6 +14,7 @@ from hramba.domain.retention import PolicySet
 from hramba.ports import ObjectStore, Timestamper
 from hramba.services.policies import shipped_policies
 from hramba.trust.report import Trust
+from hramba.trust.tokens import AlgorithmPolicy
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Sealing:
     batch_size: int = 10_000
     renew_margin: timedelta = timedelta(days=365)
     weak_algorithms: tuple[str, ...] = ()
+    algorithm_policy: AlgorithmPolicy = field(default_factory=AlgorithmPolicy)
 
 
 @dataclass

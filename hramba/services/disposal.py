@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput, RetentionLocked
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey, StoredObject, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
@@ -126,16 +127,18 @@ def cancel(archive: Archive, disposal_id: int, *, by: str, reason: str) -> dict[
     return show(archive, disposal_id)
 
 
-def execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
+def execute(archive: Archive, disposal_id: int, *,
+            progress: Progress = NO_PROGRESS) -> dict[str, Any]:
     """Dispose of every listed unit that storage and holds allow; then certify. One
-    process at a time per disposal (a second gets Conflict), so one certificate."""
+    process at a time per disposal (a second gets Conflict), so one certificate.
+    `progress` counts the units not yet disposed of, as each is decided."""
     with exclusive(archive, f"disposal:{disposal_id}") as mine:
         if not mine:
             raise Conflict(f"disposal {disposal_id} is being executed by another process")
-        return _execute(archive, disposal_id)
+        return _execute(archive, disposal_id, progress)
 
 
-def _execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
+def _execute(archive: Archive, disposal_id: int, progress: Progress) -> dict[str, Any]:
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         if row.status != "approved":
@@ -144,13 +147,15 @@ def _execute(archive: Archive, disposal_id: int) -> dict[str, Any]:
         pending = list(session.scalars(select(DisposalUnit.unit_id).where(
             DisposalUnit.disposal_id == disposal_id, DisposalUnit.state != "disposed")
             .order_by(DisposalUnit.unit_id)))
+    progress.total(len(pending))
     for start in range(0, len(pending), PAGE):
-        _dispose_page(archive, disposal_id, pending[start:start + PAGE])
+        _dispose_page(archive, disposal_id, pending[start:start + PAGE], progress)
     _certify(archive, disposal_id)
     return show(archive, disposal_id)
 
 
-def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str]) -> None:
+def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str],
+                  progress: Progress) -> None:
     """Judge a page of units; mark those that may go `deleting`, delete their objects, then
     record every state in one transaction. A crash in between leaves `deleting` units
     (fixity then reports their missing objects as going, not as lost) whose objects a
@@ -163,10 +168,12 @@ def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str]) -> No
     outcomes = {unit_id: _judge(archive, is_held, until, objects.get(unit_id, []), now)
                 for unit_id, is_held, until, _ in units}
     going = [u for u, (state, _) in outcomes.items() if state == DELETING]
+    progress.advance(len(unit_ids) - len(going))  # kept: decided without deleting
     with transaction(archive.db) as session:
         _set_states(session, disposal_id, {u: outcomes[u] for u in going})
     for unit_id in going:
         outcomes[unit_id] = _delete(archive, objects.get(unit_id, []))
+        progress.advance()
     disposed = [(u, code) for u, _, _, code in units if outcomes[u][0] == "disposed"]
     with transaction(archive.db) as session:
         _set_states(session, disposal_id, outcomes)

@@ -19,7 +19,9 @@ from hramba.services import audit
 from hramba.services.context import Archive
 from hramba.services.units import get_unit, show_unit
 from hramba.trust.certs import load_pem_text, to_pem
+from hramba.trust.ers import read_evidence_record
 from hramba.trust.evidence import DataGroup, EvidenceReport, verify_evidence
+from hramba.trust.instructions import DataFile, instructions
 from hramba.trust.report import Check, Status, Trust
 
 README = """Evidence for unit {unit_id} of {tenant}
@@ -28,29 +30,20 @@ README = """Evidence for unit {unit_id} of {tenant}
 data/                  the unit's files, byte for byte as archived (the data group,
                        manifest.json included)
 evidence.ers           the RFC 4998 Evidence Record of the data group (DER)
-validation/tsa-chain.pem   the time-stamping authority's certificate and its chain
-validation/trust-anchors.pem  the anchors the archive validated it against
+validation/tsa-chain.pem   the time-stamping authority's certificates and their chain
+validation/trust-anchors.pem  the anchors the archive validated them against: a copy
+                       for convenience, not a trust anchor (see step 0 below)
 validation/*.crl, *.ocsp   revocation data, when the TSA published any
 
-With e-hramba (no database, no configuration, no network needed):
+With e-hramba (no database, no configuration, no network needed), ANCHOR.pem being the
+TSA's trust anchor as you obtained it yourself (step 0):
 
-    hramba verify-evidence --er evidence.ers --trust validation/trust-anchors.pem data/*
+    hramba verify-evidence --er evidence.ers --trust ANCHOR.pem --validation validation \\
+        data/*
 
-Without it:
-
-1. Hash every file in data/ with SHA-256 (openssl dgst -sha256 data/*).
-2. Decode the record: openssl asn1parse -inform DER -in evidence.ers -i
-   The first PartialHashtree (a SEQUENCE OF OCTET STRING inside the [2] reducedHashtree)
-   must hold exactly those hashes.
-3. Sort the hashes of a list in binary ascending order, concatenate them, hash the
-   result with SHA-256; that value joins the next list; repeat up to the last list.
-   The final value is the root (RFC 4998 section 4.3).
-4. Extract the time-stamp token (the ContentInfo at the end of the ArchiveTimeStamp)
-   to token.der, and check it with OpenSSL:
-       openssl ts -verify -digest <root in hex> -in token.der -token_in \\
-           -CAfile validation/trust-anchors.pem -untrusted validation/tsa-chain.pem
-   The time in the token (openssl ts -reply -in token.der -token_in -text) is the
-   moment the files are proven to have existed unchanged.
+Add --policy OID to require the TSA policy you expect. A token that is not a qualified
+electronic time stamp is INDETERMINATE unless --accept-unqualified (the development TSA
+is never qualified); each timestamp below says which it is.
 """
 
 
@@ -63,12 +56,18 @@ tombstone and its proof.
 tombstone.json         the unit's metadata and the SHA-256 of each of its files, in the
                        order of its data group (also in the destruction certificate)
 evidence.ers           the RFC 4998 Evidence Record of that data group (DER)
-validation/            the TSA's chain, the trust anchors, revocation data
+validation/            the TSA's chain, a copy of the trust anchors (not a trust anchor:
+                       see step 0 below), revocation data
 
-With e-hramba (no database, no configuration, no network needed):
+With e-hramba (no database, no configuration, no network needed), ANCHOR.pem being the
+TSA's trust anchor as you obtained it yourself (step 0):
 
-    hramba verify-evidence --er evidence.ers --trust validation/trust-anchors.pem \\
+    hramba verify-evidence --er evidence.ers --trust ANCHOR.pem --validation validation \\
         {digests}
+
+Add --policy OID to require the TSA policy you expect. A token that is not a qualified
+electronic time stamp is INDETERMINATE unless --accept-unqualified (the development TSA
+is never qualified); each timestamp below says which it is.
 
 It proves that files with these digests existed, unchanged, from the time in the first
 timestamp; the destruction certificate (hramba dispose certificate {disposal}) proves
@@ -94,11 +93,15 @@ def unit_batches(archive: Archive, unit_id: str) -> list[Batch]:
 
 def unit_trust(archive: Archive, batches: list[Batch]) -> Trust:
     """The configured anchors, plus the certificates and revocation data kept with them."""
-    return Trust(archive.sealing.trust.anchors,
-                 [c for b in batches for c in load_pem_text(b.certificates)],
-                 [base64.b64decode(c) for b in batches for c in b.revocation.get("crls", [])],
-                 [base64.b64decode(o) for b in batches for o in b.revocation.get("ocsps", [])],
-                 archive.sealing.trust.policies)
+    configured = archive.sealing.trust
+    trust = Trust(configured.anchors,
+                  [c for b in batches for c in load_pem_text(b.certificates)],
+                  policies=configured.policies,
+                  accept_unqualified=configured.accept_unqualified)
+    return trust.with_revocation(
+        [base64.b64decode(c) for b in batches for c in b.revocation.get("crls", [])],
+        [base64.b64decode(o) for b in batches for o in b.revocation.get("ocsps", [])],
+        "the archive's batch records")
 
 
 def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> EvidenceReport:
@@ -113,47 +116,61 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
     trust = unit_trust(archive, unit_batches(archive, unit_id))
     report = verify_evidence(evidence.record, group, trust, at)
     if disposed:
-        report.checks.append(Check("tombstone", Status.PASSED, f"disposed of on {disposed}: "
-                                   "checked against the recorded file digests"))
+        report = report.adding(Check("HRB-E021", "", Status.PASSED, f"disposed of on "
+                                     f"{disposed}"))
     elif evidence.stored_at is not None:
         with archive.store.open(ObjectKey(evidence.object_key)) as stream:
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
-        report.checks.append(Check("stored copy of the evidence record",
-                                   Status.PASSED if same else Status.FAILED,
-                                   evidence.object_key))
+        report = report.adding(Check("HRB-E020", "", Status.PASSED if same else Status.FAILED,
+                                     evidence.object_key))
     with transaction(archive.db) as session:
         audit.record(session, archive, "unit.verified", unit_id, tenant=unit["tenant"],
-                     details={"result": "PASSED" if report.passed else "FAILED"})
+                     details={"result": report.result.value})
     return report
 
 
 def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
     """DIR/data/ (for a disposed unit: DIR/tombstone.json), DIR/evidence.ers,
-    DIR/validation/, DIR/README.txt."""
+    DIR/validation/, DIR/README.txt (the checks as commands: hramba.trust.instructions)."""
     unit = show_unit(archive, unit_id)
     evidence, _ = current_record(archive, unit_id)
-    batches = unit_batches(archive, unit_id)
-    if unit["retention"]["disposed_at"]:
+    disposed = bool(unit["retention"]["disposed_at"])
+    if disposed:
         _write_tombstone(unit, out)
+        files = [DataFile(f["name"], {"sha256": bytes.fromhex(f["sha256"])})
+                 for f in unit["files"]]
     else:
-        get_unit(archive, unit_id, out / "data")
+        files = _data_files(get_unit(archive, unit_id, out / "data"), evidence.record)
     (out / "evidence.ers").write_bytes(evidence.record)
-    validation = out / "validation"
+    anchors = to_pem(archive.sealing.trust.anchors)
+    _write_validation(unit_batches(archive, unit_id), anchors, out / "validation")
+    readme = (TOMBSTONE_README if disposed else README).format(
+        unit_id=unit_id, tenant=unit["tenant"], disposed=unit["retention"]["disposed_at"],
+        disposal=unit["retention"]["disposal"],
+        digests=" ".join(f"--sha256 {f['sha256']}" for f in unit["files"]))
+    (out / "README.txt").write_text(readme + instructions(
+        evidence.record, files, anchors, tombstone=disposed), "utf-8")
+    return out
+
+
+def _data_files(paths: list[Path], record: bytes) -> list[DataFile]:
+    """The exported files with their hashes in every algorithm of the record's chains."""
+    algorithms = sorted({s.algorithm for chain in read_evidence_record(record) for s in chain})
+    group = DataGroup.of_paths(paths)
+    return [DataFile(p.name, {a: group.hashes(a)[n] for a in algorithms})
+            for n, p in enumerate(paths)]
+
+
+def _write_validation(batches: list[Batch], anchors: str, validation: Path) -> None:
+    """The TSA certificates, the anchors, and the revocation data kept with each batch."""
     validation.mkdir(exist_ok=True)
     (validation / "tsa-chain.pem").write_text("".join(b.certificates for b in batches),
                                               "ascii")
-    (validation / "trust-anchors.pem").write_text(to_pem(archive.sealing.trust.anchors),
-                                                  "ascii")
+    (validation / "trust-anchors.pem").write_text(anchors, "ascii")
     for kind in ("crls", "ocsps"):
         items = [item for b in batches for item in b.revocation.get(kind, [])]
         for n, item in enumerate(items, 1):
             (validation / f"{n}.{kind[:-1]}").write_bytes(base64.b64decode(item))
-    readme = TOMBSTONE_README if unit["retention"]["disposed_at"] else README
-    (out / "README.txt").write_text(readme.format(
-        unit_id=unit_id, tenant=unit["tenant"], disposed=unit["retention"]["disposed_at"],
-        disposal=unit["retention"]["disposal"],
-        digests=" ".join(f"--sha256 {f['sha256']}" for f in unit["files"])), "utf-8")
-    return out
 
 
 def _write_tombstone(unit: dict[str, Any], out: Path) -> None:

@@ -7,10 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from hramba.core.errors import NotFound
 from hramba.core.findings import Report
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
@@ -34,17 +35,21 @@ class _Recorded:
     unit_id: str
 
 
-def run_fixity(archive: Archive, tenant: str | None = None) -> Report:
-    """Check every object of `tenant` (or of all tenants) in one pass; audit the run."""
+def run_fixity(archive: Archive, tenant: str | None = None, *,
+               progress: Progress = NO_PROGRESS) -> Report:
+    """Check every object of `tenant` (or of all tenants) in one pass; audit the run.
+    `progress` counts the recorded objects checked (the orphan listing is not counted)."""
     if tenant:
         with transaction(archive.db) as session:
             get_tenant(session, tenant)  # an unknown code is an error, not "OK ()"
     report = Report("fixity")
     referenced: set[str] = set()
+    progress.total(_count_recorded(archive, tenant))
     for table in (File, Evidence):
         for recorded in _recorded(archive, table, tenant):
             referenced.add(recorded.key)
             _check_object(archive, report, recorded)
+            progress.advance()
     prefix = tenant_prefix(tenant) if tenant else UNITS
     for key in archive.store.keys(prefix):
         report.count("objects listed")
@@ -69,14 +74,8 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
         query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id)
                  .join(Unit, table.unit_id == Unit.id)
                  .join(Tenant, Unit.tenant_id == Tenant.id)
-                 .where(table.id > last_id, Unit.disposed_at.is_(None))
+                 .where(table.id > last_id, *_checked(table, tenant, unit_ids))
                  .order_by(table.id).limit(PAGE))
-        if unit_ids is not None:
-            query = query.where(Unit.id.in_(unit_ids))
-        if table is Evidence:
-            query = query.where(Evidence.stored_at.is_not(None))
-        if tenant:
-            query = query.where(Tenant.code == tenant)
         with transaction(archive.db) as session:
             page = [_Recorded(r[0], ObjectKey(r[1]), r[2], Digest.sha256(r[3]), r[4], r[5],
                               r[6]) for r in session.execute(query)]
@@ -84,6 +83,29 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
         if len(page) < PAGE:
             return
         last_id = page[-1].id
+
+
+def _checked(table: type[File] | type[Evidence], tenant: str | None,
+             unit_ids: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
+    """Which recorded objects are checked: those of units not disposed of (evidence
+    records once stored), of `tenant` and `unit_ids` when given."""
+    conditions: list[ColumnElement[bool]] = [Unit.disposed_at.is_(None)]
+    if unit_ids is not None:
+        conditions.append(Unit.id.in_(unit_ids))
+    if table is Evidence:
+        conditions.append(Evidence.stored_at.is_not(None))
+    if tenant:
+        conditions.append(Tenant.code == tenant)
+    return conditions
+
+
+def _count_recorded(archive: Archive, tenant: str | None) -> int:
+    """How many objects `_recorded` yields for files and evidence records together."""
+    with transaction(archive.db) as session:
+        return sum(int(session.scalar(
+            select(func.count()).select_from(table).join(Unit, table.unit_id == Unit.id)
+            .join(Tenant, Unit.tenant_id == Tenant.id).where(*_checked(table, tenant))) or 0)
+            for table in (File, Evidence))
 
 
 def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None:

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from hramba.core.errors import CodedRejection, NotFound, RejectedInput
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.db.engine import transaction
 from hramba.db.models import Tenant, Unit
 from hramba.domain.retention import LEGAL_ZONE
@@ -28,7 +29,7 @@ from hramba.services.archive import (
 )
 from hramba.services.context import Archive
 from hramba.services.quarantine import quarantine
-from ingest.directory import Candidate, walk
+from ingest.directory import Candidate, count, walk
 from ingest.intake import NOT_AN_INVOICE, Parsed, as_document, read_input
 
 BATCH = 100
@@ -55,17 +56,22 @@ def summarise(results: list[IngestResult]) -> dict[str, Any]:
 
 
 def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
-                     batch_size: int = BATCH) -> Iterator[IngestResult]:
+                     batch_size: int = BATCH, *,
+                     progress: Progress = NO_PROGRESS) -> Iterator[IngestResult]:
     """Archive every file under `root` through intake, one result per file, in order.
 
     `tenant` names the budget user; without it each document goes to the tenant whose tax
     number is its receiver (envelope) or buyer. Files are checked and hashed one by one,
     then archived `batch_size` units at a time (one commit per batch), so a crash loses
-    at most a batch of rows, which a re-run adopts.
+    at most a batch of rows, which a re-run adopts. `progress` counts files as their
+    results come, after their batch's commit.
     """
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
-    yield from ingest_candidates(archive, walk(root), tenant, batch_size, source="dir")
+    progress.total(count(root))
+    for result in ingest_candidates(archive, walk(root), tenant, batch_size, source="dir"):
+        progress.advance()
+        yield result
 
 
 def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],

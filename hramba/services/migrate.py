@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Tenant
@@ -52,18 +53,20 @@ class Remote:
         return f"{e.user}@{e.host}:{e.port}/{self.path.strip('/')}"
 
 
-def start_sftp(archive: Archive, tenant: str, remote: Remote, parallel: int = 4
-               ) -> dict[str, Any]:
-    """Migrate (or resume migrating) `remote` into `tenant`; returns the status."""
+def start_sftp(archive: Archive, tenant: str, remote: Remote, parallel: int = 4, *,
+               progress: Progress = NO_PROGRESS) -> dict[str, Any]:
+    """Migrate (or resume migrating) `remote` into `tenant`; returns the status.
+    `progress` counts the files this run transfers, as each arrives."""
     ref = tenant_ref(archive, tenant)
     source = SftpSource(remote.endpoint)  # a wrong host key stops here, before any record
     try:
         migration_id = _migration(archive, ref.id, remote)
         _plan(archive, migration_id, source, remote)
         pending = _files(archive, migration_id, ("pending", "transferred"))
+        progress.total(len(pending))
         for start in range(0, len(pending), CHUNK_FILES):
             _run_chunk(archive, migration_id, source, remote, ref.code,
-                       pending[start:start + CHUNK_FILES], parallel)
+                       pending[start:start + CHUNK_FILES], parallel, progress)
     finally:
         source.close()
     return status(archive, migration_id)
@@ -122,7 +125,8 @@ def _files(archive: Archive, migration_id: int, states: Sequence[str]) -> list[M
 
 
 def _run_chunk(archive: Archive, migration_id: int, source: SftpSource, remote: Remote,
-               tenant: str, files: list[MigrationFile], parallel: int) -> None:
+               tenant: str, files: list[MigrationFile], parallel: int,
+               progress: Progress) -> None:
     staging = staging_dir(archive, migration_id)
     local = threading.local()
 
@@ -133,8 +137,11 @@ def _run_chunk(archive: Archive, migration_id: int, source: SftpSource, remote: 
         return f, target, download(local.sftp, str(PurePosixPath(remote.path) / f.path),
                                    target)
 
+    fetched = []
     with ThreadPoolExecutor(max(1, parallel)) as pool:
-        fetched = list(pool.map(fetch, files))
+        for item in pool.map(fetch, files):  # one thread reports: a Progress need no lock
+            fetched.append(item)
+            progress.advance()
     good = []
     with transaction(archive.db) as session:
         for f, target, hashed in fetched:

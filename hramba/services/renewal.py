@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from hramba.core.errors import ConfigurationError
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import Evidence, File, Tenant, Unit
@@ -50,9 +51,7 @@ from hramba.trust.ers import (
     read_revocation,
 )
 from hramba.trust.evidence import DataGroup
-from hramba.trust.tokens import signer_of
-
-EXPIRING = "TSA certificate expires within the margin"
+from hramba.trust.tokens import renewal_reason, signer_of
 
 
 @dataclass
@@ -81,8 +80,10 @@ _Plan = dict[str, tuple[Leaf, list[_Current]]]
 
 
 def renew(archive: Archive, margin: timedelta | None = None,
-          weak_algorithms: Sequence[str] | None = None) -> RenewReport:
-    """Renew every chain that is due; one TSA request per kind of renewal and algorithm."""
+          weak_algorithms: Sequence[str] | None = None, *,
+          progress: Progress = NO_PROGRESS) -> RenewReport:
+    """Renew every chain that is due; one TSA request per kind of renewal and algorithm.
+    `progress` counts the records checked (a re-hash reads the unit's files then)."""
     margin = archive.sealing.renew_margin if margin is None else margin
     weak = archive.sealing.weak_algorithms if weak_algorithms is None else weak_algorithms
     if archive.sealing.algorithm in weak:
@@ -91,7 +92,9 @@ def renew(archive: Archive, margin: timedelta | None = None,
     report, deadline = RenewReport(), archive.clock.now() + margin
     stamps: dict[str, _Plan] = {}
     rehash: _Plan = {}
-    for current in _current_records(archive):
+    records = _current_records(archive)
+    progress.total(len(records))
+    for current in records:
         report.checked += 1
         last = read_evidence_record(current.record)[-1]
         algorithm = last[-1].algorithm
@@ -104,26 +107,23 @@ def renew(archive: Archive, margin: timedelta | None = None,
             _count(report, f"hash algorithm {algorithm} is weakening")
             leaf = _rehashed_leaf(archive, current, archive.sealing.algorithm)
             rehash[leaf.key] = (leaf, [current])
-        elif _expiring(last[-1].token, deadline):
-            _count(report, EXPIRING)
+        elif reason := renewal_reason(last[-1].token, deadline, archive.sealing.trust.anchors,
+                                      archive.sealing.algorithm_policy):
+            _count(report, reason)
             hashes = tuple(hashlib.new(algorithm, s.token).digest() for s in last)
             key = hashlib.sha256(b"".join(hashes)).hexdigest()
             plan = stamps.setdefault(algorithm, {})
             plan.setdefault(key, (Leaf(key, hashes), []))[1].append(current)
+        progress.advance()
     for algorithm, plan in stamps.items():
-        _renew(archive, plan, algorithm, _append_to_last_chain, report)
+        _renew(archive, plan, algorithm, _append_to_last_chain, report, deadline)
     if rehash:
-        _renew(archive, rehash, archive.sealing.algorithm, _start_new_chain, report)
+        _renew(archive, rehash, archive.sealing.algorithm, _start_new_chain, report, deadline)
     return report
 
 
 def _count(report: RenewReport, reason: str) -> None:
     report.reasons[reason] = report.reasons.get(reason, 0) + 1
-
-
-def _expiring(token: bytes, deadline: datetime) -> bool:
-    signer = signer_of(token)
-    return signer is None or signer.not_valid_after <= deadline
 
 
 def _rehashed_leaf(archive: Archive, current: _Current, algorithm: str) -> Leaf:
@@ -147,11 +147,34 @@ def _start_new_chain(chains: list[list[bytes]], stamp: bytes) -> list[list[bytes
 
 def _renew(archive: Archive, plan: _Plan, algorithm: str,
            extend: Callable[[list[list[bytes]], bytes], list[list[bytes]]],
-           report: RenewReport) -> None:
+           report: RenewReport, deadline: datetime) -> None:
     stamped = timestamp_leaves(archive, [leaf for leaf, _ in plan.values()], algorithm)
     report.tsa_requests += 1
+    _refuse_weaker(archive, stamped.token, plan, deadline)
     _commit(archive, stamped, plan, algorithm, extend)
     report.renewed += sum(len(units) for _, units in plan.values())
+
+
+def _refuse_weaker(archive: Archive, token: bytes, plan: _Plan, deadline: datetime) -> None:
+    """A renewal never weakens a proof: the new token must not be due itself (so its
+    certificate holds past now + the margin), and when a chain is renewed because its
+    certificate expires, the new one must outlive it. Nothing is recorded else."""
+    tsa = archive.sealing.timestamper.description
+    still_due = renewal_reason(token, deadline, archive.sealing.trust.anchors,
+                               archive.sealing.algorithm_policy)
+    if still_due:
+        raise ConfigurationError(f"{tsa}: refused as renewal TSA, its new token would be due "
+                                 f"for renewal at once: {still_due}")
+    new = signer_of(token)
+    for _, currents in plan.values():
+        for current in currents:
+            old = signer_of(read_evidence_record(current.record)[-1][-1].token)
+            renewed_for_expiry = old is not None and old.not_valid_after <= deadline
+            if new and old and renewed_for_expiry and new.not_valid_after <= old.not_valid_after:
+                raise ConfigurationError(
+                    f"{tsa}: refused as renewal TSA, its certificate (until "
+                    f"{new.not_valid_after:%Y-%m-%d}) does not outlive the one renewed "
+                    f"(until {old.not_valid_after:%Y-%m-%d})")
 
 
 def _current_records(archive: Archive) -> list[_Current]:

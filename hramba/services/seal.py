@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from hramba.core.errors import IntegrityViolation, ServiceUnavailable
+from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
+from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import AuditEvent, Batch, Disposal, Evidence, File, Tenant, Unit
@@ -60,18 +61,21 @@ class _Pending:
     members: tuple[bytes, ...]
 
 
-def seal(archive: Archive, batch_size: int | None = None) -> SealReport:
-    """Seal all pending units; a TSA outage stops the run and leaves the rest pending."""
+def seal(archive: Archive, batch_size: int | None = None, *,
+         progress: Progress = NO_PROGRESS) -> SealReport:
+    """Seal all pending units; a TSA outage stops the run and leaves the rest pending.
+    `progress` counts units as their Evidence Records are stored (most of the time)."""
     started, report = time.perf_counter(), SealReport()
     store_evidence(archive)
     size = batch_size or archive.sealing.batch_size
+    progress.total(count_pending(archive))
     while True:
         batch, certificates = _pending(archive, size), _pending_certificates(archive)
         if not batch and not certificates:
             break
         report.tsa_requests += 1
         try:
-            _seal_batch(archive, batch, certificates)
+            _seal_batch(archive, batch, certificates, progress)
         except ServiceUnavailable as exc:
             report.error = str(exc)
             break
@@ -130,22 +134,31 @@ def timestamp_leaves(archive: Archive, leaves: list[Leaf],
     tree = build_tree([*leaves, Leaf(AUDIT_LEAF, (bytes.fromhex(head_hash),))], algorithm)
     token = archive.sealing.timestamper.timestamp(tree.root, algorithm)
     trust = archive.sealing.trust
-    checked = _accepted(archive, check_token(token, tree.root, trust))
+    # A first look before the revocation data is fetched, then the whole check with it: a
+    # TSA certificate revoked before the token was made is refused, not merely recorded.
+    checked = _accepted(archive, check_token(token, tree.root,
+                                             replace(trust, require_revocation=False)))
     crls, ocsps = fetch_revocation(checked, trust)
-    # Checked again with the revocation data just fetched: a TSA certificate revoked
-    # before the token was made is refused, not merely recorded.
-    _accepted(archive, check_token(token, tree.root, replace(
-        trust, crls=[*trust.crls, *crls], ocsps=[*trust.ocsps, *ocsps])))
+    _accepted(archive, check_token(token, tree.root, trust.with_revocation(
+        crls, ocsps, "fetched at sealing")))
     return Stamped(tree, token, checked, crls, ocsps, head_seq, head_hash)
 
 
 def _accepted(archive: Archive, checked: TokenReport) -> TokenReport:
-    failed = [c for c in checked.checks if c.status is not Status.PASSED]
-    if failed:
-        raise IntegrityViolation(f"{archive.sealing.timestamper.description}: token refused: "
-                                 + "; ".join(f"{c.name} {c.status.value} {c.detail}"
-                                             for c in failed))
-    return checked
+    """The token if every check passed. A failed check refuses it (exit 7); an unqualified
+    token not accepted by the settings is a configuration matter (exit 3); revocation data
+    that could not be had leaves the units pending (exit 75)."""
+    open_checks = [c for c in checked.checks if c.status is not Status.PASSED]
+    if not open_checks:
+        return checked
+    tsa = archive.sealing.timestamper.description
+    why = "; ".join(f"{c.name} {c.status.value} {c.detail}" for c in open_checks)
+    if any(c.status is Status.FAILED for c in open_checks):
+        raise IntegrityViolation(f"{tsa}: token refused: {why}")
+    if any(c.code == "HRB-E014" for c in open_checks):
+        raise ConfigurationError(f"{tsa}: the TSA's tokens are not qualified; set "
+                                 "tsa.accept_unqualified = true to seal with them: " + why)
+    raise ServiceUnavailable(f"{tsa}: token not yet accepted: {why}")
 
 
 def batch_row(archive: Archive, stamped: Stamped, units: int,
@@ -170,7 +183,7 @@ def _pending_certificates(archive: Archive) -> dict[str, tuple[int, bytes]]:
 
 
 def _seal_batch(archive: Archive, batch: list[_Pending],
-                certificates: dict[str, tuple[int, bytes]]) -> None:
+                certificates: dict[str, tuple[int, bytes]], progress: Progress) -> None:
     algorithm = archive.sealing.algorithm
     stamped = timestamp_leaves(archive, [Leaf(p.unit_id, p.members) for p in batch]
                                + [Leaf(key, (sha,)) for key, (_, sha) in certificates.items()])
@@ -197,7 +210,7 @@ def _seal_batch(archive: Archive, batch: list[_Pending],
             "tsa": row.tsa,
             "gen_time": str(stamped.checked.gen_time),
             "audit_head": {"seq": row.audit_seq, "hash": row.audit_hash}})
-    store_evidence(archive)
+    store_evidence(archive, progress)  # the batch's records: one per unit
 
 
 def _b64(items: list[bytes]) -> list[str]:
@@ -212,7 +225,7 @@ def evidence_row(batch_id: int, tenant: str, unit_id: str, record: bytes,
             "created_at": now, "stored_at": None, "superseded_at": None}
 
 
-def store_evidence(archive: Archive) -> int:
+def store_evidence(archive: Archive, progress: Progress = NO_PROGRESS) -> int:
     """Copy committed Evidence Records not yet in storage next to their units (a disposed
     unit's renewed records stay in the database: its storage is gone)."""
     with transaction(archive.db) as session:
@@ -224,6 +237,7 @@ def store_evidence(archive: Archive) -> int:
     for _, key, record, retain_until in rows:
         _put_record(archive, ObjectKey(key), record,
                     storage_lock(retain_until, now, archive.minimum_lock))
+        progress.advance()
     archive.store.sync()
     if rows:
         with transaction(archive.db) as session:

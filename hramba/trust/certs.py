@@ -16,13 +16,18 @@ def load_certificates(path: Path, what: str) -> list[x509.Certificate]:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"{what} {path}: {exc.strerror}") from exc
+    return certificates_in(data, f"{what} {path}")
+
+
+def certificates_in(data: bytes, what: str) -> list[x509.Certificate]:
+    """Every certificate in PEM (or one DER certificate) bytes; `what` names their source."""
     try:
         if pem.detect(data):
             return [x509.Certificate.load(der) for kind, _, der in pem.unarmor(data, True)
                     if kind == "CERTIFICATE"]
         return [x509.Certificate.load(data, strict=True)]
     except ValueError as exc:
-        raise ConfigurationError(f"{what} {path}: not a certificate file ({exc})") from exc
+        raise ConfigurationError(f"{what}: not a certificate file ({exc})") from exc
 
 
 def to_pem(certificates: Iterable[x509.Certificate]) -> str:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hramba.core.types import Clock
+from hramba.trust.ers import digest_algorithm
 
 # 2.25.<UUID> (ITU-T X.667): a policy OID of our own for "development, not qualified".
 DEV_POLICY = "2.25.216609516158335497934466446207473356251"
@@ -53,12 +54,15 @@ def create_dev_tsa(folder: Path, now: datetime) -> DevTsaFiles:
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
         ec.SECP256R1())
-    ca_name = _name(f"{NOT_QUALIFIED} - root")
+    # Named for its making: two development TSAs (a re-made one, a test's) never share a
+    # name, which path builders such as openssl's would take for the same issuer.
+    made = f"{now:%Y%m%d}-{secrets.token_hex(2)}"
+    ca_name = _name(f"{NOT_QUALIFIED} root {made}")
     ca = (_builder(ca_name, ca_name, ca_key.public_key(), now, years=30)
           .add_extension(cx509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(_usage(cert_sign=True), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    tsa = (_builder(_name(NOT_QUALIFIED), ca_name, tsa_key.public_key(), now, years=10)
+    tsa = (_builder(_name(f"{NOT_QUALIFIED} {made}"), ca_name, tsa_key.public_key(), now, years=10)
            .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
            .add_extension(_usage(cert_sign=False), critical=True)
            .add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
@@ -107,7 +111,7 @@ class DevTimestamper:
         """A TimeStampToken (ContentInfo, DER) over `digest`."""
         tst_info = tsp.TSTInfo({
             "version": 1, "policy": DEV_POLICY,
-            "message_imprint": {"hash_algorithm": {"algorithm": algorithm},
+            "message_imprint": {"hash_algorithm": digest_algorithm(algorithm),
                                 "hashed_message": digest},
             "serial_number": secrets.randbits(63),
             "gen_time": self.clock.now(),
@@ -129,13 +133,13 @@ class DevTimestamper:
             "version": "v1",
             "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value={
                 "issuer": self._cert.issuer, "serial_number": self._cert.serial_number}),
-            "digest_algorithm": {"algorithm": "sha256"},
+            "digest_algorithm": digest_algorithm("sha256"),
             "signed_attrs": attrs,
             "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
             "signature": signature,
         })
         return cms.ContentInfo({"content_type": "signed_data", "content": {
-            "version": "v3", "digest_algorithms": [{"algorithm": "sha256"}],
+            "version": "v3", "digest_algorithms": [digest_algorithm("sha256")],
             "encap_content_info": {"content_type": ID_CT_TSTINFO,
                                    "content": cms.ParsableOctetString(tst_info)},
             "certificates": [self._cert, self._ca],

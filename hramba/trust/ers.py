@@ -131,12 +131,25 @@ class Stamp:
     token: bytes
 
 
+def digest_algorithm(name: str) -> algos.DigestAlgorithm:
+    """An AlgorithmIdentifier for a hash, parameters absent: RFC 5754 §2 (SHA-2) says
+    implementations SHOULD write them absent; asn1crypto would write NULL."""
+    with_null = algos.DigestAlgorithm({"algorithm": name}).dump()
+    return algos.DigestAlgorithm.load(_sequence(_without_null(with_null)))
+
+
+def _without_null(der: bytes) -> bytes:
+    """The contents of an AlgorithmIdentifier without a trailing NULL (05 00)."""
+    content = der[2:]  # short form: an AlgorithmIdentifier of a hash is < 128 bytes
+    return content[:-2] if content.endswith(b"\x05\x00") else content
+
+
 def archive_time_stamp(reduced: ReducedTree, token: bytes, algorithm: str = "sha256") -> bytes:
     """One ArchiveTimeStamp (DER). The token is embedded byte for byte, never re-encoded."""
     cms.ContentInfo.load(token, strict=True)  # refuse anything that is not one DER value
-    digest_algorithm = _retag(algos.DigestAlgorithm({"algorithm": algorithm}).dump(), 0xA0)
+    digest = _retag(digest_algorithm(algorithm).dump(), 0xA0)
     tree = _retag(ReducedHashtree([[bytes(h) for h in p] for p in reduced]).dump(), 0xA2)
-    return _sequence(digest_algorithm + tree + token)
+    return _sequence(digest + tree + token)
 
 
 def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str],
@@ -144,7 +157,7 @@ def evidence_record(chains: Sequence[Sequence[bytes]], algorithms: Sequence[str]
     """An EvidenceRecord (DER) of `chains` of ArchiveTimeStamps (DER), oldest first, with
     `revocation` in its cryptoInfos when there is any."""
     version = core.Integer(1).dump()
-    digests = DigestAlgorithms([{"algorithm": a} for a in sorted(set(algorithms))]).dump()
+    digests = DigestAlgorithms([digest_algorithm(a) for a in sorted(set(algorithms))]).dump()
     return _sequence(version + digests + _crypto_infos(revocation) + chains_der(chains))
 
 

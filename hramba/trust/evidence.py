@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -21,22 +21,45 @@ from typing import Any, BinaryIO
 from hramba.core.types import CHUNK
 from hramba.domain.hashtree import node_hash, root_of
 from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record, read_revocation
-from hramba.trust.report import Check, Status, Trust
+from hramba.trust.report import Check, Status, TokenInfo, Trust, overall
 from hramba.trust.tokens import TokenReport, check_token
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvidenceReport:
-    checks: list[Check] = field(default_factory=list)
-    proven_at: datetime | None = None
+    """A verification: every step, what each token claims, which digests were checked.
+
+    Only a PASSED result proves a time; otherwise the token times are claims."""
+
+    checks: tuple[Check, ...]
+    tokens: tuple[TokenInfo, ...] = ()
+    digests: tuple[str, ...] = ()  # the data group as checked: algorithm:hex per file
+    judged_at: datetime | None = None
+
+    @property
+    def result(self) -> Status:
+        return overall(c.status for c in self.checks)
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and all(c.status is Status.PASSED for c in self.checks)
+        return self.result is Status.PASSED
+
+    @property
+    def proven_at(self) -> datetime | None:
+        """The first timestamp's time, when everything passed; None otherwise."""
+        return self.tokens[0].gen_time if self.passed and self.tokens else None
+
+    def adding(self, *checks: Check) -> EvidenceReport:
+        return replace(self, checks=(*self.checks, *checks))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"result": "PASSED" if self.passed else "FAILED",
+        return {"result": self.result.value,
                 "proven_existence": self.proven_at.isoformat() if self.proven_at else None,
+                "claimed_times": [t.gen_time.isoformat() for t in self.tokens
+                                  if t.gen_time and not self.passed],
+                "judged_at": self.judged_at.isoformat() if self.judged_at else None,
+                "digests": list(self.digests),
+                "tokens": [t.as_dict() for t in self.tokens],
                 "checks": [c.as_dict() for c in self.checks]}
 
 
@@ -60,6 +83,10 @@ class DataGroup:
         return group
 
     def hashes(self, algorithm: str) -> list[bytes]:
+        """The members' hashes; LookupError when only other hashes are known (bytes gone)."""
+        if algorithm not in self._hashes and not self._openers and self._hashes:
+            raise LookupError(f"the files are gone and only their {', '.join(self._hashes)} "
+                              f"digests are recorded: the {algorithm} chain cannot be checked")
         if algorithm not in self._hashes:
             self._hashes[algorithm] = [self._hash(o, algorithm) for o in self._openers]
         return self._hashes[algorithm]
@@ -79,58 +106,82 @@ def _open_binary(path: Path) -> BinaryIO:
 
 def verify_evidence(record: bytes, group: DataGroup, trust: Trust,
                     at: datetime | None = None) -> EvidenceReport:
-    """Check `record` against the data group `group` (a unit's files)."""
-    report = EvidenceReport()
+    """Check `record` against `group` (exactly a unit's files) as of `at` (default now):
+    only timestamps made by then count, and the last of them must still hold then."""
+    at = at or datetime.now(UTC)
     try:
         chains = read_evidence_record(record)
         raw = raw_chains(record)
         kept = read_revocation(record)  # what the record brings along (cryptoInfos)
     except Exception as exc:  # noqa: BLE001 - an unreadable record is a failed check
-        report.checks.append(Check("evidence record", Status.FAILED, str(exc)))
-        return report
-    trust = replace(trust, crls=[*trust.crls, *kept.crls], ocsps=[*trust.ocsps, *kept.ocsps])
+        return EvidenceReport((Check("HRB-E001", "", Status.FAILED, str(exc)),), judged_at=at)
+    trust = trust.with_revocation(kept.crls, kept.ocsps, "the record's cryptoInfos")
     stamps = [(c, s, stamp) for c, chain in enumerate(chains) for s, stamp in enumerate(chain)]
     if not stamps:
-        report.checks.append(Check("evidence record", Status.FAILED, "no archive timestamp"))
-        return report
-    for n, (c, s, stamp) in enumerate(stamps):
+        return EvidenceReport((Check("HRB-E001", "", Status.FAILED, "no archive timestamp"),),
+                              judged_at=at)
+    used = [x for x in stamps if (_gen_time(x[2]) or at) <= at]
+    if not used:
+        first = _gen_time(stamps[0][2])
+        return EvidenceReport((Check("HRB-E005", "", Status.FAILED, (
+            f"the first timestamp is of {first:%Y-%m-%d %H:%M:%S %Z}, after "
+            f"{at:%Y-%m-%d %H:%M:%S %Z}: the record did not exist then")),), judged_at=at)
+    checks: list[Check] = []
+    tokens: list[TokenInfo] = []
+    for n, (c, s, stamp) in enumerate(used):
         label = f"chain {c + 1} timestamp {s + 1}"
-        data, what = _covered(group, raw, chains, c, s, stamp.algorithm)
-        root = _root(report, f"{label}: {what}", data, stamp)
-        until = _gen_time(stamps[n + 1][2]) if n + 1 < len(stamps) else (at or datetime.now(UTC))
-        token = check_token(stamp.token, root or b"", trust, label=label, at=until)
-        report.checks.extend(token.checks)
-        if n == 0:
-            report.proven_at = token.gen_time
-    return report
+        try:
+            code, data = _covered(group, raw, chains, c, s, stamp.algorithm)
+        except LookupError as exc:  # a tombstone's later chain: INDETERMINATE, not FAILED
+            checks.append(Check("HRB-E004", label, Status.INDETERMINATE, str(exc)))
+            continue
+        checks.append(_tree_check(code, label, data, stamp))
+        until = _gen_time(used[n + 1][2]) if n + 1 < len(used) else at
+        token = check_token(stamp.token, _root(data, stamp), trust, label=label, at=until)
+        checks.extend(token.checks)
+        tokens.append(token.info())
+    if len(used) < len(stamps):
+        checks.append(Check("HRB-E005", "", Status.PASSED, (
+            f"{len(stamps) - len(used)} later timestamp(s) not used: made after "
+            f"{at:%Y-%m-%d %H:%M:%S %Z}")))
+    digests = tuple(f"{used[0][2].algorithm}:{h.hex()}" for h in
+                    group.hashes(used[0][2].algorithm))
+    return EvidenceReport(tuple(checks), tuple(tokens), digests, at)
 
 
 def _covered(group: DataGroup, raw: list[list[bytes]], chains: list[list[Stamp]], c: int,
-             s: int, algorithm: str) -> tuple[list[bytes], str]:
-    """What the s-th timestamp of chain c must cover (RFC 4998 §5.2 and §5.3)."""
-    if s > 0:
-        previous = chains[c][s - 1].token
-        return ([hashlib.new(algorithm, previous).digest()],
-                "renewal link (previous timestamp in the first partial tree)")
+             s: int, algorithm: str) -> tuple[str, list[bytes]]:
+    """The check code, and the hashes the s-th timestamp of chain c must cover exactly
+    (RFC 4998 §5.2 and §5.3)."""
+    if s > 0:  # timestamp renewal: every earlier timestamp of the chain
+        return "HRB-E003", [hashlib.new(algorithm, x.token).digest() for x in chains[c][:s]]
     if c == 0:
-        return group.hashes(algorithm), "data group hash in the first partial tree"
+        return "HRB-E002", group.hashes(algorithm)
     covered = hashlib.new(algorithm, chains_der(raw[:c])).digest()
-    return ([hashlib.new(algorithm, h + covered).digest() for h in group.hashes(algorithm)],
-            f"hash-tree renewal ({algorithm} over the data and the earlier chains)")
+    return "HRB-E004", [hashlib.new(algorithm, h + covered).digest()
+                        for h in group.hashes(algorithm)]
 
 
-def _root(report: EvidenceReport, name: str, data: list[bytes], stamp: Stamp) -> bytes | None:
+def _tree_check(code: str, label: str, data: list[bytes], stamp: Stamp) -> Check:
     if not stamp.reduced:  # no tree: the timestamp is directly over the data (group)
-        root = data[0] if len(data) == 1 else node_hash(data, stamp.algorithm)
-        report.checks.append(Check(name, Status.PASSED, "no reduced hash tree"))
-        return root
+        return Check(code, label, Status.PASSED, f"{len(data)} hash(es), no reduced hash tree")
     try:
-        root = root_of(data, stamp.reduced, stamp.algorithm)
+        root_of(data, stamp.reduced, stamp.algorithm)
     except ValueError as exc:
-        report.checks.append(Check(name, Status.FAILED, str(exc)))
-        return None
-    report.checks.append(Check(name, Status.PASSED, f"{len(stamp.reduced)} levels"))
-    return root
+        return Check(code, label, Status.FAILED, str(exc))
+    return Check(code, label, Status.PASSED,
+                 f"{len(data)} {stamp.algorithm} hash(es), {len(stamp.reduced)} levels")
+
+
+def _root(data: list[bytes], stamp: Stamp) -> bytes:
+    """The value the token must be over; empty when the data is not in the tree (the
+    imprint check then fails too, which is the truth)."""
+    if not stamp.reduced:
+        return data[0] if len(data) == 1 else node_hash(data, stamp.algorithm)
+    try:
+        return root_of(data, stamp.reduced, stamp.algorithm)
+    except ValueError:
+        return b""
 
 
 def _gen_time(stamp: Stamp) -> datetime | None:

@@ -171,7 +171,7 @@ def test_seal_verify_export_and_offline_verification(cli: Cli, tmp_path: Path) -
     cli("evidence", "export", unit_id, "--out", str(out))
     auditor = Cli(tmp_path / "no-archive-here", clean_env())  # no database, no settings
     args = ["verify-evidence", "--er", str(out / "evidence.ers"), "--trust",
-            str(out / "validation" / "trust-anchors.pem"),
+            str(out / "validation" / "trust-anchors.pem"), "--accept-unqualified",
             *map(str, sorted((out / "data").iterdir()))]
     offline = auditor(*args, "--json").json()
     assert offline["result"] == "PASSED"

@@ -136,3 +136,23 @@ def test_messages_count_in_words_and_name_things_once(cli: Cli, tmp_path: Path) 
     assert "names no receiver or buyer tax number" in reason
     listed = cli("ls").out
     assert " UTC " in listed
+
+
+def test_production_never_seals_with_the_development_tsa_by_accident(
+        pg_database_env: dict[str, str], tmp_path: Path) -> None:
+    env = clean_env() | pg_database_env | {"HRAMBA_TSA_DEVELOPMENT": "false"}
+    cli = Cli(tmp_path / "home", env)
+    assert "tsa       none: set tsa.url" in cli("init").out
+    cli("tenant", "add", "OBCINA1", "--tax-number", "SI21423512", "--name", "Občina Primer")
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.xml").write_bytes(INVOICE)
+    cli("ingest", "dir", str(tmp_path / "inbox"), "--tenant", "OBCINA1")
+    refused = cli("seal", check=False)
+    assert refused.code == 3
+    assert "tsa.development" in one_line(refused.err)
+    allowed = Cli(cli.home, env | {"HRAMBA_TSA_DEVELOPMENT": "true"})
+    assert "development TSA" in allowed("init").out
+    assert "(NOT qualified)" in allowed("init").out
+    assert allowed("seal", "--json").json()["sealed"] == 1
+    embedded = Cli(tmp_path / "embedded", clean_env())("init").out
+    assert "development TSA" in embedded

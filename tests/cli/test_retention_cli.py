@@ -95,7 +95,7 @@ def test_a_disposal_proposed_ahead_of_time_is_not_executed_early(cli: Cli,
                   "--json").json()
     assert written["sealed"] is True
     verified = cli("verify-evidence", "--er", str(out / f"disposal-{proposal['id']}.ers"),
-                   "--trust", str(cli.home / "tsa" / "dev-ca.pem"),
+                   "--trust", str(cli.home / "tsa" / "dev-ca.pem"), "--accept-unqualified",
                    str(out / f"disposal-{proposal['id']}.json"), check=False)
     assert verified.code == 0, verified.out
     listing = cli("dispose", "ls").out

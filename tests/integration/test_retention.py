@@ -174,7 +174,8 @@ def test_bad_holds_are_refused(archive: Archive, kwargs: dict[str, object],
         holds.add_hold(archive, **kwargs)  # type: ignore[arg-type]
 
 
-def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path) -> None:
+def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path,
+                                     qualified_tsa: TsaServer) -> None:
     archive, clock = local_archive, local_archive.clock
     assert isinstance(clock, FixedClock)
     list(write_corpus(tmp_path / "in", 3, BUYER))  # e-SLOG 2.0 invoices issued in 2026
@@ -240,7 +241,12 @@ def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path) -> 
     assert [e["counts"]["disposed"] for e in _events(archive, "disposal.executed")] == [2]
     _verify_tombstone_offline(archive, listed[0], tmp_path / "tombstone")
     # A tombstone's timestamps are still renewed; its new records stay in the database.
-    assert renew(archive, margin=timedelta(days=365 * 40)).renewed == 4
+    # Back on the TSA's (real) time: the main TSA's certificate (3 years left) falls in a
+    # 4-year margin, the qualified one's (8 years) does not, so it may renew them.
+    clock.at = datetime.now(UTC)
+    archive.sealing = http_sealing(qualified_tsa.url, qualified_tsa.trust_anchor)
+    assert renew(archive, margin=timedelta(days=4 * 365)).renewed == 4
+    assert renew(archive, margin=timedelta(days=4 * 365)).renewed == 0  # nothing due now
     assert verify_unit(archive, listed[0]).passed
     assert run_fixity(archive).ok
 
@@ -461,7 +467,7 @@ def _verify_tombstone_offline(archive: Archive, unit_id: str, out: Path) -> None
 
     def verify(hexes: list[str]) -> int:
         args = [HRAMBA, "verify-evidence", "--er", str(out / "evidence.ers"), "--trust",
-                str(out / "validation" / "trust-anchors.pem")]
+                str(out / "validation" / "trust-anchors.pem"), "--accept-unqualified"]
         return subprocess.run([*args, *[a for h in hexes for a in ("--sha256", h)]],
                               capture_output=True, timeout=60).returncode
 

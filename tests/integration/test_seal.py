@@ -15,7 +15,7 @@ from plugins.bouncycastle import BcVerify
 from plugins.services import free_port
 from plugins.tsa import TsaServer, loopback_http, timestamp_query
 
-from hramba.core.errors import IntegrityViolation
+from hramba.core.errors import ConfigurationError, IntegrityViolation
 from hramba.core.types import ObjectKey
 from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive, Sealing
@@ -45,9 +45,11 @@ class Counting:
         return self.inner.timestamp(digest, algorithm)
 
 
-def http_sealing(url: str, anchors: Path) -> Sealing:
+def http_sealing(url: str, anchors: Path, *, accept_unqualified: bool = True) -> Sealing:
+    """Sealing with a certomancer TSA; only `qualified_tsa` issues qualified tokens."""
     return Sealing(Counting(Rfc3161Timestamper(url, timeout=5)),
-                   Trust(load_certificates(anchors, "anchors")), batch_size=10_000)
+                   Trust(load_certificates(anchors, "anchors"),
+                         accept_unqualified=accept_unqualified), batch_size=10_000)
 
 
 def archive_units(archive: Archive, n: int) -> list[str]:
@@ -144,7 +146,7 @@ def test_a_token_from_an_untrusted_tsa_is_refused(archive: Archive, tsa_server: 
                                                   untrusted_tsa: TsaServer) -> None:
     archive.sealing = http_sealing(untrusted_tsa.url, tsa_server.trust_anchor)
     archive_units(archive, 2)
-    with pytest.raises(IntegrityViolation, match="path to trust anchor"):
+    with pytest.raises(IntegrityViolation, match="path to a trust anchor"):
         seal(archive)
     assert count_pending(archive) == 2
 
@@ -232,7 +234,7 @@ def test_timestamp_renewal_before_the_tsa_certificate_expires(
     for unit_id in units:
         renewed = verify_unit(archive, unit_id)
         assert renewed.passed, renewed.as_dict()
-        assert any("renewal link" in c.name for c in renewed.checks)
+        assert any(c.code == "HRB-E003" for c in renewed.checks)  # the renewal link
         at_later = verify_unit(archive, unit_id, at=later)  # the old certificate is gone
         assert at_later.passed, at_later.as_dict()
     assert renew(archive).renewed == 0  # the new certificate is good for years
@@ -262,7 +264,7 @@ def test_hash_tree_renewal_rehashes_the_data_into_a_new_chain(
     for unit_id in units:
         verified = verify_unit(archive, unit_id)
         assert verified.passed, verified.as_dict()
-        assert any("hash-tree renewal (sha512" in c.name for c in verified.checks)
+        assert any(c.code == "HRB-E004" and "sha512" in c.detail for c in verified.checks)
     evidence, _ = current_record(archive, units[0])
     chains = read_evidence_record(evidence.record)
     assert [[s.algorithm for s in chain] for chain in chains] == [["sha256"], ["sha512"]]
@@ -283,10 +285,11 @@ def test_hash_tree_renewal_rehashes_the_data_into_a_new_chain(
 def test_a_token_under_a_policy_not_accepted_is_refused(archive: Archive,
                                                         tsa_server: TsaServer) -> None:
     sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
-    sealing.trust = Trust(sealing.trust.anchors, policies=["1.2.3.4.5"])
+    sealing.trust = Trust(sealing.trust.anchors, policies=["1.2.3.4.5"],
+                          accept_unqualified=True)
     archive.sealing = sealing
     archive_units(archive, 1)
-    with pytest.raises(IntegrityViolation, match="TSA policy accepted FAILED"):
+    with pytest.raises(IntegrityViolation, match="TSA policy is one of those accepted FAILED"):
         seal(archive)
     assert count_pending(archive) == 1
 
@@ -305,3 +308,82 @@ def test_records_carry_the_revocation_data_of_their_timestamps(
     assert kept.crls or kept.ocsps
     assert set(kept.crls) == {base64.b64decode(c) for c in batch.revocation["crls"]}
     assert set(kept.ocsps) == {base64.b64decode(o) for o in batch.revocation["ocsps"]}
+
+
+def test_unqualified_tokens_are_refused_unless_accepted(archive: Archive, tsa_server: TsaServer,
+                                                         qualified_tsa: TsaServer) -> None:
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor,
+                                   accept_unqualified=False)
+    units = archive_units(archive, 1)
+    with pytest.raises(ConfigurationError, match=r"tsa\.accept_unqualified"):
+        seal(archive)
+    assert count_pending(archive) == 1
+    archive.sealing = http_sealing(qualified_tsa.url, qualified_tsa.trust_anchor,
+                                   accept_unqualified=False)
+    assert seal(archive).sealed == 1
+    report = verify_unit(archive, units[0])
+    assert report.passed, report.as_dict()
+    assert report.tokens[0].qualified
+    assert report.tokens[0].revocation  # the CRL or OCSP response it was judged with
+    assert "qualified" in next(c.detail for c in report.checks if c.code == "HRB-E014")
+
+
+def test_a_revoked_tsa_without_its_revocation_data_is_indeterminate_with_it_failed(
+        revoked_tsa: TsaServer, tmp_path: Path) -> None:
+    """The record's cryptoInfos stripped (or never there): nothing says the TSA was revoked
+    before the token, so the verifier must not say PASSED; given the CRL, it says FAILED."""
+    import secrets
+
+    from asn1crypto import tsp
+
+    from hramba.trust.ers import archive_time_stamp, evidence_record
+    from hramba.trust.report import Status
+
+    data = tmp_path / "invoice.xml"
+    data.write_bytes(b"<Invoice/>")
+    answer = revoked_tsa.request(timestamp_query(data.read_bytes(), secrets.randbits(63)))
+    token = tsp.TimeStampResp.load(answer)["time_stamp_token"].dump()
+    record = evidence_record([[archive_time_stamp([], token)]], ["sha256"])
+    trust = Trust(load_certificates(revoked_tsa.trust_anchor, "anchors"),
+                  accept_unqualified=True)
+    group = DataGroup.of_paths([data])
+    stripped = verify_evidence(record, group, trust)
+    path = next(c for c in stripped.checks if c.code == "HRB-E018")
+    assert (stripped.result, path.status) == (Status.INDETERMINATE, Status.INDETERMINATE), (
+        stripped.as_dict())
+    assert stripped.proven_at is None
+    chain = load_certificates(revoked_tsa.chain, "chain")
+    crls = [loopback_http(point.url) for cert in chain
+            for point in cert.crl_distribution_points if point.url]
+    assert len(crls) == 2  # the issuing CA's (the TSA is on it) and the root's
+    judged = verify_evidence(record, group, trust.with_revocation(crls, [], "the CRLs"))
+    assert judged.result is Status.FAILED, judged.as_dict()
+    assert "revoked" in next(c.detail for c in judged.checks if c.code == "HRB-E018")
+    assert judged.proven_at is None
+
+
+def test_renewal_refuses_a_tsa_that_would_weaken_the_proof(
+        archive: Archive, tsa_server: TsaServer, short_lived_tsa: TsaServer) -> None:
+    """Sealed with the main TSA (3 years left), renewal as if 3 years had passed: the
+    short-lived TSA (30 days) is refused, nothing is written; the main TSA's renewal holds,
+    and a second run renews nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from hramba.services.renewal import renew
+
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    units = archive_units(archive, 2)
+    assert seal(archive).sealed == 2
+    before = [current_record(archive, u)[0].record for u in units]
+    archive.sealing = http_sealing(short_lived_tsa.url, tsa_server.trust_anchor)
+    margin = timedelta(days=4 * 365)  # the main TSA's certificate expires within it
+    with pytest.raises(ConfigurationError, match="refused as renewal TSA"):
+        renew(archive, margin=margin)  # the short-lived one would be due itself at once
+    assert [current_record(archive, u)[0].record for u in units] == before
+    later = datetime.now(UTC) + timedelta(days=60)
+    assert verify_unit(archive, units[0], at=later).passed  # the proof was not weakened
+    archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
+    with pytest.raises(ConfigurationError, match="refused as renewal TSA"):
+        renew(archive, margin=margin)  # the same certificate cannot outlive itself
+    assert renew(archive, margin=timedelta(days=30)).renewed == 0
+    assert [current_record(archive, u)[0].record for u in units] == before

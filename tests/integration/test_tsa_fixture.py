@@ -73,8 +73,10 @@ def test_token_is_signed_by_the_tsa_certificate(any_tsa: TsaServer) -> None:
     attrs = {a["type"].native: a["values"][0] for a in signer["signed_attrs"]}
     tst_der = signed["encap_content_info"]["content"].contents
     assert attrs["message_digest"].native == hashlib.sha256(tst_der).digest()
-    ess = attrs["signing_certificate"]["certs"][0]  # certomancer: ESSCertID (v1, SHA-1)
-    assert ess["cert_hash"].native == hashlib.sha1(expected.dump()).digest()
+    assert "signing_certificate" not in attrs  # certomancer's ESSCertID (v1, SHA-1), replaced
+    ess = attrs["signing_certificate_v2"]["certs"][0]  # by tsa_animate.py: ESSCertIDv2
+    assert ess["hash_algorithm"]["algorithm"].native == "sha256"
+    assert ess["cert_hash"].native == hashlib.sha256(expected.dump()).digest()
 
     signed_attrs = b"\x31" + signer["signed_attrs"].dump()[1:]  # as signed: a SET OF
     key = cx509.load_der_x509_certificate(expected.dump()).public_key()

@@ -5,11 +5,13 @@ TSTInfo) with a PKI described in tsa_pki.yml, and the same process serves what a
 to judge them: the CA certificates, CRLs and an OCSP responder. Every URL in those certificates
 points back at 127.0.0.1, so a validator that follows them never leaves this machine.
 
-One process, one free port, four TSAs: `tsa_server` (chains to a root CA, revocation served),
+One process, one free port, five TSAs: `tsa_server` (chains to a root CA, revocation served),
 `short_lived_tsa` (same root, certificate expiring 30 days from the real now: renewal tests),
-`revoked_tsa` (same root, certificate revoked a day before the real now) and `untrusted_tsa`
-(a second, unrelated root). Dates are computed when the fixture starts,
-RSA 2048 keys are generated into the session's temp dir, and the process is stopped by its PID.
+`revoked_tsa` (same root, certificate revoked a day before the real now), `qualified_tsa`
+(same root, tokens marked qualified) and `untrusted_tsa` (a second, unrelated root).
+certomancer runs through tsa_animate.py, which binds the signer with ESSCertIDv2. Dates are
+computed when the fixture starts, RSA 2048 keys are generated into the session's temp dir,
+and the process is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from .services import free_port, missing, stop, wait_until
 
 ARCH = "hramba-test"
 TEMPLATE = Path(__file__).with_name("tsa_pki.yml")
-KEY_LABELS = ("root", "interm", "ocsp", "tsa", "tsa-short", "tsa-revoked", "rogue-root",
-              "rogue-tsa")
+KEY_LABELS = ("root", "interm", "ocsp", "tsa", "tsa-short", "tsa-revoked", "tsa-qualified",
+              "rogue-root", "rogue-tsa")
+ANIMATE = Path(__file__).with_name("tsa_animate.py")  # ESSCertIDv2, qualified tokens
 REQUIRED_MODULES = ("certomancer", "werkzeug", "asn1crypto", "cryptography")
 READY_TIMEOUT = 30.0
 HTTP_TIMEOUT = 10.0
@@ -49,6 +52,7 @@ CHAINS: Mapping[str, tuple[str, ...]] = {
     "main": ("interm/issued/tsa", "root/issued/interm", "root/ca"),
     "short-lived": ("interm/issued/tsa-short", "root/issued/interm", "root/ca"),
     "revoked": ("interm/issued/tsa-revoked", "root/issued/interm", "root/ca"),
+    "qualified": ("interm/issued/tsa-qualified", "root/issued/interm", "root/ca"),
     "untrusted": ("rogue-root/issued/rogue-tsa", "rogue-root/ca"),
 }
 
@@ -126,7 +130,8 @@ def _generate_keys(directory: Path) -> None:
 def _dates(now: datetime) -> dict[str, str]:
     """Validity periods relative to the real now, so the PKI never goes stale."""
     spans = {"root": (-5 * YEAR, 20 * YEAR), "interm": (-4 * YEAR, 10 * YEAR),
-             "tsa": (-2 * YEAR, 3 * YEAR), "short": (-YEAR, SHORT_LIFETIME)}
+             "tsa": (-2 * YEAR, 3 * YEAR), "short": (-YEAR, SHORT_LIFETIME),
+             "long": (-YEAR, 8 * YEAR)}
     dates: dict[str, str] = {}
     for name, (start, end) in spans.items():
         dates[f"{name}_from"] = (now + start).isoformat()
@@ -145,7 +150,7 @@ def _render_config(root: Path, prefix: str) -> Path:
 
 def _start(root: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """The Animator behind werkzeug's development server, which binds 127.0.0.1 only."""
-    args = [sys.executable, "-m", "certomancer", "--config", str(config),
+    args = [sys.executable, str(ANIMATE), "--config", str(config),
             "--no-external-config", "animate", "--port", str(port), "--no-web-ui"]
     with log.open("wb") as out:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root)
@@ -221,6 +226,13 @@ def revoked_tsa(tsa_servers: dict[str, TsaServer]) -> TsaServer:
     """Same root as `tsa_server`; its certificate was revoked (key compromise) a day before
     the session started, as its CRL and OCSP responder say."""
     return tsa_servers["revoked"]
+
+
+@pytest.fixture(scope="session")
+def qualified_tsa(tsa_servers: dict[str, TsaServer]) -> TsaServer:
+    """Same root as `tsa_server`; its tokens carry the qcStatement of a qualified token,
+    and its certificate runs 8 years from the session start (it can renew the others)."""
+    return tsa_servers["qualified"]
 
 
 @pytest.fixture(scope="session")

@@ -40,9 +40,9 @@ def test_a_changed_member_or_a_neighbours_path_does_not_verify() -> None:
     group = leaves(4)
     tree = build_tree(group)
     changed = (h(b"other"), group[0].members[1])
-    with pytest.raises(ValueError, match="not this data group"):
+    with pytest.raises(ValueError, match="not exactly the 2 given"):
         root_of(changed, tree.reduced["u0"])
-    with pytest.raises(ValueError, match="not this data group"):
+    with pytest.raises(ValueError, match="not exactly the 2 given"):
         root_of(group[0].members, tree.reduced["u1"])
 
 
