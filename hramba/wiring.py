@@ -36,8 +36,7 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
     """The configured TSA, or the development TSA that `hramba init` made."""
     from hramba.trust.certs import load_certificates
     from hramba.trust.devtsa import DevTimestamper, DevTsaFiles
-    from hramba.trust.report import Trust
-    from hramba.trust.tokens import AlgorithmPolicy
+    from hramba.trust.report import AlgorithmPolicy, Trust
 
     t = settings.tsa
     timestamper: Timestamper

@@ -13,8 +13,7 @@ from hramba.core.types import Clock
 from hramba.domain.retention import PolicySet
 from hramba.ports import ObjectStore, Timestamper
 from hramba.services.policies import shipped_policies
-from hramba.trust.report import Trust
-from hramba.trust.tokens import AlgorithmPolicy
+from hramba.trust.report import AlgorithmPolicy, Trust
 
 
 @dataclass

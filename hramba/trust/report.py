@@ -74,6 +74,16 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
+class AlgorithmPolicy:
+    """What renewal treats as weakening (ETSI TS 119 312 tells which, year by year):
+    signature algorithms by name (`sha1_rsa`), and the smallest RSA or EC key."""
+
+    weak_signatures: tuple[str, ...] = ("md5_rsa", "sha1_rsa", "sha1_dsa", "sha1_ecdsa")
+    min_rsa_bits: int = 2048
+    min_ec_bits: int = 256
+
+
+@dataclass(frozen=True)
 class Trust:
     """What a token is judged against: anchors, material that helps build paths, the
     revocation data at hand (`sources` names where each item came from), and policy."""

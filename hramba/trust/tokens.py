@@ -30,7 +30,7 @@ from pyhanko_certvalidator.sig_validate import (
     SignatureValidationContext,
 )
 
-from hramba.trust.report import Check, Status, TokenInfo, Trust, overall
+from hramba.trust.report import AlgorithmPolicy, Check, Status, TokenInfo, Trust, overall
 
 # SHA-1 is never accepted, in an imprint or anywhere else (RFC 3161 clients must not).
 ALLOWED_IMPRINTS = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"}
@@ -112,16 +112,6 @@ def signer_of(token: bytes) -> x509.Certificate | None:
     signed = cms.ContentInfo.load(token)["content"]
     certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
     return _find_signer(signed["signer_infos"][0], certs)
-
-
-@dataclass(frozen=True)
-class AlgorithmPolicy:
-    """What renewal treats as weakening (ETSI TS 119 312 tells which, year by year):
-    signature algorithms by name (`sha1_rsa`), and the smallest RSA or EC key."""
-
-    weak_signatures: tuple[str, ...] = ("md5_rsa", "sha1_rsa", "sha1_dsa", "sha1_ecdsa")
-    min_rsa_bits: int = 2048
-    min_ec_bits: int = 256
 
 
 def renewal_reason(token: bytes, deadline: datetime, anchors: Sequence[x509.Certificate],

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hramba.core.types import FixedClock
 from hramba.trust.devtsa import DevTimestamper, create_dev_tsa
-from hramba.trust.tokens import EXPIRING, AlgorithmPolicy, renewal_reason
+from hramba.trust.report import AlgorithmPolicy
+from hramba.trust.tokens import EXPIRING, renewal_reason
 
 NOW = datetime(2026, 3, 5, tzinfo=UTC)
 MARGIN = timedelta(days=365)
