@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import TypeGuard
 
 from hramba.core.errors import (
     ConfigurationError,
@@ -53,7 +54,7 @@ BUG = 70
 UNREADABLE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
-def _unreadable(exc: BaseException) -> bool:
+def _unreadable(exc: BaseException) -> TypeGuard[OSError]:
     """A path (from the command line, mostly) that is missing or cannot be read."""
     return isinstance(exc, UNREADABLE) and exc.filename is not None
 
@@ -68,7 +69,7 @@ def message(exc: BaseException) -> str:
     """One line for stderr; empty when the command has printed its findings already."""
     if isinstance(exc, ProblemsFound):
         return str(exc)
-    if isinstance(exc, OSError) and _unreadable(exc):
+    if _unreadable(exc):
         return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
     if isinstance(exc, HrambaError):
         return str(exc)

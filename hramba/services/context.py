@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,28 +47,15 @@ class Archive:
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
     policies: PolicySet = field(default_factory=shipped_policies)
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
-    _store: ObjectStore | None = field(default=None, init=False, repr=False)
-    _sealing: Sealing | None = field(default=None, init=False, repr=False)
 
-    @property
+    # cached_property: built at first read, and replaceable by assignment (tests do).
+    @cached_property
     def store(self) -> ObjectStore:
-        if self._store is None:
-            self._store = self.connect_store()
-        return self._store
+        return self.connect_store()
 
-    @store.setter
-    def store(self, store: ObjectStore) -> None:
-        self._store = store
-
-    @property
+    @cached_property
     def sealing(self) -> Sealing:
-        if self._sealing is None:
-            self._sealing = self.connect_sealing()
-        return self._sealing
-
-    @sealing.setter
-    def sealing(self, sealing: Sealing) -> None:
-        self._sealing = sealing
+        return self.connect_sealing()
 
     def close(self) -> None:
         """Release database connections."""
