@@ -8,7 +8,6 @@ object store and (from issue #3) a local development TSA.
 
 from __future__ import annotations
 
-import getpass
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,7 +24,6 @@ DEFAULT_HOME = "hramba-data"
 # key -> (type, default). Dotted keys are [section] key in TOML.
 SCHEMA: dict[str, tuple[type, Any]] = {
     "home": (str, DEFAULT_HOME),
-    "actor": (str, ""),
     "database.url": (str, ""),
     "storage.kind": (str, "localfs"),
     "storage.path": (str, ""),
@@ -131,7 +129,6 @@ class SchedulerSettings:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    actor: str
     database_url: str = field(repr=False)  # may carry a password
     storage: StorageSettings
     tsa: TsaSettings
@@ -248,7 +245,7 @@ def _build(v: dict[str, Any], source: str) -> Settings:
             raise ConfigurationError("storage.secret_key or storage.secret_key_file is required "
                                      "when storage.kind = 's3'")
     return Settings(
-        home=home, actor=v["actor"] or _login(),
+        home=home,
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
         storage=storage, tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
@@ -328,13 +325,6 @@ def _read_secret(key: str, path: str) -> str:
         return Path(path).read_text("utf-8").strip()
     except OSError as exc:
         raise ConfigurationError(f"{key} {path}: {exc.strerror}") from exc
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def _redact_url(url: str) -> str:

@@ -15,7 +15,8 @@ from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
 from hramba.ports import ObjectStore, Timestamper
-from hramba.services import audit
+from hramba.services import accounts, audit
+from hramba.services.accounts import Credentials
 from hramba.services.context import Archive, Sealing
 from storage.localfs import LocalObjectStore
 
@@ -84,9 +85,43 @@ def upgrade_database(settings: Settings) -> str | None:
         engine.dispose()
 
 
-def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
-    """Connect to an initialised archive; refuse a database that is not migrated."""
-    clock = clock or SystemClock()
+def open_archive(settings: Settings, clock: Clock | None = None,
+                 credentials: Credentials | None = None) -> Archive:
+    """Connect to an initialised archive as the account the credentials prove (by
+    default the OS user's); refuse a database that is not migrated."""
+    archive = _connect(settings, clock or SystemClock())
+    try:
+        archive.principal = accounts.authenticate(
+            archive, credentials or Credentials(os_user=accounts.current_os_user()))
+        _record_configuration(archive, settings)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def init_archive(settings: Settings, clock: Clock | None = None,
+                 credentials: Credentials | None = None) -> Archive:
+    """Create the data directory, migrate the database, create the bucket; idempotent.
+    A new archive's first account is an admin for the OS user that runs this."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings)
+    if not settings.tsa.url:
+        from hramba.trust.devtsa import create_dev_tsa
+
+        create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
+    first = _connect(settings, clock or SystemClock())
+    try:
+        accounts.bootstrap_admin(first, accounts.current_os_user())
+    finally:
+        first.close()
+    archive = open_archive(settings, clock, credentials)
+    archive.store.description  # noqa: B018 - connect now: creates the bucket, or fails here
+    return archive
+
+
+def _connect(settings: Settings, clock: Clock) -> Archive:
+    """The archive, acting for nobody yet."""
     database = make_url(settings.database_url).database
     if settings.database_url.startswith("sqlite") and not Path(database or "").is_file():
         raise ConfigurationError(f"no archive in {settings.home}: run `hramba init` first")
@@ -97,27 +132,12 @@ def open_archive(settings: Settings, clock: Clock | None = None) -> Archive:
         engine.dispose()
         raise ConfigurationError(f"database is at revision {current}, the software needs "
                                  f"{migrate.HEAD}: run `hramba init` or `hramba db upgrade`")
-    archive = Archive(db=make_sessionmaker(engine),
-                      connect_store=partial(build_store, settings, clock),
-                      clock=clock, home=settings.home, actor=settings.actor,
-                      connect_sealing=partial(build_sealing, settings, clock),
-                      xsd_dir=settings.xsd_dir,
-                      minimum_lock=timedelta(days=settings.minimum_lock_days))
-    _record_configuration(archive, settings)
-    return archive
-
-
-def init_archive(settings: Settings, clock: Clock | None = None) -> Archive:
-    """Create the data directory, migrate the database, create the bucket; idempotent."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings)
-    if not settings.tsa.url:
-        from hramba.trust.devtsa import create_dev_tsa
-
-        create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
-    archive = open_archive(settings, clock)
-    archive.store.description  # noqa: B018 - connect now: creates the bucket, or fails here
-    return archive
+    return Archive(db=make_sessionmaker(engine),
+                   connect_store=partial(build_store, settings, clock),
+                   clock=clock, home=settings.home,
+                   connect_sealing=partial(build_sealing, settings, clock),
+                   xsd_dir=settings.xsd_dir,
+                   minimum_lock=timedelta(days=settings.minimum_lock_days))
 
 
 def _record_configuration(archive: Archive, settings: Settings) -> None:

@@ -11,6 +11,7 @@ its exit code. No command exits with a number of its own.
 |    5 | Conflict                       | contradicts what is recorded or stored           |
 |    6 | RejectedInput                  | unsupported, unsafe, too large                   |
 |    7 | IntegrityViolation             | bytes or records differ from their digests       |
+|    8 | NotPermitted                   | not permitted: role, tenant scope or credentials |
 |   70 | anything else                  | a bug: run again with --verbose and report it    |
 |   75 | ServiceUnavailable             | storage, TSA, source or database down: retry     |
 """
@@ -27,6 +28,7 @@ from hramba.core.errors import (
     HrambaError,
     IntegrityViolation,
     NotFound,
+    NotPermitted,
     RejectedInput,
     ServiceUnavailable,
 )
@@ -46,6 +48,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (Conflict, 5),
     (RejectedInput, 6),
     (IntegrityViolation, 7),
+    (NotPermitted, 8),
     (ServiceUnavailable, 75),
 )
 BUG = 70

@@ -30,7 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False, add_completion=False,
     help="e-hramba: long-term archive of e-invoices for budget users.\n\n"
          "Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 not found, "
-         "5 conflict, 6 rejected input, 7 integrity violation, 70 internal error, "
+         "5 conflict, 6 rejected input, 7 integrity violation, 8 not permitted, "
+         "70 internal error, "
          "75 service unavailable (retry later).")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")

@@ -9,6 +9,7 @@
   + RejectedInput            unsupported, unsafe, too large
     + CodedRejection         refused by intake, with a finding code for quarantine
   + IntegrityViolation       digest mismatch, broken audit chain; always audited
+  + NotPermitted             the principal's role or tenant scope does not allow it
   + ServiceUnavailable       storage, source, TSA, database; retryable
 ```
 
@@ -55,6 +56,11 @@ class CodedRejection(RejectedInput):
 
 class IntegrityViolation(HrambaError):
     """Raised when bytes or records do not match their recorded digests."""
+
+
+class NotPermitted(HrambaError):
+    """Raised when the acting account may not do this, or cannot be authenticated (the
+    message never says whether a login exists)."""
 
 
 class ServiceUnavailable(HrambaError):

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -131,6 +132,9 @@ class AuditEvent(Base):
     """Append-only, hash-chained record of what happened. Triggers refuse UPDATE/DELETE."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_seq", "tenant", "seq"),
+                      Index("ix_audit_events_actor_seq", "actor", "seq"),
+                      Index("ix_audit_events_subject_seq", "subject", "seq"))
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=False)
@@ -377,3 +381,66 @@ class JobRun(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # running | ok | failed
     counts: Mapped[dict[str, Any]]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Account(Base):
+    """Someone who acts on the archive: a person (by OS user, password or API token) or a
+    service account. Logins never change; a disabled account keeps its row (the audit log
+    names it)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    os_user: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)  # argon2id, PHC string
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+    roles: Mapped[list[AccountRole]] = relationship(cascade="all, delete-orphan")
+    tenants: Mapped[list[AccountTenant]] = relationship(cascade="all, delete-orphan")
+
+
+ROLE_NAMES = ("admin", "archivist", "approver", "auditor", "budget-user", "operator")
+
+
+class AccountRole(Base):
+    __tablename__ = "account_roles"
+    __table_args__ = (CheckConstraint(f"role IN {ROLE_NAMES}", name="ck_account_roles_role"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AccountTenant(Base):
+    """A tenant an account serves; an account with none serves every tenant."""
+
+    __tablename__ = "account_tenants"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    """An API token, kept only as the SHA-256 of its random secret (256 bits: a slow KDF
+    would add nothing, and the digest finds it by index)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuthFailure(Base):
+    """Failed sign-ins per claimed login (or per token), to slow down guessing."""
+
+    __tablename__ = "auth_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the claim
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime]

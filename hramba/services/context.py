@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.types import Clock
+from hramba.domain.access import NOBODY, Principal
 from hramba.domain.retention import PolicySet
 from hramba.ports import ObjectStore, Timestamper
 from hramba.services.policies import shipped_policies
@@ -32,7 +33,8 @@ class Sealing:
 
 @dataclass
 class Archive:
-    """One archive: its database, object store, clock, data directory and acting person.
+    """One archive: its database, object store, clock, data directory, and who is acting
+    (the principal; services refuse what its roles and tenant scope do not allow).
 
     The store and the sealing configuration are connected at first use, so a command that
     needs only the database neither waits for nor fails on storage or the TSA's files.
@@ -42,11 +44,16 @@ class Archive:
     connect_store: Callable[[], ObjectStore]
     clock: Clock
     home: Path
-    actor: str
     connect_sealing: Callable[[], Sealing]
+    principal: Principal = NOBODY
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
     policies: PolicySet = field(default_factory=shipped_policies)
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log says acted: the principal's login."""
+        return self.principal.login
 
     # cached_property: built at first read, and replaceable by assignment (tests do).
     @cached_property

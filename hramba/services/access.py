@@ -1,0 +1,67 @@
+"""The rule book applied: every service asks here before it acts, and every query that
+serves a principal with a tenant scope is filtered here, not in each command.
+
+A principal outside a tenant's scope is told the tenant or unit does not exist (it
+must not learn what others hold), and the attempt is an audit event (`access.denied`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
+
+from hramba.core.errors import NotFound, NotPermitted
+from hramba.db.engine import transaction
+from hramba.db.models import Tenant
+from hramba.domain.access import Action
+from hramba.services import audit
+from hramba.services.context import Archive
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def authorize(archive: Archive, action: Action) -> None:
+    """Refuse (NotPermitted, audited) what the principal's roles do not allow."""
+    principal = archive.principal
+    if not principal.may(action):
+        deny(archive, action, "-", None, why="role")
+        raise NotPermitted(f"not permitted: {principal.describe()} may not {action}")
+
+
+def scoped(query: S, archive: Archive, tenant_id: ColumnElement[int] | Any) -> S:
+    """`query` limited to the tenants the principal serves (unchanged for all tenants)."""
+    ids = archive.principal.tenant_ids
+    return query if ids is None else query.where(tenant_id.in_(sorted(ids)))
+
+
+def tenant(session: Session, archive: Archive, code: str, action: Action) -> Tenant:
+    """The tenant with this code, if the principal may do `action` there; one outside
+    its scope is NotFound, as an unknown one is, and the attempt is audited."""
+    authorize(archive, action)
+    found = session.scalars(select(Tenant).where(Tenant.code == code)).first()
+    if found is not None and not archive.principal.serves(found.id):
+        deny(archive, action, code, code, why="tenant scope")
+        found = None
+    if found is None:
+        raise NotFound(f"tenant {code} is not registered (hramba tenant add)")
+    return found
+
+
+def check_tenant(archive: Archive, tenant_id: int, tenant_code: str, action: Action,
+                 subject: str, what: str) -> None:
+    """Refuse a record (a unit, a disposal, ...) of a tenant outside the principal's scope
+    as if it did not exist: `what` is how NotFound names it."""
+    authorize(archive, action)
+    if not archive.principal.serves(tenant_id):
+        deny(archive, action, subject, tenant_code, why="tenant scope")
+        raise NotFound(f"{what} does not exist")
+
+
+def deny(archive: Archive, action: Action, subject: str, tenant_code: str | None, *,
+         why: str) -> None:
+    """Record a refused attempt, in its own transaction (the caller's is rolled back)."""
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "access.denied", subject, tenant=tenant_code,
+                     details={"action": action.name.lower(), "why": why})
