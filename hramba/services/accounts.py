@@ -35,7 +35,7 @@ from hramba.services.access import authorize
 from hramba.services.context import Archive
 
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-TOKEN_PREFIX = "hrb_"
+TOKEN_PREFIX = "hrb_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD = 12
 FAILURE_WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
 MAX_DELAY = 10.0  # seconds
