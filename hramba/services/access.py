@@ -3,14 +3,18 @@ serves a principal with a tenant scope is filtered here, not in each command.
 
 A principal outside a tenant's scope is told the tenant or unit does not exist (it
 must not learn what others hold), and the attempt is an audit event (`access.denied`).
+
+Every function here that may refuse records the refusal in a transaction of its own:
+call it before opening yours, or after closing it (on SQLite a second writer would wait
+for the first).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.db.engine import transaction
@@ -36,17 +40,26 @@ def scoped(query: S, archive: Archive, tenant_id: ColumnElement[int] | Any) -> S
     return query if ids is None else query.where(tenant_id.in_(sorted(ids)))
 
 
-def tenant(session: Session, archive: Archive, code: str, action: Action) -> Tenant:
+@dataclass(frozen=True)
+class TenantRef:
+    id: int
+    code: str
+    environment: str
+
+
+def tenant(archive: Archive, code: str, action: Action) -> TenantRef:
     """The tenant with this code, if the principal may do `action` there; one outside
     its scope is NotFound, as an unknown one is, and the attempt is audited."""
     authorize(archive, action)
-    found = session.scalars(select(Tenant).where(Tenant.code == code)).first()
-    if found is not None and not archive.principal.serves(found.id):
+    with transaction(archive.db) as session:
+        found = session.scalars(select(Tenant).where(Tenant.code == code)).first()
+        ref = TenantRef(found.id, found.code, found.environment) if found else None
+    if ref is not None and not archive.principal.serves(ref.id):
         deny(archive, action, code, code, why="tenant scope")
-        found = None
-    if found is None:
+        ref = None
+    if ref is None:
         raise NotFound(f"tenant {code} is not registered (hramba tenant add)")
-    return found
+    return ref
 
 
 def check_tenant(archive: Archive, tenant_id: int, tenant_code: str, action: Action,

@@ -127,8 +127,9 @@ def set_password(archive: Archive, login: str, password: str) -> None:
     """Set an account's password: one's own, or any with the right to manage accounts."""
     if len(password) < MIN_PASSWORD:
         raise RejectedInput(f"a password needs at least {MIN_PASSWORD} characters")
+    _own_or_managed(archive, login)
     with transaction(archive.db) as session:
-        account = _own_or_managed(session, archive, login)
+        account = _account(session, login)
         account.password_hash = _hasher().hash(password)
         audit.record(session, archive, "account.password_set", account.login)
 
@@ -137,8 +138,9 @@ def issue_token(archive: Archive, login: str) -> str:
     """A new API token for an account (one's own, or any with the right to manage
     accounts); shown once, kept only as its SHA-256."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    _own_or_managed(archive, login)
     with transaction(archive.db) as session:
-        account = _own_or_managed(session, archive, login)
+        account = _account(session, login)
         hint = secret[:len(TOKEN_PREFIX) + 6]
         session.add(ApiToken(account_id=account.id, sha256=_sha256(secret), hint=hint,
                              created_at=archive.clock.now()))
@@ -217,10 +219,10 @@ def _account(session: Session, login: str) -> Account:
     return account
 
 
-def _own_or_managed(session: Session, archive: Archive, login: str) -> Account:
+def _own_or_managed(archive: Archive, login: str) -> None:
+    """One's own account, or any with the right to manage accounts."""
     if login != archive.principal.login:
         authorize(archive, Action.ACCOUNTS)
-    return _account(session, login)
 
 
 def _verified(session: Session, credentials: Credentials) -> Account | None:
