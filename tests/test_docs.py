@@ -11,6 +11,7 @@ import typer.main
 from hramba.cli.main import app
 from hramba.config import SCHEMA, env_name
 from hramba.core.findings import CHECKS, CODES
+from hramba.domain.access import RULES, Role
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -33,6 +34,15 @@ def test_every_command_and_option_is_in_cli_md() -> None:
             for opt in getattr(param, "opts", []):
                 if opt.startswith("--") and opt != "--help":
                     assert opt in sections[path], f"{path} {opt} is not documented"
+
+
+def test_the_rule_book_in_cli_md_is_the_one_in_code() -> None:
+    roles = list(Role)
+    rows = [f"| {action.value} | " + " | ".join("x" if r in allowed else "" for r in roles)
+            + " |" for action, allowed in RULES.items()]
+    table = "\n".join(["| action | " + " | ".join(r.value for r in roles) + " |",
+                       "| --- |" + " :-: |" * len(roles), *rows])
+    assert table in (DOCS / "cli.md").read_text()
 
 
 def test_every_setting_is_in_configuration_md() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,7 @@ from hramba.cli.errors import ProblemsFound
 if TYPE_CHECKING:  # imported when used: `hramba --help` loads no ORM, no crypto
     from hramba.config import Settings
     from hramba.core.findings import Report
+    from hramba.services.accounts import Credentials
     from hramba.services.context import Archive
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
@@ -32,6 +35,7 @@ class State:
 
     config: str | None = None
     home: str | None = None
+    login: str | None = None  # --login: act as this account (its password is asked for)
     _settings: Settings | None = field(default=None, repr=False)
     _archive: Archive | None = field(default=None, repr=False)
 
@@ -48,8 +52,22 @@ class State:
         if self._archive is None:
             from hramba.wiring import open_archive
 
-            self._archive = open_archive(self.settings)
+            self._archive = open_archive(self.settings, credentials=self.credentials())
         return self._archive
+
+    def credentials(self) -> Credentials:
+        """Who is acting: --login's account (its password from $HRAMBA_PASSWORD or the
+        terminal), else the account of $HRAMBA_TOKEN, else the OS user's."""
+        from hramba.services.accounts import Credentials, current_os_user
+
+        if self.login:
+            password = os.environ.get("HRAMBA_PASSWORD")
+            if password is None:
+                password = getpass.getpass(f"password for {self.login}: ")
+            return Credentials(login=self.login, password=password)
+        if token := os.environ.get("HRAMBA_TOKEN"):
+            return Credentials(token=token)
+        return Credentials(os_user=current_os_user())
 
 
 def state(ctx: typer.Context) -> State:

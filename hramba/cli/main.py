@@ -21,6 +21,7 @@ from hramba.cli import (
     retention,
     scheduler,
     tenant,
+    user,
 )
 from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state, when
 from hramba.cli.errors import exit_with
@@ -35,6 +36,7 @@ app = typer.Typer(
          "75 service unavailable (retry later).")
 app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(user.app, name="user")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(audit.app, name="audit")
 app.add_typer(evidence.app, name="evidence")
@@ -63,12 +65,17 @@ def main(
                                       help="TOML settings file."),
     home: str | None = typer.Option(None, "--home", envvar="HRAMBA_HOME",
                                     help="Data directory (default ./hramba-data)."),
+    login: str | None = typer.Option(
+        None, "--login", envvar="HRAMBA_LOGIN",
+        help="Act as this account; its password comes from $HRAMBA_PASSWORD or is asked for. "
+             "Without it: the account of the API token in $HRAMBA_TOKEN, else the account "
+             "mapped to the OS user."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
     verbose: bool = typer.Option(False, "--verbose", help="On an error, print the traceback "
                                  "too (for a bug report)."),  # read by run(), see there
 ) -> None:
-    ctx.obj = State(config, home)
+    ctx.obj = State(config, home, login)
 
 
 @app.command("init")
@@ -77,9 +84,10 @@ def init(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     from hramba.wiring import describe_tsa, init_archive
 
     settings = state(ctx).settings
-    archive = init_archive(settings)
+    archive = init_archive(settings, credentials=state(ctx).credentials())
     ready = {"home": str(settings.home), "database": settings.public()["database_url"],
-             "objects": archive.store.description, "tsa": describe_tsa(settings)}
+             "objects": archive.store.description, "tsa": describe_tsa(settings),
+             "account": archive.principal.describe()}
     if as_json:
         emit_json(ready)
     else:

@@ -28,9 +28,9 @@ class Cli:
     home: Path
     env: dict[str, str]
 
-    def __call__(self, *args: str, check: bool = True) -> Result:
+    def __call__(self, *args: str, check: bool = True, stdin: str = "") -> Result:
         proc = subprocess.run([HRAMBA, "--home", str(self.home), *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+                              input=stdin, capture_output=True, text=True, timeout=120)
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"hramba {' '.join(args)} exited {proc.returncode}:\n"
