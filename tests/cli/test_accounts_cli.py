@@ -31,7 +31,8 @@ def test_a_token_acts_as_its_account_and_roles_are_enforced(cli: Cli) -> None:
                            "manage accounts\n")
     assert ana("ls").code == 0
     listed = {r["login"]: r for r in cli("user", "list", "--json").json()}
-    assert listed["ana"]["tokens"] == 1 and listed["ana"]["tenants"] == ["OBCINA1"]
+    assert listed["ana"]["tokens"] == 1
+    assert listed["ana"]["tenants"] == ["OBCINA1"]
 
 
 def test_every_failed_sign_in_reads_the_same(cli: Cli) -> None:

@@ -3,6 +3,8 @@ On both profiles (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import select
 
@@ -59,8 +61,11 @@ def test_secrets_are_kept_only_as_hashes(archive: Archive) -> None:
     assert account.password_hash is not None
     assert account.password_hash.startswith("$argon2id$")
     assert PASSWORD not in account.password_hash
-    assert stored.sha256 != token and token.startswith(stored.hint) and len(stored.hint) < 12
-    assert token not in events and PASSWORD not in events
+    assert stored.sha256 != token
+    assert token.startswith(stored.hint)
+    assert len(stored.hint) < 12
+    assert token not in events
+    assert PASSWORD not in events
 
 
 @pytest.mark.parametrize("credentials", [
@@ -79,7 +84,8 @@ def test_a_failed_sign_in_says_only_not_permitted(archive: Archive,
                                   "disabled")
     with transaction(archive.db) as session:
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-    assert last is not None and (last.action, last.subject) == ("access.denied", "sign-in")
+    assert last is not None
+    assert (last.action, last.subject) == ("access.denied", "sign-in")
 
 
 def test_a_disabled_account_cannot_act(archive: Archive) -> None:
@@ -97,11 +103,9 @@ def test_repeated_failures_wait_longer_and_success_resets(archive: Archive) -> N
     waits: list[float] = []
 
     def attempt(password: str) -> None:
-        try:
+        with contextlib.suppress(NotPermitted):
             accounts.authenticate(archive, Credentials(login="ana", password=password),
                                   sleep=waits.append)
-        except NotPermitted:
-            pass
 
     for _ in range(3):
         attempt("wrong password!!")
