@@ -15,7 +15,9 @@ from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
 from hramba.ports import ObjectStore, Timestamper
+from hramba.domain.access import Action
 from hramba.services import accounts, audit
+from hramba.services.access import authorize
 from hramba.services.accounts import Credentials
 from hramba.services.context import Archive, Sealing
 from storage.localfs import LocalObjectStore
@@ -112,11 +114,17 @@ def init_archive(settings: Settings, clock: Clock | None = None,
         create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
     first = _connect(settings, clock or SystemClock())
     try:
-        accounts.bootstrap_admin(first, accounts.current_os_user())
+        new = accounts.bootstrap_admin(first, accounts.current_os_user())
     finally:
         first.close()
     archive = open_archive(settings, clock, credentials)
-    archive.store.description  # noqa: B018 - connect now: creates the bucket, or fails here
+    try:
+        if not new:  # an archive in use: configuring it again is for an admin
+            authorize(archive, Action.CONFIGURE)
+        archive.store.description  # noqa: B018 - connect now: creates the bucket, or fails here
+    except BaseException:
+        archive.close()
+        raise
     return archive
 
 
