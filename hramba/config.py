@@ -34,6 +34,9 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "storage.secret_key_file": (str, ""),
     "storage.secure": (bool, True),
     "storage.region": (str, ""),
+    "storage.test_bucket": (str, ""),
+    "storage.test_path": (str, ""),
+    "storage.test_lock_days": (int, 0),
     "tsa.url": (str, ""),
     "tsa.username": (str, ""),
     "tsa.password_file": (str, ""),
@@ -83,6 +86,10 @@ class StorageSettings:
     secret_key: str = field(repr=False)
     secure: bool
     region: str
+    # Test tenants' objects: their own bucket or folder, locked at most this many days.
+    test_bucket: str
+    test_path: Path
+    test_lock_days: int
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,10 @@ class Settings:
             "database_url": _redact_url(self.database_url),
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
-                        "secure": self.storage.secure, "region": self.storage.region},
+                        "secure": self.storage.secure, "region": self.storage.region,
+                        "test_bucket": self.storage.test_bucket,
+                        "test_path": str(self.storage.test_path),
+                        "test_lock_days": self.storage.test_lock_days},
             "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
                      "interval": self.feed.interval, "max_attempts": self.feed.max_attempts},
             "intake": {"xsd_dir": str(self.xsd_dir or "")},
@@ -224,30 +234,10 @@ def _from_env(key: str, kind: type, raw: str) -> Any:
 
 def _build(v: dict[str, Any], source: str) -> Settings:
     home = Path(v["home"]).expanduser().absolute()
-    if v["storage.kind"] not in STORAGE_KINDS:
-        raise ConfigurationError(
-            f"storage.kind must be one of {', '.join(STORAGE_KINDS)}, not {v['storage.kind']!r}")
-    secret = v["storage.secret_key"]
-    if v["storage.secret_key_file"]:
-        secret = _read_secret("storage.secret_key_file", v["storage.secret_key_file"])
-    storage = StorageSettings(
-        kind=v["storage.kind"],
-        path=Path(v["storage.path"]).expanduser().absolute() if v["storage.path"]
-        else home / "objects",
-        endpoint=v["storage.endpoint"], bucket=v["storage.bucket"],
-        access_key=v["storage.access_key"], secret_key=secret,
-        secure=v["storage.secure"], region=v["storage.region"])
-    if storage.kind == "s3":
-        for key in ("endpoint", "bucket", "access_key"):
-            if not getattr(storage, key):
-                raise ConfigurationError(f"storage.{key} is required when storage.kind = 's3'")
-        if not secret:
-            raise ConfigurationError("storage.secret_key or storage.secret_key_file is required "
-                                     "when storage.kind = 's3'")
     return Settings(
         home=home,
         database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
-        storage=storage, tsa=_tsa(v, home), source=source,
+        storage=_storage(v, home), tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
                           else None, _url("feed.url", v), v["feed.interval"],
                           _at_least("feed.max_attempts", v, 1)),
@@ -255,6 +245,38 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         else None,
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v))
+
+
+def _storage(v: dict[str, Any], home: Path) -> StorageSettings:
+    if v["storage.kind"] not in STORAGE_KINDS:
+        raise ConfigurationError(
+            f"storage.kind must be one of {', '.join(STORAGE_KINDS)}, not {v['storage.kind']!r}")
+    secret = v["storage.secret_key"]
+    if v["storage.secret_key_file"]:
+        secret = _read_secret("storage.secret_key_file", v["storage.secret_key_file"])
+    path = (Path(v["storage.path"]).expanduser().absolute() if v["storage.path"]
+            else home / "objects")
+    storage = StorageSettings(
+        kind=v["storage.kind"], path=path,
+        endpoint=v["storage.endpoint"], bucket=v["storage.bucket"],
+        access_key=v["storage.access_key"], secret_key=secret,
+        secure=v["storage.secure"], region=v["storage.region"],
+        test_bucket=v["storage.test_bucket"] or f"{v['storage.bucket']}-test",
+        test_path=(Path(v["storage.test_path"]).expanduser().absolute()
+                   if v["storage.test_path"] else path.with_name(f"{path.name}-test")),
+        test_lock_days=_at_least("storage.test_lock_days", v, 0))
+    if storage.test_bucket == storage.bucket or storage.test_path == storage.path:
+        raise ConfigurationError("storage.test_bucket and storage.test_path must differ from "
+                                 "storage.bucket and storage.path: test tenants' objects are "
+                                 "kept apart from production's")
+    if storage.kind == "s3":
+        for key in ("endpoint", "bucket", "access_key"):
+            if not getattr(storage, key):
+                raise ConfigurationError(f"storage.{key} is required when storage.kind = 's3'")
+        if not secret:
+            raise ConfigurationError("storage.secret_key or storage.secret_key_file is required "
+                                     "when storage.kind = 's3'")
+    return storage
 
 
 def _url(key: str, v: dict[str, Any]) -> str:

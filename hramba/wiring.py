@@ -7,32 +7,49 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import make_url, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from hramba.config import Settings
+from hramba.config import Settings, StorageSettings
 from hramba.core.errors import ConfigurationError
 from hramba.core.types import Clock, SystemClock
 from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
-from hramba.ports import ObjectStore, Timestamper
 from hramba.domain.access import Action
-from hramba.services import accounts, audit
+from hramba.ports import ObjectStore, Timestamper
+from hramba.services import accounts, audit, tenants
 from hramba.services.access import authorize
 from hramba.services.accounts import Credentials
 from hramba.services.context import Archive, Sealing
+from storage.environments import EnvironmentStore
 from storage.localfs import LocalObjectStore
 
 
-def build_store(settings: Settings, clock: Clock) -> ObjectStore:
+def build_store(settings: Settings, clock: Clock, db: sessionmaker[Session]) -> ObjectStore:
+    """Production's store and the test tenants' (their own bucket or folder, locked at
+    most storage.test_lock_days), each key routed by its tenant's environment."""
     s = settings.storage
+    test_lock = timedelta(days=s.test_lock_days)
+    production: ObjectStore
+    test: ObjectStore
     if s.kind == "s3":
-        from storage.s3 import S3ObjectStore
+        production = _bucket(s, s.bucket, clock, None)
+        test = _bucket(s, s.test_bucket, clock, test_lock)
+    else:
+        production = LocalObjectStore(s.path, clock)
+        test = LocalObjectStore(s.test_path, clock, max_lock=test_lock)
+    return EnvironmentStore(production, test, partial(tenants.environments, db))
 
-        store = S3ObjectStore(s.endpoint, s.bucket, s.access_key, s.secret_key,
-                              secure=s.secure, region=s.region)
-        store.ensure_bucket()
-        return store
-    return LocalObjectStore(s.path, clock)
+
+def _bucket(s: StorageSettings, bucket: str, clock: Clock,
+            max_lock: timedelta | None) -> ObjectStore:
+    """An S3 bucket's store; the bucket is created (with Object Lock) if missing."""
+    from storage.s3 import S3ObjectStore
+
+    store = S3ObjectStore(s.endpoint, bucket, s.access_key, s.secret_key, secure=s.secure,
+                          region=s.region, clock=clock, max_lock=max_lock)
+    store.ensure_bucket()
+    return store
 
 
 def build_sealing(settings: Settings, clock: Clock) -> Sealing:
@@ -140,8 +157,8 @@ def _connect(settings: Settings, clock: Clock) -> Archive:
         engine.dispose()
         raise ConfigurationError(f"database is at revision {current}, the software needs "
                                  f"{migrate.HEAD}: run `hramba init` or `hramba db upgrade`")
-    return Archive(db=make_sessionmaker(engine),
-                   connect_store=partial(build_store, settings, clock),
+    db = make_sessionmaker(engine)
+    return Archive(db=db, connect_store=partial(build_store, settings, clock, db),
                    clock=clock, home=settings.home,
                    connect_sealing=partial(build_sealing, settings, clock),
                    xsd_dir=settings.xsd_dir,

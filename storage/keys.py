@@ -8,6 +8,9 @@
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
 two different names never share a key.
+
+Every key of a unit or a certificate names its tenant: `tenant_of` reads it back, so the
+store of the tenant's environment can be chosen from the key alone (storage.environments).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hramba.core.types import ObjectKey
 from hramba.domain.tenant import CODE_PATTERN
 
 UNITS = "units/"
+DISPOSALS = "disposals/"
 _SAFE_ID = re.compile(r"[a-z0-9]{8,64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_NAME = 120
@@ -38,6 +42,16 @@ def unit_prefix(tenant: str, unit_id: str) -> str:
 
 def tenant_prefix(tenant: str) -> str:
     return f"{UNITS}{check_tenant_code(tenant)}/"
+
+
+def tenant_of(key: str) -> str | None:
+    """The tenant code a key (or a prefix that goes as far as the code's "/") belongs to;
+    None for a key of no tenant (the audit log's heads)."""
+    for top in (UNITS, DISPOSALS):
+        code, slash, _ = key.removeprefix(top).partition("/")
+        if key.startswith(top) and slash and CODE_PATTERN.fullmatch(code):
+            return code
+    return None
 
 
 def safe_name(name: str) -> str:
@@ -66,5 +80,5 @@ def disposal_key(tenant: str, disposal_id: int, certificate_sha256: str) -> Obje
     """A destruction certificate: outside units/, so it outlives the units it names."""
     if not re.fullmatch(r"[0-9a-f]{64}", certificate_sha256):
         raise ValueError("certificate keys are named by the certificate's sha256")
-    return ObjectKey(f"disposals/{check_tenant_code(tenant)}/disposal-{int(disposal_id)}-"
+    return ObjectKey(f"{DISPOSALS}{check_tenant_code(tenant)}/disposal-{int(disposal_id)}-"
                      f"{certificate_sha256[:16]}.json")

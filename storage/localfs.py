@@ -14,6 +14,9 @@ Retention and legal hold are enforced here in software only. Anyone with write a
 the directory can still change or delete files: this is weaker than S3 Object Lock in
 COMPLIANCE mode, which the server enforces even against its administrator. Use the S3
 store in production.
+
+The test tenants' store (storage.environments) is one with a `max_lock`: it keeps
+objects for at most that long, or (zero) not at all.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,18 +48,20 @@ from hramba.core.types import (
     ObjectKey,
     StoredObject,
 )
+from storage.environments import capped_lock, describe_lock
 
 LOCK = "#lock"  # "#" never occurs in a key (storage.keys), so no object is named like a lock
-Lock = dict[str, str | bool | int]
+Lock = dict[str, str | bool | int | None]
 
 
 class LocalObjectStore:
     """ObjectStore on a local filesystem, retention enforced in software."""
 
-    def __init__(self, root: Path, clock: Clock) -> None:
+    def __init__(self, root: Path, clock: Clock, *, max_lock: timedelta | None = None) -> None:
         self.root = root
         self.clock = clock
-        self.description = f"localfs {root}"
+        self.max_lock = max_lock  # None: as asked (production); see capped_lock
+        self.description = f"localfs {root}" + describe_lock(max_lock)
         for sub in ("objects", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -74,11 +79,12 @@ class LocalObjectStore:
         if path.exists():
             raise Conflict(f"object {key} already exists; objects are write-once")
         os.makedirs(path.parent, exist_ok=True)
+        lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
         # Written in place, not renamed: until sync() a crash may leave it empty, which
         # reads as "no retention" and makes the re-run set it again.
         self._lock_path(key).write_text(json.dumps(
-            {"retain_until": retain_until.isoformat(), "legal_hold": False, "size": size,
-             "sha256": sha256.hex}), "utf-8")
+            {"retain_until": lock.isoformat() if lock else None, "legal_hold": False,
+             "size": size, "sha256": sha256.hex}), "utf-8")
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         try:
             reader = HashingReader(data)
@@ -97,7 +103,7 @@ class LocalObjectStore:
             raise ServiceUnavailable(f"put {key}: {exc.strerror}") from exc
         finally:
             Path(tmp).unlink(missing_ok=True)
-        return StoredObject(key, size, sha256, retain_until, legal_hold=False)
+        return StoredObject(key, size, sha256, lock, legal_hold=False)
 
     def sync(self) -> None:
         """Make every put so far durable: one syncfs(2) of the store's filesystem."""
@@ -130,7 +136,8 @@ class LocalObjectStore:
 
     def keys(self, prefix: str) -> Iterator[ObjectKey]:
         objects = self.root / "objects"
-        for dirpath, dirnames, filenames in os.walk(objects):
+        folder = prefix.rpartition("/")[0]  # walk only below the prefix's folder
+        for dirpath, dirnames, filenames in os.walk(objects / folder if folder else objects):
             dirnames.sort()
             rel = Path(dirpath).relative_to(objects).as_posix()
             for name in sorted(filenames):
@@ -140,9 +147,12 @@ class LocalObjectStore:
 
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
         current = self.stat(key).retain_until
-        if current and retain_until < current:
+        lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
+        if lock is None:
+            return  # a store that locks nothing
+        if current and lock < current:
             raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
-        self._write_lock(key, self._read_lock(key) | {"retain_until": retain_until.isoformat()})
+        self._write_lock(key, self._read_lock(key) | {"retain_until": lock.isoformat()})
 
     def set_legal_hold(self, key: ObjectKey, on: bool) -> None:
         self.stat(key)

@@ -5,6 +5,11 @@ x-amz-checksum-sha256 header the server checks against the bytes, and our own di
 user metadata; then stat-checked (size, digest, retention) before the caller records it.
 The server, not this code, refuses a delete before retain-until or under legal hold, and
 refuses to shorten retention; those refusals surface as RetentionLocked.
+
+The test tenants' bucket (storage.environments) is made with Object Lock too, so legal
+holds work there as in production and a short lock can be configured later without a new
+bucket, but the store is given a `max_lock`: its objects are locked at most that long, or
+(zero, the default) not at all, and can be deleted.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 import urllib3
@@ -34,13 +39,16 @@ from hramba.core.errors import (
 )
 from hramba.core.types import (
     CHUNK,
+    Clock,
     Digest,
     Hashed,
     ObjectKey,
     StoredObject,
+    SystemClock,
     hash_stream,
     retained_until,
 )
+from storage.environments import capped_lock, describe_lock
 
 SINGLE_PUT_LIMIT = 64 * 1024 * 1024
 POOL_SIZE = 16  # connections kept per endpoint: the archive stores from several threads
@@ -54,14 +62,18 @@ class S3ObjectStore:
     """ObjectStore on an S3 bucket with Object Lock (COMPLIANCE mode)."""
 
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, *,
-                 secure: bool = True, region: str = "") -> None:
+                 secure: bool = True, region: str = "", clock: Clock | None = None,
+                 max_lock: timedelta | None = None) -> None:
         http = urllib3.PoolManager(maxsize=POOL_SIZE,
                                    timeout=urllib3.Timeout(connect=5, read=60),
                                    retries=urllib3.Retry(total=2, backoff_factor=0.2))
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                             secure=secure, region=region or None, http_client=http)
         self.bucket = bucket
-        self.description = f"s3 {'https' if secure else 'http'}://{endpoint}/{bucket}"
+        self.clock = clock or SystemClock()
+        self.max_lock = max_lock  # None: as asked (production); see capped_lock
+        self.description = (f"s3 {'https' if secure else 'http'}://{endpoint}/{bucket}"
+                            + describe_lock(max_lock))
 
     def ensure_bucket(self) -> None:
         """Create the bucket with Object Lock if missing; refuse one without it."""
@@ -81,16 +93,17 @@ class S3ObjectStore:
             retain_until: datetime) -> StoredObject:
         if self.exists(key):
             raise Conflict(f"object {key} already exists; objects are write-once")
-        retention = Retention(COMPLIANCE, retain_until.astimezone(UTC))
+        lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
+        retention = Retention(COMPLIANCE, lock.astimezone(UTC)) if lock else None
         with _translated(f"put {key}"):
             if size <= SINGLE_PUT_LIMIT:
                 self._put_single(key, data, size, sha256, retention)
             else:
                 self._put_multipart(key, data, size, sha256, retention)
-        return self._check_stored(key, size, sha256, retain_until)
+        return self._check_stored(key, size, sha256, lock)
 
     def _put_single(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
-                    retention: Retention) -> None:
+                    retention: Retention | None) -> None:
         # The server recomputes the checksum over the body and rejects a mismatch; S3
         # requires one on any upload that carries Object Lock retention.
         headers = {"sha256": sha256.hex, "x-amz-sdk-checksum-algorithm": "SHA256",
@@ -100,7 +113,7 @@ class S3ObjectStore:
                                part_size=SINGLE_PUT_LIMIT, retention=retention)
 
     def _put_multipart(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
-                       retention: Retention) -> None:
+                       retention: Retention | None) -> None:
         """Large objects: upload unlocked, read back and hash, lock only if they match.
 
         A whole-object checksum header does not apply to multipart uploads, so the check
@@ -113,15 +126,16 @@ class S3ObjectStore:
             self._remove_versions(key)
             raise IntegrityViolation(f"put {key}: storage holds {got.size} bytes "
                                      f"{got.sha256}, expected {size} bytes {sha256}")
-        self.client.set_object_retention(self.bucket, key, retention)
+        if retention:
+            self.client.set_object_retention(self.bucket, key, retention)
 
     def _check_stored(self, key: ObjectKey, size: int, sha256: Digest,
-                      retain_until: datetime) -> StoredObject:
+                      retain_until: datetime | None) -> StoredObject:
         stored = self.stat(key)
         if stored.size != size or stored.sha256 != sha256:
             raise IntegrityViolation(f"put {key}: storage holds {stored.size} bytes "
                                      f"{stored.sha256}, expected {size} bytes {sha256}")
-        if not retained_until(stored, retain_until):
+        if retain_until and not retained_until(stored, retain_until):
             raise IntegrityViolation(f"put {key}: storage retention {stored.retain_until} is "
                                      f"shorter than {retain_until}")
         return stored
@@ -167,11 +181,14 @@ class S3ObjectStore:
 
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None:
         current = self.stat(key).retain_until
-        if current and retain_until < current:
+        lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
+        if lock is None:
+            return  # a store that locks nothing
+        if current and lock < current:
             raise RetentionLocked(f"object {key}: retention can be extended, never shortened")
         with _translated(f"retention {key}", refusals=True):
             self.client.set_object_retention(
-                self.bucket, key, Retention(COMPLIANCE, retain_until.astimezone(UTC)))
+                self.bucket, key, Retention(COMPLIANCE, lock.astimezone(UTC)))
 
     def set_legal_hold(self, key: ObjectKey, on: bool) -> None:
         with _translated(f"legal hold {key}"):

@@ -62,19 +62,21 @@ def demo(
 
 
 def _retention_plan(archive: Archive) -> None:
-    """Today's plan, and what would be due once the invoices' ten years have run."""
+    """Today's plan, and what would be due once the invoices' ten years have run. The
+    demo tenant is a test tenant: a plan shows its units only when it names it."""
     from datetime import date
 
     from hramba.cli.retention import render_plan
     from hramba.domain.retention import end_of_day
     from hramba.services.retention import plan
 
-    for line in render_plan(plan(archive)):
+    code = DEMO_TENANT[0]
+    for line in render_plan(plan(archive, code)):
         typer.echo(line)
-    later = plan(archive, as_of=end_of_day(date(2037, 1, 1)))
+    later = plan(archive, code, as_of=end_of_day(date(2037, 1, 1)))
     typer.echo(f"  as of 2037-01-01: {len(later['units']['due'])} units due for review "
                f"and disposal, {later['traffic']['due']} traffic records due for purge "
-               "(hramba retention plan --as-of 2037-01-01)")
+               f"(hramba retention plan --tenant {code} --as-of 2037-01-01)")
 
 
 def _verify_one_offline(archive: Archive, out: Path) -> None:

@@ -1,4 +1,4 @@
-"""hramba dispose: propose, approve (another person), execute, certify."""
+"""hramba dispose: propose, approve (another account), execute, certify."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from hramba.cli.retention import AS_OF_OPTION, as_of_moment
 
 app = command_group("Approved disposal of units whose retention has run out.")
 ID = typer.Argument(..., help="Disposal id, as `dispose propose` printed it.")
-BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 
 
 @app.command("propose")
@@ -24,32 +23,32 @@ def propose(ctx: typer.Context,
             as_of: datetime | None = AS_OF_OPTION,
             instruction: str = typer.Option(..., "--instruction", help=(
                 "Reference of the archive's written instruction that allows destruction.")),
-            by: str = BY, as_json: bool = JSON_OPTION) -> None:
+            as_json: bool = JSON_OPTION) -> None:
     """List the tenant's due units (sealed, classified, not held) in a numbered proposal."""
     from hramba.services import disposal as service
 
-    result = service.propose(state(ctx).archive, tenant, instruction=instruction, by=by,
+    result = service.propose(state(ctx).archive, tenant, instruction=instruction,
                              as_of=as_of_moment(as_of))
     _render(result, as_json)
 
 
 @app.command("approve")
-def approve(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
+def approve(ctx: typer.Context, disposal_id: int = ID,
             as_json: bool = JSON_OPTION) -> None:
-    """Approve a proposal; the approver must not be the proposer."""
+    """Approve a proposal; the approving account must not be the proposing one."""
     from hramba.services import disposal as service
 
-    _render(service.approve(state(ctx).archive, disposal_id, by=by), as_json)
+    _render(service.approve(state(ctx).archive, disposal_id), as_json)
 
 
 @app.command("cancel")
-def cancel(ctx: typer.Context, disposal_id: int = ID, by: str = BY,
+def cancel(ctx: typer.Context, disposal_id: int = ID,
            reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
            as_json: bool = JSON_OPTION) -> None:
     """Withdraw, or refuse to approve, an open proposal; its units may be proposed again."""
     from hramba.services import disposal as service
 
-    _render(service.cancel(state(ctx).archive, disposal_id, by=by, reason=reason), as_json)
+    _render(service.cancel(state(ctx).archive, disposal_id, reason=reason), as_json)
 
 
 @app.command("execute")

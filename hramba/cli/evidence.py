@@ -22,24 +22,30 @@ AT_OPTION = typer.Option(None, "--at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
                          help="Judge as of this moment, UTC (default: now).")
 
 
-def seal(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+def seal(ctx: typer.Context,
+         anchor: bool = typer.Option(False, "--anchor", help=(
+             "With nothing to seal, anchor the audit log's head now (otherwise only when "
+             "the last anchor is a day old).")),
+         as_json: bool = JSON_OPTION) -> None:
     """Timestamp every unit not yet sealed: one TSA request per batch (exit 75 if the TSA
-    is down; the units stay pending for the next run)."""
+    is down; the units stay pending for the next run). With nothing pending, the audit
+    log's head is timestamped when its last anchor is a day old."""
     from hramba.core.errors import ServiceUnavailable
     from hramba.services.seal import seal as seal_units
 
     archive = state(ctx).archive
     with progress_bar("sealing", unit="units", enabled=not as_json) as progress:
-        report = seal_units(archive, progress=progress)
+        report = seal_units(archive, anchor=anchor, progress=progress)
     if as_json:
         emit_json(report.as_dict())
     else:
         n = report.certificates
         certificates = f" and {counted(n, 'destruction certificate')}" if n else ""
+        head = f"; audit log anchored, head event {report.audit_head}" if report.audit_head else ""
         typer.echo(f"sealed {counted(report.sealed, 'unit')}{certificates} in "
                    f"{counted(report.batches, 'batch')} "
                    f"({counted(report.tsa_requests, 'TSA request')}, {report.seconds:.1f} s); "
-                   f"{report.pending} pending")
+                   f"{report.pending} pending{head}")
     if report.error:
         raise ServiceUnavailable(report.error)
 

@@ -10,7 +10,6 @@ import typer
 from hramba.cli.common import JSON_OPTION, command_group, counted, emit_json, state
 
 app = command_group("Legal holds: add, release, list.")
-BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 REASON = typer.Option(..., "--reason", help="Why (recorded in the audit log).")
 DATE = ["%Y-%m-%d"]
 
@@ -23,11 +22,11 @@ def add(ctx: typer.Context,
             "With --tenant: only units whose issue (else receipt) date is on or after.")),
         to_date: datetime | None = typer.Option(None, "--to", formats=DATE,
                                                 help="With --tenant: ... on or before."),
-        reason: str = REASON, by: str = BY, as_json: bool = JSON_OPTION) -> None:
+        reason: str = REASON, as_json: bool = JSON_OPTION) -> None:
     """Freeze disposal of a unit or of a tenant's units, whatever the policy says."""
     from hramba.services import holds as service
 
-    hold = service.add_hold(state(ctx).archive, reason=reason, by=by, unit_id=unit_id,
+    hold = service.add_hold(state(ctx).archive, reason=reason, unit_id=unit_id,
                             tenant=tenant, from_date=from_date.date() if from_date else None,
                             to_date=to_date.date() if to_date else None)
     _render(hold, as_json)
@@ -36,11 +35,11 @@ def add(ctx: typer.Context,
 @app.command("release")
 def release(ctx: typer.Context,
             hold_id: int = typer.Argument(..., help="Hold id, as `hramba hold ls` prints it."),
-            by: str = BY, reason: str = REASON, as_json: bool = JSON_OPTION) -> None:
+            reason: str = REASON, as_json: bool = JSON_OPTION) -> None:
     """Release a hold; storage holds come off units no other hold covers."""
     from hramba.services import holds as service
 
-    _render(service.release_hold(state(ctx).archive, hold_id, by=by, reason=reason), as_json)
+    _render(service.release_hold(state(ctx).archive, hold_id, reason=reason), as_json)
 
 
 @app.command("ls")

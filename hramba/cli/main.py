@@ -116,7 +116,7 @@ UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
 
 @app.command("show")
 def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION) -> None:
-    """Show one unit: files, digests, retention, findings."""
+    """Show one unit: files, digests, retention, sealing, findings."""
     from hramba.services import units
 
     unit = units.show_unit(state(ctx).archive, unit_id)
@@ -124,6 +124,9 @@ def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION
         emit_json(unit)
         return
     typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {when(unit['received_at'])}")
+    sealed = unit["sealed"]
+    typer.echo(f"  sealed in batch {sealed['batch']} at {when(sealed['sealed_at'])}" if sealed
+               else "  not sealed yet (hramba seal)")
     r = unit["retention"]
     typer.echo(f"  retain until {r['retain_until']} under {r['policy']} (from {r['basis']} "
                f"{r['trigger_date']}){', LEGAL HOLD' if r['legal_hold'] else ''}"

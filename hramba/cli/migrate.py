@@ -76,18 +76,18 @@ def report(ctx: typer.Context, migration_id: int = ID,
 
 @app.command("confirm")
 def confirm(ctx: typer.Context, migration_id: int = ID,
-            by: str = typer.Option(..., "--by", help="Who confirms for the budget user."),
             accept_gaps: str | None = typer.Option(None, "--accept-gaps", help="Confirm "
                                                    "despite unresolved files, with why."),
             purge_remote: bool = typer.Option(False, "--purge-remote", help=(
                 "At the staging purge, also delete the archived files from the provider's "
                 "folder (over SFTP, with the migration's key and known_hosts).")),
             as_json: bool = JSON_OPTION) -> None:
-    """Record the budget user's confirmation; the staging area is purged 60 days later."""
+    """Record the budget user's confirmation (the acting account's: the budget user or an
+    archivist for it); the staging area is purged 60 days later."""
     from hramba.services.migrate import confirm as confirm_migration
 
-    _render(confirm_migration(state(ctx).archive, migration_id, by, accept_gaps,
-                              purge_remote), as_json)
+    _render(confirm_migration(state(ctx).archive, migration_id, accept_gaps, purge_remote),
+            as_json)
 
 
 def _render(current: dict[str, Any], as_json: bool) -> None:

@@ -8,7 +8,6 @@ from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
 
 app = command_group("Refused input: list, release, discard.")
 QID = typer.Argument(..., help="Quarantine id, as `hramba quarantine ls` prints it.")
-BY = typer.Option(..., "--by", help="Who decides (recorded in the audit log).")
 
 
 @app.command("ls")
@@ -28,14 +27,14 @@ def ls(ctx: typer.Context,
 
 
 @app.command("release")
-def release(ctx: typer.Context, qid: str = QID, by: str = BY,
+def release(ctx: typer.Context, qid: str = QID,
             tenant: str | None = typer.Option(None, "--tenant", help="Budget user code, "
                                               "when the item has none (unknown receiver)."),
             as_json: bool = JSON_OPTION) -> None:
     """Archive the item as received, as one unit carrying the finding."""
     from hramba.services import quarantine as service
 
-    unit_id = service.release(state(ctx).archive, qid, by, tenant)
+    unit_id = service.release(state(ctx).archive, qid, tenant)
     if as_json:
         emit_json({"id": qid, "status": service.RELEASED, "unit_id": unit_id})
     else:
@@ -43,13 +42,13 @@ def release(ctx: typer.Context, qid: str = QID, by: str = BY,
 
 
 @app.command("discard")
-def discard(ctx: typer.Context, qid: str = QID, by: str = BY,
+def discard(ctx: typer.Context, qid: str = QID,
             reason: str = typer.Option(..., "--reason", help="Why it is discarded."),
             as_json: bool = JSON_OPTION) -> None:
     """Delete the item's bytes; the record of what was refused and why stays."""
     from hramba.services import quarantine as service
 
-    service.discard(state(ctx).archive, qid, by, reason)
+    service.discard(state(ctx).archive, qid, reason)
     if as_json:
         emit_json({"id": qid, "status": service.DISCARDED})
     else:

@@ -82,7 +82,9 @@ def classify(ctx: typer.Context,
 @app.command("policies")
 def policies(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """The released policies: id, version, legal basis, period, action."""
-    rows = [p.as_dict() for p in state(ctx).archive.policies.all]
+    from hramba.services import retention as service
+
+    rows = service.policies(state(ctx).archive)
     if as_json:
         emit_json(rows)
         return

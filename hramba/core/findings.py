@@ -13,6 +13,7 @@ from typing import Any
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # worth knowing, nothing wrong
 
 
 CODES: dict[str, tuple[Severity, str]] = {
@@ -48,6 +49,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-A002": (Severity.ERROR, "audit event does not link to the previous event's hash"),
     "HRB-A003": (Severity.ERROR, "audit sequence has a gap"),
     "HRB-A004": (Severity.ERROR, "sealed batch does not anchor the audit event it names"),
+    "HRB-A005": (Severity.ERROR, "audit log falls short of its stored head: events were "
+                                 "removed from its end"),
+    "HRB-A006": (Severity.INFO, "audit events after the last anchored one (not yet "
+                                "timestamped)"),
 }
 
 

@@ -50,17 +50,24 @@ class Base(DeclarativeBase):
 
 
 class Tenant(Base):
-    """A budget user (proračunski uporabnik)."""
+    """A budget user (proračunski uporabnik), in the test or the production environment:
+    one of each may share a tax number. `former_codes`: the codes it had before (oldest
+    first); no other tenant may take them, so events and keys under them stay its own."""
 
     __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("tax_number", "environment",
+                                       name="uq_tenants_tax_number_environment"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    tax_number: Mapped[str] = mapped_column(String(16), unique=True)
+    tax_number: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(255))
     environment: Mapped[str] = mapped_column(String(16))
     accession_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+    former_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    offboarded_at: Mapped[datetime | None]
+    offboard_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Unit(Base):

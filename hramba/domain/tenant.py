@@ -1,12 +1,15 @@
-"""Rules for budget users (proračunski uporabniki): codes and Slovenian tax numbers."""
+"""Rules for budget users (proračunski uporabniki): codes, Slovenian tax numbers, the
+environment a tenant lives in and whether it still takes new intake."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from hramba.core.errors import RejectedInput
 
-ENVIRONMENTS = ("test", "production")
+TEST, PRODUCTION = "test", "production"
+ENVIRONMENTS = (TEST, PRODUCTION)
 _TAX = re.compile(r"(?:SI)?(\d{8})")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -28,6 +31,15 @@ def tax_check_digit_ok(tax_number: str) -> bool:
     return check != 11 and check % 10 == digits[7]
 
 
+def check_tax_number(value: str, environment: str) -> str:
+    """The normalised tax number; a production tenant's must have a valid check digit."""
+    tax_number = normalise_tax_number(value)
+    if environment == PRODUCTION and not tax_check_digit_ok(tax_number):
+        raise RejectedInput(f"tax number {tax_number} has a wrong check digit "
+                            "(allowed only for --env test)")
+    return tax_number
+
+
 def check_code(code: str) -> str:
     """A tenant code (šifra PU) goes into object keys: only safe characters."""
     if not CODE_PATTERN.fullmatch(code):
@@ -36,7 +48,22 @@ def check_code(code: str) -> str:
     return code
 
 
+def check_name(name: str) -> str:
+    if not name.strip():
+        raise RejectedInput("tenant name must not be empty")
+    return name.strip()
+
+
 def check_environment(environment: str) -> str:
     if environment not in ENVIRONMENTS:
         raise RejectedInput(f"environment must be one of {', '.join(ENVIRONMENTS)}")
     return environment
+
+
+def intake_refusal(code: str, offboarded_at: datetime | None, reason: str | None) -> str | None:
+    """Why a tenant takes no new intake (it was offboarded), or None while it does. Its
+    holdings stay until they are handed over or disposed of; only new intake stops."""
+    if offboarded_at is None:
+        return None
+    return (f"tenant {code} was offboarded on {offboarded_at:%Y-%m-%d} ({reason}): "
+            "it takes no new intake")

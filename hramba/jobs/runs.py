@@ -5,6 +5,9 @@ job's counts and its outcome; the completion and its `job.run` audit event commi
 together. A row left "running" by a runner that died is closed as failed by the next
 run of that job, which holds the job's lock and so knows nobody else is running it.
 Every timestamp comes from the archive's clock, so tests travel in time.
+
+A job runs as the archive's principal, which must be allowed to run scheduled jobs
+(Action.SCHEDULE: an operator); the job's services check their own actions.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from hramba.core.errors import Conflict, HrambaError
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import JobRun
+from hramba.domain.access import Action
 from hramba.jobs.locks import job_lock, runner_id
 from hramba.jobs.tasks import JobFunction, task
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,7 @@ def run_job(archive: Archive, settings: Settings, name: str,
             function: JobFunction) -> RunResult | None:
     """Run `function` as job `name` if nobody else runs it now, and record the run;
     None (logged, not recorded) when another runner holds the job's lock."""
+    access.authorize(archive, Action.SCHEDULE)
     with job_lock(archive, name) as held:
         if not held:
             log.info("job %s skipped: another runner holds its lock", name)
@@ -84,6 +89,7 @@ def run_now(archive: Archive, settings: Settings, name: str) -> RunResult:
 
 def last_runs(archive: Archive) -> dict[str, RunResult]:
     """The latest run of each job (by insertion, which time travel cannot reorder)."""
+    access.authorize(archive, Action.SCHEDULE)
     latest = select(func.max(JobRun.id)).group_by(JobRun.job)
     with transaction(archive.db) as session:
         rows = session.scalars(select(JobRun).where(JobRun.id.in_(latest)))

@@ -26,10 +26,12 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from hramba.config import JOBS, Settings
 from hramba.core.errors import ConfigurationError
 from hramba.core.types import iso
+from hramba.domain.access import Action
 from hramba.jobs.crontab import crontab_weekdays
 from hramba.jobs.locks import scheduler_lock
 from hramba.jobs.runs import last_runs, run_job
 from hramba.jobs.tasks import JobFunction, task
+from hramba.services import access
 from hramba.services.context import Archive
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,9 @@ class Scheduler:
 
     def run(self, stop: threading.Event) -> None:
         """Hold the scheduler lock (SQLite), fire jobs until `stop` is set, then wait for
-        the running ones to end."""
+        the running ones to end. Refused at once (not at the first fire) for a principal
+        that may not run scheduled jobs: they run as it."""
+        access.authorize(self.archive, Action.SCHEDULE)
         with scheduler_lock(self.archive):
             self._scheduler.start()
             try:

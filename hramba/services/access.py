@@ -18,12 +18,12 @@ from sqlalchemy import ColumnElement, Select, select
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.db.engine import transaction
-from hramba.db.models import Tenant
+from hramba.db.models import Disposal, Hold, Migration, Tenant, Unit
 from hramba.domain.access import Action
 from hramba.services import audit
 from hramba.services.context import Archive
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def authorize(archive: Archive, action: Action) -> None:
@@ -78,3 +78,22 @@ def deny(archive: Archive, action: Action, subject: str, tenant_code: str | None
     with transaction(archive.db) as session:
         audit.record(session, archive, "access.denied", subject, tenant=tenant_code,
                      details={"action": action.name.lower(), "why": why})
+
+
+Owned = type[Unit] | type[Disposal] | type[Hold] | type[Migration]
+
+
+def check_owner(archive: Archive, action: Action, model: Owned, key: int | str,
+                what: str) -> TenantRef:
+    """The tenant of `what` (the `model` row `key`) if the principal may do `action`
+    there. A row of a tenant outside its scope is NotFound with the same message as one
+    that does not exist (and the attempt is audited)."""
+    authorize(archive, action)  # first: without the role, not even "not found"
+    with transaction(archive.db) as session:
+        found = session.execute(select(Tenant.id, Tenant.code, Tenant.environment)
+                                .join(model, model.tenant_id == Tenant.id)
+                                .where(model.id == key)).first()
+    if found is None:
+        raise NotFound(f"{what} does not exist")
+    check_tenant(archive, found.id, found.code, action, what, what)
+    return TenantRef(found.id, found.code, found.environment)

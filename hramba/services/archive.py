@@ -19,10 +19,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import IntegrityViolation, NotFound, RejectedInput
+from hramba.core.errors import Conflict, IntegrityViolation, NotFound, RejectedInput
 from hramba.core.types import Digest, Hashed, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
-from hramba.db.models import File, TrafficRecord, Unit, UnitFinding
+from hramba.db.models import File, Tenant, TrafficRecord, Unit, UnitFinding
+from hramba.domain.access import Action
 from hramba.domain.manifest import (
     MANIFEST_NAME,
     MANIFEST_ROLE,
@@ -31,9 +32,9 @@ from hramba.domain.manifest import (
     content_digest,
 )
 from hramba.domain.retention import Assignment, storage_lock
-from hramba.services import audit
+from hramba.domain.tenant import intake_refusal
+from hramba.services import access, audit
 from hramba.services.context import Archive
-from hramba.services.tenants import get_tenant
 from storage.keys import file_key, manifest_key
 
 ROLES = ("envelope", "invoice", "attachment", "document")
@@ -59,8 +60,16 @@ class Outcome:
 
 @dataclass(frozen=True)
 class TenantRef:
+    """The tenant a unit goes to; `refusal` says why it takes no new intake, if it does not."""
+
     id: int
     code: str
+    refusal: str | None = None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantRef:
+        return cls(tenant.id, tenant.code, intake_refusal(tenant.code, tenant.offboarded_at,
+                                                          tenant.offboard_reason))
 
 
 @dataclass(frozen=True)
@@ -105,9 +114,18 @@ def unit_id_for(tenant: str, content_sha256: str) -> str:
 
 
 def tenant_ref(archive: Archive, code: str) -> TenantRef:
+    """The tenant `code` names, for new intake by the principal."""
+    return intake_tenant(archive, access.tenant(archive, code, Action.INGEST))
+
+
+def intake_tenant(archive: Archive, found: access.TenantRef) -> TenantRef:
+    """`found` (resolved by access.tenant) as intake's TenantRef; Conflict if it takes no
+    new intake (offboarded): ingest and migrations naming it stop here, with the reason."""
     with transaction(archive.db) as session:
-        tenant = get_tenant(session, code)
-        return TenantRef(tenant.id, tenant.code)
+        ref = TenantRef.of(session.get_one(Tenant, found.id))
+    if ref.refusal:
+        raise Conflict(ref.refusal)
+    return ref
 
 
 def archive_unit(archive: Archive, tenant_code: str, files: Sequence[IncomingFile], *,
@@ -120,7 +138,10 @@ def archive_unit(archive: Archive, tenant_code: str, files: Sequence[IncomingFil
 
 
 def measure(unit: UnitInput) -> Measured:
-    """Check the unit's files and hash each (reads them once); stores nothing."""
+    """Check the unit's files and hash each (reads them once); stores nothing. A tenant
+    that takes no new intake refuses it here (RejectedInput: intake quarantines it)."""
+    if unit.tenant.refusal:
+        raise RejectedInput(unit.tenant.refusal)
     _check_files(unit.files)
     entries = [_measure(f) for f in unit.files]
     return Measured(unit, entries, content_digest(entries))

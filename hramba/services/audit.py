@@ -1,23 +1,38 @@
-"""The append-only audit log: record events, verify the hash chain."""
+"""The append-only audit log: record events, list them, verify the hash chain, and keep
+the head a seal anchored in a WORM object beside the database.
+
+A log cut back at its end (the newest events deleted, perhaps re-grown from there) still
+chains; what catches it is the stored head: the log must reach it, with the same hash.
+Events after the last anchored one are reported as unanchored until the next seal, which
+anchors the head at least daily even with nothing to seal (hramba.services.seal).
+"""
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from hramba.core.errors import IntegrityViolation
 from hramba.core.findings import Report
+from hramba.core.types import Digest, ObjectKey, iso
 from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent, Batch
-from hramba.domain.audit import GENESIS, EventBody
+from hramba.db.models import AuditEvent, Batch, Tenant
+from hramba.domain.access import Action
+from hramba.domain.audit import GENESIS, HEADS, AuditHead, EventBody, premis_type
 from hramba.domain.hashtree import root_of
+from hramba.services import access
 from hramba.services.context import Archive
 
 PAGE = 1000
 # Any constant: serialises appenders on PostgreSQL so the chain never forks.
 _PG_LOCK_KEY = 0x68726D62
+# A stored head is locked at least this long: as long as the events it vouches for.
+HEAD_LOCK = timedelta(days=3653)
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,137 @@ def record_all(session: Session, archive: Archive, events: list[Event]) -> str:
     return prev_hash
 
 
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event as `audit log` shows it, with its PREMIS event type."""
+
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    subject: str
+    tenant: str | None
+    details: dict[str, Any]
+
+    @property
+    def premis_type(self) -> str | None:
+        return premis_type(self.action)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"occurred_at": self.occurred_at.isoformat(),
+                               "premis_type": self.premis_type}
+
+
+@dataclass(frozen=True)
+class EventCriteria:
+    """Which events to list: all given criteria hold; `after` is the keyset cursor."""
+
+    unit: str | None = None
+    actor: str | None = None
+    tenant: str | None = None
+    since: datetime | None = None
+    after: int = 0
+    limit: int = 100
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"since": iso(self.since)}
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: tuple[LoggedEvent, ...]
+    next_after: int | None  # pass as `after` for the next page; None: this was the last
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"events": [e.as_dict() for e in self.events], "next_after": self.next_after}
+
+
+def list_events(archive: Archive, criteria: EventCriteria) -> EventPage:
+    """Events in sequence order, one page at a time; a principal with a tenant scope sees
+    only the events of its tenants. Reading the log is itself an event."""
+    access.authorize(archive, Action.AUDIT_LOG)
+    tenant_id = (access.tenant(archive, criteria.tenant, Action.AUDIT_LOG).id
+                 if criteria.tenant is not None else None)  # in scope, or NotFound
+    with transaction(archive.db) as session:
+        codes = _tenant_codes(session, archive, tenant_id)
+        rows = list(session.scalars(_events_query(criteria, codes)))
+        shown = rows[:criteria.limit]
+        page = EventPage(tuple(_logged(row) for row in shown),
+                         shown[-1].seq if len(rows) > criteria.limit else None)
+        record(session, archive, "audit.read", "audit log", tenant=criteria.tenant,
+               details=criteria.as_dict() | {"count": len(shown)})
+    return page
+
+
+def _tenant_codes(session: Session, archive: Archive, tenant_id: int | None
+                  ) -> list[str] | None:
+    """The codes events may name the tenants in view by: `tenant_id`'s, or those the
+    principal serves (None: every tenant, and events of none). Events keep the code a
+    tenant had when they were recorded, so its former codes count as well."""
+    if tenant_id is None and archive.principal.tenant_ids is None:
+        return None
+    query = access.scoped(select(Tenant.code, Tenant.former_codes), archive, Tenant.id)
+    if tenant_id is not None:
+        query = query.where(Tenant.id == tenant_id)
+    return sorted({c for code, former in session.execute(query) for c in (code, *former)})
+
+
+def _events_query(criteria: EventCriteria, codes: list[str] | None) -> Select[AuditEvent]:
+    # Each criterion is an equality on an indexed (column, seq) pair: keyset pages stay
+    # cheap however long the log grows (migration 0008).
+    query = (select(AuditEvent).where(AuditEvent.seq > criteria.after)
+             .order_by(AuditEvent.seq).limit(criteria.limit + 1))
+    for column, value in ((AuditEvent.subject, criteria.unit),
+                          (AuditEvent.actor, criteria.actor)):
+        if value is not None:
+            query = query.where(column == value)
+    if criteria.since is not None:
+        query = query.where(AuditEvent.occurred_at >= criteria.since)
+    if codes is not None:
+        query = query.where(AuditEvent.tenant.in_(codes))
+    return query
+
+
+def _logged(row: AuditEvent) -> LoggedEvent:
+    return LoggedEvent(row.seq, row.occurred_at, row.actor, row.action, row.subject,
+                       row.tenant, row.details)
+
+
+def store_head(archive: Archive, batch_id: int) -> AuditHead:
+    """Keep the log's newest event as a WORM object (after a seal's own events, so it
+    covers them); the newest stored head is what a truncated log falls short of."""
+    with transaction(archive.db) as session:
+        seq, hash_, occurred_at = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash, AuditEvent.occurred_at)
+            .order_by(AuditEvent.seq.desc()).limit(1)).one()
+    head = AuditHead(seq, hash_, occurred_at, batch_id)
+    key = ObjectKey(head.key)
+    if not archive.store.exists(key):  # stored already: nothing was recorded since
+        data = head.to_json()
+        archive.store.put(key, io.BytesIO(data), size=len(data), sha256=Digest.of_bytes(data),
+                          retain_until=archive.clock.now() + max(archive.minimum_lock,
+                                                                 HEAD_LOCK))
+        archive.store.sync()
+    return head
+
+
+def stored_head(archive: Archive) -> AuditHead | None:
+    """The newest head kept in storage, if any seal stored one."""
+    key = max(archive.store.keys(HEADS), default=None)
+    if key is None:
+        return None
+    with archive.store.open(key) as stream:
+        data = stream.read()
+    try:
+        return AuditHead.from_json(data)
+    except ValueError as exc:
+        raise IntegrityViolation(f"{key} is not a readable audit head: {exc}") from exc
+
+
 def verify_chain(archive: Archive) -> Report:
-    """Recompute every event's hash and link, in one pass, page by page."""
+    """Recompute every event's hash and link, in one pass, page by page; then check each
+    batch's anchor, the events not yet anchored and the stored head."""
+    access.authorize(archive, Action.AUDIT_VERIFY)
     report = Report("audit")
     expected_prev, expected_seq = GENESIS, 1
     while True:
@@ -69,13 +213,16 @@ def verify_chain(archive: Archive) -> Report:
             _check_event(report, event, expected_prev, expected_seq)
             expected_prev, expected_seq = event.hash, event.seq + 1
         if len(page) < PAGE:
-            _check_anchors(archive, report)
+            last = expected_seq - 1
+            _check_unanchored(archive, report, _check_anchors(archive, report), last)
+            _check_head(archive, report, last)
             return report
 
 
-def _check_anchors(archive: Archive, report: Report) -> None:
+def _check_anchors(archive: Archive, report: Report) -> int:
     """Each sealed batch took the audit head as a leaf: that event must still carry that
-    hash, and its hash path must lead to the batch's timestamped root."""
+    hash, and its hash path must lead to the batch's timestamped root. Returns the
+    newest anchored event's seq (0 for none)."""
     with transaction(archive.db) as session:
         rows = session.execute(select(Batch.id, Batch.root, Batch.algorithm, Batch.audit_seq,
                                       Batch.audit_hash, Batch.audit_path, AuditEvent.hash)
@@ -91,6 +238,38 @@ def _check_anchors(archive: Archive, report: Report) -> None:
         if current != anchored or not reaches_root:
             report.add("HRB-A004", f"batch {batch_id}",
                        f"audit event {seq} is not the one the batch timestamped")
+    return max((row[3] for row in rows), default=0)
+
+
+def _check_unanchored(archive: Archive, report: Report, anchored: int, last: int) -> None:
+    """Events after the newest anchored one: no timestamp covers them yet (expected
+    between seals; the next seal anchors them, at least daily)."""
+    if last <= anchored:
+        return
+    with transaction(archive.db) as session:
+        count = session.scalar(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.seq > anchored)) or 0
+    report.add("HRB-A006", f"audit events {anchored + 1}-{last}",
+               f"{count} after the last anchored event ({anchored or 'none'})")
+
+
+def _check_head(archive: Archive, report: Report, last: int) -> None:
+    """The log must reach the newest stored head, and hold the same event there."""
+    head = stored_head(archive)
+    if head is None:
+        return
+    report.count("stored heads")
+    with transaction(archive.db) as session:
+        current = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == head.seq))
+    stored = (f"the head stored after batch {head.batch} is event {head.seq} of "
+              f"{head.occurred_at.isoformat()}")
+    if last < head.seq:
+        report.add("HRB-A005", f"audit event {head.seq}", f"the log ends at event {last}; "
+                                                           + stored)
+    elif current != head.hash:
+        report.add("HRB-A005", f"audit event {head.seq}",
+                   f"its hash is {(current or 'none')[:16]}…, {stored} with hash "
+                   f"{head.hash[:16]}…")
 
 
 def _check_event(report: Report, event: AuditEvent, prev: str, seq: int) -> None:

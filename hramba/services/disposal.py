@@ -1,4 +1,4 @@
-"""Approved disposal: propose under a written instruction, approve by another person,
+"""Approved disposal: propose under a written instruction, approve by another account,
 execute once storage allows it, and certify what was destroyed.
 
 A proposal lists the tenant's units whose retention ran out, that are sealed, classified
@@ -25,12 +25,12 @@ from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey, StoredObject, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
+from hramba.domain.access import Action
 from hramba.domain.retention import policy_ref
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, units_objects
 from hramba.services.locks import exclusive
-from hramba.services.tenants import get_tenant
 from storage.keys import disposal_key
 
 CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
@@ -40,34 +40,33 @@ PAGE = 200
 DOCUMENT_FIELDS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat")
 
 
-def propose(archive: Archive, tenant: str, *, instruction: str, by: str,
+def propose(archive: Archive, tenant: str, *, instruction: str,
             as_of: datetime | None = None) -> dict[str, Any]:
-    """A numbered proposal of every unit of `tenant` due by `as_of` (default now)."""
+    """A numbered proposal of every unit of `tenant` due by `as_of` (default now),
+    proposed by the principal."""
+    ref = access.tenant(archive, tenant, Action.DISPOSE_PROPOSE)
     if not instruction.strip():
         raise RejectedInput("a disposal proposal needs the archive's written instruction "
                             "that allows destruction (--instruction REF)")
-    if not by.strip():
-        raise RejectedInput("a disposal proposal needs the name of who proposes it")
     as_of = as_of or archive.clock.now()
     with transaction(archive.db) as session:
-        tenant_row = get_tenant(session, tenant)
-        listed, left_out = _candidates(session, tenant_row.id, as_of)
+        listed, left_out = _candidates(session, ref.id, as_of)
         if not listed:
             raise Conflict(f"nothing of {tenant} is due for disposal by {as_of:%Y-%m-%d}"
                            + (f" ({_describe(left_out)})" if left_out else ""))
-        row = Disposal(tenant_id=tenant_row.id, status="proposed", as_of=as_of,
-                       instruction=instruction, proposed_by=by,
+        row = Disposal(tenant_id=ref.id, status="proposed", as_of=as_of,
+                       instruction=instruction, proposed_by=archive.actor,
                        proposed_at=archive.clock.now())
         session.add(row)
         session.flush()
         session.add_all(DisposalUnit(disposal_id=row.id, unit_id=u, state="listed")
                         for u in listed)
         audit.record(session, archive, "disposal.proposed", f"disposal {row.id}",
-                     tenant=tenant, details={"instruction": instruction, "by": by,
-                                             "as_of": as_of.isoformat(), "units": len(listed),
-                                             "left_out": left_out})
+                     tenant=ref.code, details={"instruction": instruction,
+                                               "as_of": as_of.isoformat(),
+                                               "units": len(listed), "left_out": left_out})
         disposal_id = row.id
-    return show(archive, disposal_id) | {"left_out": left_out}
+    return _show(archive, disposal_id) | {"left_out": left_out}
 
 
 def _candidates(session: Session, tenant_id: int, as_of: datetime
@@ -93,25 +92,29 @@ def _candidates(session: Session, tenant_id: int, as_of: datetime
     return listed, left_out
 
 
-def approve(archive: Archive, disposal_id: int, *, by: str) -> dict[str, Any]:
-    """Four eyes: the approver must be someone other than the proposer."""
+def approve(archive: Archive, disposal_id: int) -> dict[str, Any]:
+    """Four eyes: the approving account must not be the proposing one. Logins are unique
+    and never change, so the same account is refused whatever name it goes by."""
+    _check(archive, disposal_id, Action.DISPOSE_APPROVE)
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         if row.status != "proposed":
             raise Conflict(f"disposal {disposal_id} is {row.status}, not proposed")
-        if by.strip().casefold() == row.proposed_by.strip().casefold():
+        if row.proposed_by == archive.actor:
             raise Conflict(f"disposal {disposal_id} was proposed by {row.proposed_by}; "
-                           "another person must approve it")
-        row.status, row.approved_by, row.approved_at = "approved", by, archive.clock.now()
+                           "another account must approve it")
+        row.status, row.approved_at = "approved", archive.clock.now()
+        row.approved_by = archive.actor
         audit.record(session, archive, "disposal.approved", f"disposal {disposal_id}",
-                     tenant=_code(session, row), details={"by": by})
-    return show(archive, disposal_id)
+                     tenant=_code(session, row))
+    return _show(archive, disposal_id)
 
 
-def cancel(archive: Archive, disposal_id: int, *, by: str, reason: str) -> dict[str, Any]:
+def cancel(archive: Archive, disposal_id: int, *, reason: str) -> dict[str, Any]:
     """Withdraw or refuse an open proposal; its units may be proposed again."""
-    if not by.strip() or not reason.strip():
-        raise RejectedInput("cancelling a disposal needs who and why (--by, --reason)")
+    _check(archive, disposal_id, Action.DISPOSE_PROPOSE)
+    if not reason.strip():
+        raise RejectedInput("cancelling a disposal needs a reason (--reason)")
     with exclusive(archive, f"disposal:{disposal_id}") as mine:
         if not mine:
             raise Conflict(f"disposal {disposal_id} is being executed by another process")
@@ -120,11 +123,11 @@ def cancel(archive: Archive, disposal_id: int, *, by: str, reason: str) -> dict[
             if row.status not in OPEN:
                 raise Conflict(f"disposal {disposal_id} is {row.status}; only an open "
                                "proposal can be cancelled")
-            row.status, row.cancelled_by, row.cancelled_at = "cancelled", by, archive.clock.now()
-            row.cancel_reason = reason
+            row.status, row.cancelled_at = "cancelled", archive.clock.now()
+            row.cancelled_by, row.cancel_reason = archive.actor, reason
             audit.record(session, archive, "disposal.cancelled", f"disposal {disposal_id}",
-                         tenant=_code(session, row), details={"by": by, "reason": reason})
-    return show(archive, disposal_id)
+                         tenant=_code(session, row), details={"reason": reason})
+    return _show(archive, disposal_id)
 
 
 def execute(archive: Archive, disposal_id: int, *,
@@ -132,6 +135,7 @@ def execute(archive: Archive, disposal_id: int, *,
     """Dispose of every listed unit that storage and holds allow; then certify. One
     process at a time per disposal (a second gets Conflict), so one certificate.
     `progress` counts the units not yet disposed of, as each is decided."""
+    _check(archive, disposal_id, Action.DISPOSE_PROPOSE)
     with exclusive(archive, f"disposal:{disposal_id}") as mine:
         if not mine:
             raise Conflict(f"disposal {disposal_id} is being executed by another process")
@@ -151,7 +155,7 @@ def _execute(archive: Archive, disposal_id: int, progress: Progress) -> dict[str
     for start in range(0, len(pending), PAGE):
         _dispose_page(archive, disposal_id, pending[start:start + PAGE], progress)
     _certify(archive, disposal_id)
-    return show(archive, disposal_id)
+    return _show(archive, disposal_id)
 
 
 def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str],
@@ -288,6 +292,12 @@ def _tombstone(session: Session, unit: Unit) -> dict[str, Any]:
 
 
 def show(archive: Archive, disposal_id: int) -> dict[str, Any]:
+    """One disposal: its decisions, units and certificate."""
+    _check(archive, disposal_id, Action.DISPOSE_READ)
+    return _show(archive, disposal_id)
+
+
+def _show(archive: Archive, disposal_id: int) -> dict[str, Any]:
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         units = session.execute(select(DisposalUnit.unit_id, DisposalUnit.state,
@@ -316,13 +326,17 @@ def _reviewed(unit: Unit) -> dict[str, Any]:
 
 
 def list_disposals(archive: Archive) -> list[dict[str, Any]]:
+    """Every disposal of the tenants the principal serves."""
+    access.authorize(archive, Action.DISPOSE_READ)
     with transaction(archive.db) as session:
-        ids = list(session.scalars(select(Disposal.id).order_by(Disposal.id)))
-    return [show(archive, i) for i in ids]
+        ids = list(session.scalars(access.scoped(select(Disposal.id).order_by(Disposal.id),
+                                                 archive, Disposal.tenant_id)))
+    return [_show(archive, i) for i in ids]
 
 
 def certificate_files(archive: Archive, disposal_id: int) -> tuple[bytes, bytes | None]:
     """The certificate's bytes and, once sealed, its Evidence Record (DER)."""
+    _check(archive, disposal_id, Action.DISPOSE_READ)
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         if row.certificate is None:
@@ -330,10 +344,15 @@ def certificate_files(archive: Archive, disposal_id: int) -> tuple[bytes, bytes 
         return row.certificate, row.evidence
 
 
+def _check(archive: Archive, disposal_id: int, action: Action) -> None:
+    """Refuse the disposal unless the principal may do `action` on its tenant."""
+    access.check_owner(archive, action, Disposal, disposal_id, f"disposal {disposal_id}")
+
+
 def _get(session: Session, disposal_id: int) -> Disposal:
     row = session.get(Disposal, disposal_id)
     if row is None:
-        raise NotFound(f"disposal {disposal_id} not found")
+        raise NotFound(f"disposal {disposal_id} does not exist")
     return row
 
 

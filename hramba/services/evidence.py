@@ -15,9 +15,9 @@ from hramba.core.errors import NotFound
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import Batch, Evidence
-from hramba.services import audit
+from hramba.domain.access import Action
 from hramba.services.context import Archive
-from hramba.services.units import get_unit, show_unit
+from hramba.services.units import describe, load_unit, record_read, write_files
 from hramba.trust.certs import load_pem_text, to_pem
 from hramba.trust.ers import read_evidence_record
 from hramba.trust.evidence import DataGroup, EvidenceReport, verify_evidence
@@ -106,7 +106,8 @@ def unit_trust(archive: Archive, batches: list[Batch]) -> Trust:
 
 def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> EvidenceReport:
     """Re-read the unit's objects, then check its Evidence Record and every token."""
-    unit = show_unit(archive, unit_id)
+    loaded = load_unit(archive, unit_id, Action.VERIFY)
+    unit = describe(loaded)
     evidence, _ = current_record(archive, unit_id)
     disposed = unit["retention"]["disposed_at"]
     group = (DataGroup.of_recorded("sha256", [bytes.fromhex(f["sha256"])
@@ -123,16 +124,15 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
         report = report.adding(Check("HRB-E020", "", Status.PASSED if same else Status.FAILED,
                                      evidence.object_key))
-    with transaction(archive.db) as session:
-        audit.record(session, archive, "unit.verified", unit_id, tenant=unit["tenant"],
-                     details={"result": report.result.value})
+    record_read(archive, "unit.verified", loaded, result=report.result.value)
     return report
 
 
 def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
     """DIR/data/ (for a disposed unit: DIR/tombstone.json), DIR/evidence.ers,
     DIR/validation/, DIR/README.txt (the checks as commands: hramba.trust.instructions)."""
-    unit = show_unit(archive, unit_id)
+    loaded = load_unit(archive, unit_id, Action.READ)
+    unit = describe(loaded)
     evidence, _ = current_record(archive, unit_id)
     disposed = bool(unit["retention"]["disposed_at"])
     if disposed:
@@ -140,7 +140,7 @@ def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
         files = [DataFile(f["name"], {"sha256": bytes.fromhex(f["sha256"])})
                  for f in unit["files"]]
     else:
-        files = _data_files(get_unit(archive, unit_id, out / "data"), evidence.record)
+        files = _data_files(write_files(archive, loaded, out / "data"), evidence.record)
     (out / "evidence.ers").write_bytes(evidence.record)
     anchors = to_pem(archive.sealing.trust.anchors)
     _write_validation(unit_batches(archive, unit_id), anchors, out / "validation")
@@ -150,6 +150,7 @@ def export_evidence(archive: Archive, unit_id: str, out: Path) -> Path:
         digests=" ".join(f"--sha256 {f['sha256']}" for f in unit["files"]))
     (out / "README.txt").write_text(readme + instructions(
         evidence.record, files, anchors, tombstone=disposed), "utf-8")
+    record_read(archive, "unit.exported", loaded, out=str(out), tombstone=disposed)
     return out
 
 

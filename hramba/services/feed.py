@@ -18,6 +18,8 @@ from sqlalchemy import select, update
 from hramba.core.errors import IntegrityViolation
 from hramba.db.engine import transaction
 from hramba.db.models import FeedCursor, FeedFailure
+from hramba.domain.access import Action
+from hramba.services import access
 from hramba.services.context import Archive
 from hramba.services.ingest import IngestResult, ingest_candidates, summarise
 from hramba.services.quarantine import quarantine
@@ -36,6 +38,7 @@ class FeedReport:
 
 
 def pull_inbox(archive: Archive, inbox: Path, report: FeedReport) -> None:
+    access.authorize(archive, Action.INGEST)  # before the inbox is touched
     candidates = {c.relative: c for c in inbox_candidates(inbox)}
     report.sources.append(f"inbox {inbox}")
     for result in ingest_candidates(archive, candidates.values(), source="inbox"):
@@ -45,6 +48,7 @@ def pull_inbox(archive: Archive, inbox: Path, report: FeedReport) -> None:
 
 def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
               max_attempts: int = 3) -> None:
+    access.authorize(archive, Action.INGEST)  # before anything is fetched
     source = f"http {feed.url}"
     report.sources.append(source)
     spool = archive.home / "spool" / "feed"

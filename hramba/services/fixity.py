@@ -1,4 +1,10 @@
-"""Fixity: re-hash every stored object against its recorded digest, find orphans."""
+"""Fixity: re-hash every stored object against its recorded digest, find orphans.
+
+Of one tenant, or of every tenant the principal serves (an auditor limited to some
+tenants checks theirs, and looks for orphans under their prefixes only). A test tenant's
+objects are locked briefly or not at all by design (storage.environments): their
+retention is not compared with the recorded retain-until.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 
 from hramba.core.errors import NotFound
 from hramba.core.findings import Report
@@ -15,13 +22,15 @@ from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
-from hramba.services import audit
+from hramba.domain.access import Action
+from hramba.domain.tenant import TEST
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.disposal import DELETING
-from hramba.services.tenants import get_tenant
 from storage.keys import UNITS, tenant_prefix
 
 PAGE = 500
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -33,15 +42,16 @@ class _Recorded:
     retain_until: datetime
     tenant: str
     unit_id: str
+    environment: str
 
 
 def run_fixity(archive: Archive, tenant: str | None = None, *,
                progress: Progress = NO_PROGRESS) -> Report:
     """Check every object of `tenant` (or of all tenants) in one pass; audit the run.
     `progress` counts the recorded objects checked (the orphan listing is not counted)."""
-    if tenant:
-        with transaction(archive.db) as session:
-            get_tenant(session, tenant)  # an unknown code is an error, not "OK ()"
+    access.authorize(archive, Action.FIXITY)
+    if tenant:  # an unknown code is an error, not "OK ()"
+        access.tenant(archive, tenant, Action.FIXITY)
     report = Report("fixity")
     referenced: set[str] = set()
     progress.total(_count_recorded(archive, tenant))
@@ -50,16 +60,28 @@ def run_fixity(archive: Archive, tenant: str | None = None, *,
             referenced.add(recorded.key)
             _check_object(archive, report, recorded)
             progress.advance()
-    prefix = tenant_prefix(tenant) if tenant else UNITS
-    for key in archive.store.keys(prefix):
-        report.count("objects listed")
-        if key not in referenced:
-            report.add("HRB-F003", key, "no unit references this object")
+    for prefix in _prefixes(archive, tenant):
+        for key in archive.store.keys(prefix):
+            report.count("objects listed")
+            if key not in referenced:
+                report.add("HRB-F003", key, "no unit references this object")
     with transaction(archive.db) as session:
         audit.record(session, archive, "fixity.run", tenant or "*", tenant=tenant,
                      details={"ok": report.ok, "counts": report.counts,
                               "findings": [f"{f.code} {f.subject}" for f in report.findings]})
     return report
+
+
+def _prefixes(archive: Archive, tenant: str | None) -> list[str]:
+    """Where to look for orphans: under the tenant's prefix, or all units' when the
+    principal serves every tenant, else under each of its tenants' prefixes."""
+    if tenant:
+        return [tenant_prefix(tenant)]
+    if archive.principal.tenant_ids is None:
+        return [UNITS]
+    with transaction(archive.db) as session:
+        codes = session.scalars(access.scoped(select(Tenant.code), archive, Tenant.id))
+        return [tenant_prefix(code) for code in codes]
 
 
 def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str | None,
@@ -71,14 +93,15 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
                (Evidence.id, Evidence.object_key, func.length(Evidence.record),
                 Evidence.record_sha256))
     while True:
-        query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id)
+        query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id, Tenant.environment)
                  .join(Unit, table.unit_id == Unit.id)
                  .join(Tenant, Unit.tenant_id == Tenant.id)
                  .where(table.id > last_id, *_checked(table, tenant, unit_ids))
                  .order_by(table.id).limit(PAGE))
         with transaction(archive.db) as session:
             page = [_Recorded(r[0], ObjectKey(r[1]), r[2], Digest.sha256(r[3]), r[4], r[5],
-                              r[6]) for r in session.execute(query)]
+                              r[6], r[7]) for r in session.execute(
+                access.scoped(query, archive, Unit.tenant_id))]
         yield from page
         if len(page) < PAGE:
             return
@@ -102,10 +125,10 @@ def _checked(table: type[File] | type[Evidence], tenant: str | None,
 def _count_recorded(archive: Archive, tenant: str | None) -> int:
     """How many objects `_recorded` yields for files and evidence records together."""
     with transaction(archive.db) as session:
-        return sum(int(session.scalar(
+        return sum(int(session.scalar(access.scoped(
             select(func.count()).select_from(table).join(Unit, table.unit_id == Unit.id)
-            .join(Tenant, Unit.tenant_id == Tenant.id).where(*_checked(table, tenant))) or 0)
-            for table in (File, Evidence))
+            .join(Tenant, Unit.tenant_id == Tenant.id).where(*_checked(table, tenant)),
+            archive, Unit.tenant_id)) or 0) for table in (File, Evidence))
 
 
 def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None:
@@ -125,7 +148,7 @@ def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None
         report.add("HRB-F004", recorded.key, f"{hashed.size} bytes, recorded {recorded.size}")
     if hashed.sha256 != recorded.sha256:
         report.add("HRB-F001", recorded.key, f"is {hashed.sha256}, recorded {recorded.sha256}")
-    if not retained_until(stored, recorded.retain_until):
+    if recorded.environment != TEST and not retained_until(stored, recorded.retain_until):
         report.add("HRB-F005", recorded.key, f"storage keeps it until {stored.retain_until}, "
                                              f"recorded {recorded.retain_until}")
 
@@ -146,6 +169,7 @@ def sweep(archive: Archive, period_days: int = 90) -> Report:
     once per period. Units are marked checked whatever was found: findings are reported
     and audited, not retried.
     """
+    access.authorize(archive, Action.FIXITY)
     report, now = Report("fixity sweep"), archive.clock.now()
     ids = _slice(archive, period_days, now)
     for start in range(0, len(ids), PAGE):
@@ -167,11 +191,14 @@ def sweep(archive: Archive, period_days: int = 90) -> Report:
 def _slice(archive: Archive, period_days: int, now: datetime) -> list[str]:
     # A unit never swept counts from its receipt: archiving it hashed it.
     last = func.coalesce(Unit.fixity_checked_at, Unit.received_at)
-    kept = Unit.disposed_at.is_(None)
+
+    def kept(query: S) -> S:  # of the tenants the principal serves
+        return access.scoped(query.where(Unit.disposed_at.is_(None)), archive, Unit.tenant_id)
+
     with transaction(archive.db) as session:
-        total = int(session.scalar(select(func.count()).select_from(Unit).where(kept)) or 0)
-        overdue = int(session.scalar(select(func.count()).select_from(Unit).where(
-            kept, last < now - timedelta(days=period_days - 1))) or 0)
+        total = int(session.scalar(kept(select(func.count()).select_from(Unit))) or 0)
+        overdue = int(session.scalar(kept(select(func.count()).select_from(Unit).where(
+            last < now - timedelta(days=period_days - 1)))) or 0)
         size = max(math.ceil(total / period_days), overdue)
-        return list(session.scalars(select(Unit.id).where(kept).order_by(
+        return list(session.scalars(kept(select(Unit.id)).order_by(
             last, Unit.fixity_checked_at.is_not(None), Unit.id).limit(size)))

@@ -13,16 +13,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.errors import Conflict, RejectedInput
 from hramba.core.types import ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Evidence, File, Hold, Tenant, Unit
-from hramba.services import audit
+from hramba.domain.access import Action
+from hramba.services import access, audit
 from hramba.services.context import Archive
-from hramba.services.tenants import get_tenant
 
 
 def _covers() -> ColumnElement[bool]:
@@ -38,70 +38,75 @@ def held() -> ColumnElement[bool]:
     return select(Hold.id).where(Hold.released_at.is_(None), _covers()).exists()
 
 
-def add_hold(archive: Archive, *, reason: str, by: str, unit_id: str | None = None,
+def add_hold(archive: Archive, *, reason: str, unit_id: str | None = None,
              tenant: str | None = None, from_date: date | None = None,
              to_date: date | None = None) -> dict[str, Any]:
-    """Place a hold on one unit or on a tenant's units (optionally a date range)."""
-    if not reason.strip() or not by.strip():
-        raise RejectedInput("a hold needs a reason and the name of who places it")
+    """Place a hold, in the principal's name, on one unit or on a tenant's units
+    (optionally a date range)."""
+    access.authorize(archive, Action.HOLD)
+    if not reason.strip():
+        raise RejectedInput("a hold needs a reason")
     if (unit_id is None) == (tenant is None):
         raise RejectedInput("a hold is on one unit (--unit) or on a tenant (--tenant)")
     if unit_id is not None and (from_date or to_date):
         raise RejectedInput("--from/--to apply to a tenant hold, not to one unit")
     if from_date and to_date and from_date > to_date:
         raise RejectedInput(f"--from {from_date} is after --to {to_date}")
+    ref = (_unit_tenant(archive, unit_id) if unit_id is not None
+           else access.tenant(archive, str(tenant), Action.HOLD))
     with transaction(archive.db) as session:
-        tenant_row = (_tenant_of(session, unit_id) if unit_id is not None
-                      else get_tenant(session, str(tenant)))
-        hold = Hold(tenant_id=tenant_row.id, unit_id=unit_id, from_date=from_date,
-                    to_date=to_date, reason=reason, created_by=by,
+        hold = Hold(tenant_id=ref.id, unit_id=unit_id, from_date=from_date,
+                    to_date=to_date, reason=reason, created_by=archive.actor,
                     created_at=archive.clock.now())
         session.add(hold)
         session.flush()
         audit.record(session, archive, "hold.added", f"hold {hold.id}",
-                     tenant=tenant_row.code, details=_public(hold, tenant_row.code))
+                     tenant=ref.code, details=_public(hold, ref.code))
         hold_id = hold.id
     sync_holds(archive)
-    return show_hold(archive, hold_id)
+    return _show_hold(archive, hold_id)
 
 
-def release_hold(archive: Archive, hold_id: int, *, by: str, reason: str) -> dict[str, Any]:
-    """Release a hold; storage holds come off units no other hold covers."""
-    if not reason.strip() or not by.strip():
-        raise RejectedInput("releasing a hold needs a reason and the name of who releases it")
+def release_hold(archive: Archive, hold_id: int, *, reason: str) -> dict[str, Any]:
+    """Release a hold in the principal's name; storage holds come off units no other
+    hold covers."""
+    ref = access.check_owner(archive, Action.HOLD, Hold, hold_id, f"hold {hold_id}")
+    if not reason.strip():
+        raise RejectedInput("releasing a hold needs a reason")
     with transaction(archive.db) as session:
-        hold = session.get(Hold, hold_id)
-        if hold is None:
-            raise NotFound(f"hold {hold_id} not found")
+        hold = session.get_one(Hold, hold_id)
         if hold.released_at is not None:
             raise Conflict(f"hold {hold_id} was released on {hold.released_at:%Y-%m-%d}")
-        hold.released_at, hold.released_by = archive.clock.now(), by
+        hold.released_at, hold.released_by = archive.clock.now(), archive.actor
         hold.release_reason = reason
-        code = session.get_one(Tenant, hold.tenant_id).code
-        audit.record(session, archive, "hold.released", f"hold {hold_id}", tenant=code,
-                     details={"by": by, "reason": reason})
+        audit.record(session, archive, "hold.released", f"hold {hold_id}", tenant=ref.code,
+                     details={"reason": reason})
     sync_holds(archive)
-    return show_hold(archive, hold_id)
+    return _show_hold(archive, hold_id)
 
 
 def list_holds(archive: Archive, include_released: bool = False) -> list[dict[str, Any]]:
-    query = select(Hold, Tenant.code).join(Tenant).order_by(Hold.id)
-    if not include_released:
-        query = query.where(Hold.released_at.is_(None))
+    """The holds on the tenants the principal serves (active ones unless asked)."""
+    access.authorize(archive, Action.RETENTION_READ)
+    query = access.scoped(select(Hold, Tenant.code).join(Tenant).order_by(Hold.id),
+                          archive, Hold.tenant_id)
+    return _holds(archive, query if include_released
+                  else query.where(Hold.released_at.is_(None)))
+
+
+def _show_hold(archive: Archive, hold_id: int) -> dict[str, Any]:
+    return _holds(archive, select(Hold, Tenant.code).join(Tenant).where(Hold.id == hold_id))[0]
+
+
+def _holds(archive: Archive, query: Select[Hold, str]) -> list[dict[str, Any]]:
     with transaction(archive.db) as session:
         return [_public(hold, code) | {"units": _covered(session, hold)}
                 for hold, code in session.execute(query)]
 
 
-def show_hold(archive: Archive, hold_id: int) -> dict[str, Any]:
-    found = [h for h in list_holds(archive, include_released=True) if h["id"] == hold_id]
-    if not found:
-        raise NotFound(f"hold {hold_id} not found")
-    return found[0]
-
-
 def sync_holds(archive: Archive) -> dict[str, int]:
-    """Set or remove the storage legal hold wherever it differs from the database."""
+    """Set or remove the storage legal hold wherever it differs from the database.
+    Its callers authorize: placing or releasing a hold, or the scheduled retention job."""
     with transaction(archive.db) as session:
         rows = session.execute(select(Unit.id, held()).where(
             Unit.disposed_at.is_(None), Unit.legal_hold != held())).all()
@@ -133,15 +138,15 @@ def units_objects(archive: Archive, unit_ids: list[str]) -> dict[str, list[Objec
     return found
 
 
-def _tenant_of(session: Session, unit_id: str) -> Tenant:
-    found = session.execute(select(Tenant, Unit.disposed_at).join(Unit)
-                            .where(Unit.id == unit_id)).first()
-    if found is None:
-        raise NotFound(f"unit {unit_id} not found")
-    if found[1] is not None:
-        raise Conflict(f"unit {unit_id} was disposed of on {found[1]:%Y-%m-%d}: "
+def _unit_tenant(archive: Archive, unit_id: str) -> access.TenantRef:
+    """The tenant of a unit that can still be held."""
+    ref = access.check_owner(archive, Action.HOLD, Unit, unit_id, f"unit {unit_id}")
+    with transaction(archive.db) as session:
+        disposed_at = session.scalar(select(Unit.disposed_at).where(Unit.id == unit_id))
+    if disposed_at is not None:
+        raise Conflict(f"unit {unit_id} was disposed of on {disposed_at:%Y-%m-%d}: "
                        "there is nothing left to hold")
-    return found[0]
+    return ref
 
 
 def _covered(session: Session, hold: Hold) -> int:

@@ -16,16 +16,18 @@ from hramba.core.errors import CodedRejection, NotFound, RejectedInput
 from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.db.engine import transaction
 from hramba.db.models import Tenant, Unit
+from hramba.domain.access import Action
 from hramba.domain.retention import LEGAL_ZONE
-from hramba.domain.tenant import normalise_tax_number
+from hramba.domain.tenant import PRODUCTION, normalise_tax_number
+from hramba.services import access
 from hramba.services.archive import (
     IncomingFile,
     Measured,
     TenantRef,
     UnitInput,
     archive_measured,
+    intake_tenant,
     measure,
-    tenant_ref,
 )
 from hramba.services.context import Archive
 from hramba.services.quarantine import quarantine
@@ -66,6 +68,7 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
     at most a batch of rows, which a re-run adopts. `progress` counts files as their
     results come, after their batch's commit.
     """
+    access.authorize(archive, Action.INGEST)  # before the path is looked at
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory")
     progress.total(count(root))
@@ -82,6 +85,7 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
     With `any_file` (migrations), a file that is no e-invoice is archived as a document
     of format "other" instead of being refused.
     """
+    access.authorize(archive, Action.INGEST)
     router = Router(archive, tenant)
     pending: Pending = []
     for candidate in candidates:
@@ -94,13 +98,17 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
 
 class Router:
     """Which tenant a document belongs to: the one given, or the one whose tax number is
-    the envelope's receiver or the invoice's buyer."""
+    the envelope's receiver or the invoice's buyer; only tenants the principal serves.
+    A budget user's production tenant, not its test one, gets what is routed by number
+    (a test tenant is fed by naming it)."""
 
     def __init__(self, archive: Archive, tenant: str | None) -> None:
-        self.fixed = tenant_ref(archive, tenant) if tenant else None
+        fixed = access.tenant(archive, tenant, Action.INGEST) if tenant else None
+        self.fixed = intake_tenant(archive, fixed) if fixed else None  # not offboarded
+        query = select(Tenant).order_by(Tenant.environment == PRODUCTION)  # it wins
         with transaction(archive.db) as session:
-            self.by_tax = {t.tax_number: TenantRef(t.id, t.code)
-                           for t in session.scalars(select(Tenant))}
+            self.by_tax = {t.tax_number: TenantRef.of(t) for t in session.scalars(
+                access.scoped(query, archive, Tenant.id))}
 
     def route(self, metadata: dict[str, Any]) -> TenantRef | None:
         if self.fixed:

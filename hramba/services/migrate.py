@@ -10,6 +10,9 @@ A re-run (after a crash or a dropped connection) continues with whatever is not 
 the archive's content-derived unit ids mean nothing is ever archived twice. The staging
 copies live under <home>/staging/migration-<id>/ until the staging policy's purge after the
 budget user's confirmation (60 days; hramba.services.purge, run by the retention job).
+
+An archivist migrates and follows the migration (Action.MIGRATE); the budget user, or an
+archivist for it, confirms it (Action.MIGRATE_CONFIRM), each only for a tenant it serves.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.errors import Conflict, RejectedInput
 from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Tenant
-from hramba.services import audit
-from hramba.services.archive import tenant_ref
+from hramba.domain.access import Action
+from hramba.services import access, audit
+from hramba.services.archive import intake_tenant
 from hramba.services.context import Archive
 from hramba.services.ingest import ingest_candidates
 from hramba.services.purge import staging_dir
@@ -57,10 +61,11 @@ def start_sftp(archive: Archive, tenant: str, remote: Remote, parallel: int = 4,
                progress: Progress = NO_PROGRESS) -> dict[str, Any]:
     """Migrate (or resume migrating) `remote` into `tenant`; returns the status.
     `progress` counts the files this run transfers, as each arrives."""
-    ref = tenant_ref(archive, tenant)
+    ref = access.tenant(archive, tenant, Action.MIGRATE)
+    intake_tenant(archive, ref)  # an offboarded tenant takes no migration: refused here
     source = SftpSource(remote.endpoint)  # a wrong host key stops here, before any record
     try:
-        migration_id = _migration(archive, ref.id, remote)
+        migration_id = _migration(archive, ref, remote)
         _plan(archive, migration_id, source, remote)
         pending = _files(archive, migration_id, ("pending", "transferred"))
         progress.total(len(pending))
@@ -69,24 +74,25 @@ def start_sftp(archive: Archive, tenant: str, remote: Remote, parallel: int = 4,
                        pending[start:start + CHUNK_FILES], parallel, progress)
     finally:
         source.close()
-    return status(archive, migration_id)
+    return _status(archive, migration_id)
 
 
-def _migration(archive: Archive, tenant_id: int, remote: Remote) -> int:
+def _migration(archive: Archive, tenant: access.TenantRef, remote: Remote) -> int:
     """The unconfirmed migration of the same remote for this tenant, or a new one."""
     with transaction(archive.db) as session:
         found = session.scalars(select(Migration.id).where(
-            Migration.tenant_id == tenant_id, Migration.remote == remote.label,
+            Migration.tenant_id == tenant.id, Migration.remote == remote.label,
             Migration.confirmed_at.is_(None))).first()
         if found is not None:
             return found
-        row = Migration(tenant_id=tenant_id, remote=remote.label, manifest=remote.manifest,
+        row = Migration(tenant_id=tenant.id, remote=remote.label, manifest=remote.manifest,
                         started_at=archive.clock.now(), remote_path=remote.path,
                         key_path=str(remote.endpoint.key),
                         known_hosts_path=str(remote.endpoint.known_hosts))
         session.add(row)
         session.flush()
         audit.record(session, archive, "migration.started", f"migration {row.id}",
+                     tenant=tenant.code,
                      details={"remote": remote.label, "manifest": remote.manifest})
         return row.id
 
@@ -177,10 +183,18 @@ def _safe_relative(path: str) -> Path:
 
 
 def status(archive: Archive, migration_id: int) -> dict[str, Any]:
+    """Expected, transferred and each outcome's count; bytes; confirmation and purge."""
+    _check(archive, migration_id, Action.MIGRATE)
+    return _status(archive, migration_id)
+
+
+def _check(archive: Archive, migration_id: int, action: Action) -> None:
+    access.check_owner(archive, action, Migration, migration_id, f"migration {migration_id}")
+
+
+def _status(archive: Archive, migration_id: int) -> dict[str, Any]:
     with transaction(archive.db) as session:
-        migration = session.get(Migration, migration_id)
-        if migration is None:
-            raise NotFound(f"migration {migration_id} not found")
+        migration = session.get_one(Migration, migration_id)
         tenant = session.get(Tenant, migration.tenant_id)
         counts = dict(session.execute(select(MigrationFile.state, func.count()).where(
             MigrationFile.migration_id == migration_id).group_by(MigrationFile.state)).all())
@@ -202,7 +216,7 @@ def status(archive: Archive, migration_id: int) -> dict[str, Any]:
 
 def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
     """The reconciliation: one row per file with its outcome and digests."""
-    status(archive, migration_id)
+    _check(archive, migration_id, Action.MIGRATE)
     with transaction(archive.db) as session:
         return [{"path": f.path, "state": f.state, "size": f.size,
                  "expected_size": f.expected_size, "sha256": f.sha256,
@@ -212,12 +226,13 @@ def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
                     MigrationFile.migration_id == migration_id).order_by(MigrationFile.path))]
 
 
-def confirm(archive: Archive, migration_id: int, by: str, accept_gaps: str | None = None,
+def confirm(archive: Archive, migration_id: int, accept_gaps: str | None = None,
             purge_remote: bool = False) -> dict[str, Any]:
-    """The budget user confirms the transfer; the staging area is due for purge when the
-    staging policy says (60 days on), and with `purge_remote` the files archived from the
-    provider's folder are deleted there too."""
-    current = status(archive, migration_id)
+    """The principal confirms the transfer for the budget user; the staging area is due
+    for purge when the staging policy says (60 days on), and with `purge_remote` the
+    files archived from the provider's folder are deleted there too."""
+    _check(archive, migration_id, Action.MIGRATE_CONFIRM)
+    current = _status(archive, migration_id)
     if current["confirmed_at"]:
         raise Conflict(f"migration {migration_id} was confirmed already")
     open_files = sum(current[state] for state in UNRESOLVED)
@@ -228,14 +243,15 @@ def confirm(archive: Archive, migration_id: int, by: str, accept_gaps: str | Non
     with transaction(archive.db) as session:
         row = session.get(Migration, migration_id)
         assert row is not None
-        row.confirmed_at, row.confirmed_by, row.accepted_gaps = now, by, accept_gaps
+        row.confirmed_at, row.confirmed_by = now, archive.actor
+        row.accepted_gaps = accept_gaps
         row.purge_remote = purge_remote
         row.purge_due_at = archive.policies.for_kind("staging").due(now)
         audit.record(session, archive, "migration.confirmed", f"migration {migration_id}",
                      tenant=current["tenant"], details={
-                         "by": by, "accepted_gaps": accept_gaps, "unresolved": open_files,
+                         "accepted_gaps": accept_gaps, "unresolved": open_files,
                          "purge_remote": purge_remote,
                          "purge_due_at": row.purge_due_at.isoformat()})
-    return status(archive, migration_id)
+    return _status(archive, migration_id)
 
 

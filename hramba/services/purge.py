@@ -3,6 +3,9 @@
 Each purge deletes, then leaves a purge record (what, when, under which policy, counts
 and a SHA-256 over the sorted list of what went), in the same transaction as its audit
 event. What a purge removes is gone for good: no backup is kept, by design.
+
+The purges are the scheduled retention job's (Action.SCHEDULE: an operator runs them
+under the policies, without a say in what goes), of the tenants its principal serves.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from hramba.core.errors import ConfigurationError
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Purge, Tenant, TrafficRecord, Unit
+from hramba.domain.access import Action
 from hramba.domain.retention import Policy, policy_ref
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.holds import held
 from ingest.sftp import Endpoint, SftpSource, remove
@@ -34,6 +38,7 @@ HELD_HERE = ("archived", "duplicate", "quarantined")  # what the archive holds a
 def purge_traffic(archive: Archive) -> dict[str, int]:
     """Delete traffic records whose policy period has run out, except those of held
     units; one purge record per run that deleted anything."""
+    access.authorize(archive, Action.SCHEDULE)
     policy, now = archive.policies.for_kind("traffic"), archive.clock.now()
     held_units = select(Unit.id).where(held())
     query = (select(TrafficRecord, Tenant.code).join(Tenant)
@@ -42,7 +47,8 @@ def purge_traffic(archive: Archive) -> dict[str, int]:
                         TrafficRecord.unit_id.not_in(held_units)))
              .order_by(TrafficRecord.id))
     with transaction(archive.db) as session:
-        due = [(r, code) for r, code in session.execute(query) if policy.due(r.received_at) <= now]
+        due = [(r, code) for r, code in session.execute(access.scoped(
+            query, archive, TrafficRecord.tenant_id)) if policy.due(r.received_at) <= now]
         for start in range(0, len(due), PAGE):
             session.execute(delete(TrafficRecord).where(TrafficRecord.id.in_(
                 [r.id for r, _ in due[start:start + PAGE]])))
@@ -56,11 +62,12 @@ def purge_traffic(archive: Archive) -> dict[str, int]:
 def purge_staging(archive: Archive) -> dict[str, int]:
     """Delete every migration staging area whose policy period after confirmation has
     run out (the local copies under <home>/staging/migration-<id>/)."""
+    access.authorize(archive, Action.SCHEDULE)
     policy, now = archive.policies.for_kind("staging"), archive.clock.now()
+    query = (select(Migration.id, Migration.confirmed_at, Tenant.code).join(Tenant)
+             .where(Migration.confirmed_at.is_not(None), Migration.purged_at.is_(None)))
     with transaction(archive.db) as session:
-        confirmed = session.execute(select(Migration.id, Migration.confirmed_at, Tenant.code)
-                                    .join(Tenant).where(Migration.confirmed_at.is_not(None),
-                                                        Migration.purged_at.is_(None))).all()
+        confirmed = session.execute(access.scoped(query, archive, Migration.tenant_id)).all()
     due = [(mid, code) for mid, at, code in confirmed if at and policy.due(at) <= now]
     for migration_id, code in due:
         _purge_migration(archive, policy, migration_id, code)
@@ -140,6 +147,8 @@ def _record(session: Session, archive: Archive, policy: Policy, kind: str, subje
 
 
 def list_purges(archive: Archive) -> list[dict[str, Any]]:
+    """Every purge record (archive-wide: a traffic purge spans tenants)."""
+    access.authorize(archive, Action.RETENTION_READ)
     with transaction(archive.db) as session:
         return [{"id": p.id, "kind": p.kind, "subject": p.subject,
                  "policy": policy_ref(p.policy_id, p.policy_version),

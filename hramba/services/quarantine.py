@@ -5,7 +5,10 @@
 
 Each item is also a row (hramba quarantine ls). An archivist releases it, which archives
 the original bytes as received, as one unit carrying the finding, or discards it, which
-deletes the bytes and keeps the record. Both are audited.
+deletes the bytes and keeps the record. Both are audited, in the principal's name.
+
+An item is its tenant's (the one intake routed it to): an archivist limited to some
+tenants sees and decides only theirs, and never an item intake could not route.
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ from sqlalchemy import select
 from hramba.core.errors import Conflict, NotFound, RejectedInput
 from hramba.core.types import hash_stream
 from hramba.db.engine import transaction
-from hramba.db.models import Quarantined
-from hramba.services import audit
+from hramba.db.models import Quarantined, Tenant
+from hramba.domain.access import Action
+from hramba.services import access, audit
 from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive
 
 HELD, RELEASED, DISCARDED = "held", "released", "discarded"
+UNROUTED = 0  # the tenant id of an item without one: no tenant has it (ids start at 1)
 
 
 def quarantine(archive: Archive, *, source: str, code: str, reason: str,
                tenant: str | None, path: Path | None = None,
                data: bytes | None = None) -> str:
     """Keep the input (from `path` or `data`; neither when it cannot be read) and why."""
+    access.authorize(archive, Action.INGEST)  # intake's own step: whoever ingests
     qid = uuid.uuid4().hex
     folder = archive.home / "quarantine" / qid
     folder.mkdir(parents=True)
@@ -60,16 +66,23 @@ def quarantine(archive: Archive, *, source: str, code: str, reason: str,
 
 
 def list_quarantine(archive: Archive, status: str | None = HELD) -> list[dict[str, Any]]:
-    query = select(Quarantined).order_by(Quarantined.received_at, Quarantined.id)
+    """The items of the tenants the principal serves (held ones unless `status` is None)."""
+    access.authorize(archive, Action.QUARANTINE)
+    query = access.scoped(select(Quarantined).outerjoin(Tenant, Tenant.code == Quarantined.tenant)
+                          .order_by(Quarantined.received_at, Quarantined.id),
+                          archive, Tenant.id)
     if status:
         query = query.where(Quarantined.status == status)
     with transaction(archive.db) as session:
         return [_describe(q) for q in session.scalars(query)]
 
 
-def release(archive: Archive, qid: str, by: str, tenant: str | None = None) -> str:
-    """Archive the quarantined bytes as received, as one unit with the finding."""
+def release(archive: Archive, qid: str, tenant: str | None = None) -> str:
+    """Archive the quarantined bytes as received, as one unit with the finding (into
+    `tenant` when intake could not route it)."""
     item = _held(archive, qid)
+    if tenant is not None:
+        tenant = access.tenant(archive, tenant, Action.QUARANTINE).code
     tenant = tenant or item.tenant
     if tenant is None:
         raise RejectedInput(f"quarantine {qid} has no tenant: give --tenant")
@@ -81,37 +94,42 @@ def release(archive: Archive, qid: str, by: str, tenant: str | None = None) -> s
         name, "document", "application/octet-stream", lambda: original.open("rb"))],
         metadata={"released_from_quarantine": qid, "source": item.source},
         source=f"quarantine:{qid}", findings=[(item.code, item.reason)])
-    _decide(archive, qid, RELEASED, by, f"archived as unit {outcome.unit_id}",
-            outcome.unit_id)
+    _decide(archive, qid, RELEASED, f"archived as unit {outcome.unit_id}", outcome.unit_id)
     return outcome.unit_id
 
 
-def discard(archive: Archive, qid: str, by: str, reason: str) -> None:
+def discard(archive: Archive, qid: str, reason: str) -> None:
     """Delete the quarantined bytes; the record of what was refused and why stays."""
     _held(archive, qid)
     (archive.home / "quarantine" / qid / "original").unlink(missing_ok=True)
-    _decide(archive, qid, DISCARDED, by, reason, None)
+    _decide(archive, qid, DISCARDED, reason, None)
 
 
 def _held(archive: Archive, qid: str) -> Quarantined:
+    """A held item the principal may decide on; one of a tenant outside its scope is
+    NotFound, as an unknown one."""
+    access.authorize(archive, Action.QUARANTINE)
     with transaction(archive.db) as session:
-        item = session.get(Quarantined, qid)
-    if item is None:
-        raise NotFound(f"quarantine {qid} not found")
+        found = session.execute(select(Quarantined, Tenant.id).outerjoin(
+            Tenant, Tenant.code == Quarantined.tenant).where(Quarantined.id == qid)).first()
+    if found is None:
+        raise NotFound(f"quarantine {qid} does not exist")
+    item, tenant_id = found
+    access.check_tenant(archive, UNROUTED if tenant_id is None else tenant_id,
+                        item.tenant or "-", Action.QUARANTINE, qid, f"quarantine {qid}")
     if item.status != HELD:
         raise Conflict(f"quarantine {qid} was {item.status} already")
     return item
 
 
-def _decide(archive: Archive, qid: str, status: str, by: str, decision: str,
+def _decide(archive: Archive, qid: str, status: str, decision: str,
             unit_id: str | None) -> None:
     with transaction(archive.db) as session:
-        item = session.get(Quarantined, qid)
-        assert item is not None
-        item.status, item.decided_by, item.decision = status, by, decision
+        item = session.get_one(Quarantined, qid)
+        item.status, item.decided_by, item.decision = status, archive.actor, decision
         item.decided_at, item.unit_id = archive.clock.now(), unit_id
         audit.record(session, archive, f"quarantine.{status}", qid, tenant=item.tenant,
-                     details={"by": by, "decision": decision, "unit_id": unit_id})
+                     details={"decision": decision, "unit_id": unit_id})
 
 
 def _describe(q: Quarantined) -> dict[str, Any]:

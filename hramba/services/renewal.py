@@ -32,8 +32,9 @@ from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import Evidence, File, Tenant, Unit
+from hramba.domain.access import Action
 from hramba.domain.hashtree import Leaf
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.seal import (
     Stamped,
@@ -83,7 +84,9 @@ def renew(archive: Archive, margin: timedelta | None = None,
           weak_algorithms: Sequence[str] | None = None, *,
           progress: Progress = NO_PROGRESS) -> RenewReport:
     """Renew every chain that is due; one TSA request per kind of renewal and algorithm.
-    `progress` counts the records checked (a re-hash reads the unit's files then)."""
+    `progress` counts the records checked (a re-hash reads the unit's files then);
+    only records of the tenants the principal serves."""
+    access.authorize(archive, Action.RENEW)
     margin = archive.sealing.renew_margin if margin is None else margin
     weak = archive.sealing.weak_algorithms if weak_algorithms is None else weak_algorithms
     if archive.sealing.algorithm in weak:
@@ -178,12 +181,13 @@ def _refuse_weaker(archive: Archive, token: bytes, plan: _Plan, deadline: dateti
 
 
 def _current_records(archive: Archive) -> list[_Current]:
+    query = (select(Evidence.id, Evidence.unit_id, Tenant.code, Evidence.record,
+                    Unit.disposed_at.is_not(None))
+             .join(Unit, Evidence.unit_id == Unit.id).join(Tenant)
+             .where(Evidence.superseded_at.is_(None)).order_by(Evidence.id))
     with transaction(archive.db) as session:
         return [_Current(*row) for row in session.execute(
-            select(Evidence.id, Evidence.unit_id, Tenant.code, Evidence.record,
-                   Unit.disposed_at.is_not(None))
-            .join(Unit, Evidence.unit_id == Unit.id).join(Tenant)
-            .where(Evidence.superseded_at.is_(None)).order_by(Evidence.id))]
+            access.scoped(query, archive, Unit.tenant_id))]
 
 
 def _commit(archive: Archive, stamped: Stamped, plan: _Plan, algorithm: str,
@@ -212,3 +216,4 @@ def _commit(archive: Archive, stamped: Stamped, plan: _Plan, algorithm: str,
             "chains": len(plan), "tsa": row.tsa,
             "kind": "hash tree" if extend is _start_new_chain else "timestamp"})
     store_evidence(archive)
+    audit.store_head(archive, row.id)  # this batch anchored the log too: keep its head

@@ -1,53 +1,68 @@
-"""Retention use cases: the plan of what falls due, reclassification, the daily sweep."""
+"""Retention use cases: the plan of what falls due, reclassification, the daily sweep.
+
+A plan for no tenant in particular covers the production tenants the principal serves:
+a test tenant's units appear only in a plan that names it.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.errors import Conflict, RejectedInput
 from hramba.core.types import iso, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, Tenant, TrafficRecord, Unit
+from hramba.domain.access import Action
 from hramba.domain.retention import policy_ref, storage_lock
-from hramba.services import audit
+from hramba.domain.tenant import PRODUCTION
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, sync_holds, unit_objects
 from hramba.services.purge import purge_staging, purge_traffic
-from hramba.services.tenants import get_tenant
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def plan(archive: Archive, tenant: str | None = None,
          as_of: datetime | None = None) -> dict[str, Any]:
-    """What falls due by `as_of` (default now), under which policy, and what is held."""
+    """What falls due by `as_of` (default now), under which policy, and what is held:
+    of `tenant`, or of every production tenant the principal serves."""
+    access.authorize(archive, Action.RETENTION_READ)
+    # An unknown code (or one out of scope) is an error, not an empty plan.
+    ref = access.tenant(archive, tenant, Action.RETENTION_READ) if tenant else None
     as_of = as_of or archive.clock.now()
     with transaction(archive.db) as session:
-        if tenant:
-            get_tenant(session, tenant)  # an unknown code is an error, not an empty plan
-        units = _units(session, tenant)
         return {"as_of": as_of.isoformat(), "tenant": tenant,
                 "policies": [p.as_dict() for p in archive.policies.latest.values()],
-                "units": _unit_plan(units, as_of),
-                "traffic": _traffic_plan(archive, session, tenant, as_of),
-                "staging": _staging_plan(archive, session, tenant, as_of)}
+                "units": _unit_plan(_units(archive, session, ref), as_of),
+                "traffic": _traffic_plan(archive, session, ref, as_of),
+                "staging": _staging_plan(archive, session, ref, as_of)}
 
 
-def _units(session: Session, tenant: str | None) -> list[dict[str, Any]]:
+def _among(query: S, archive: Archive, ref: access.TenantRef | None) -> S:
+    """`query` (which joins Tenant) limited to the tenants a plan covers."""
+    if ref is not None:
+        return query.where(Tenant.id == ref.id)
+    return access.scoped(query.where(Tenant.environment == PRODUCTION), archive,
+                         Tenant.id)
+
+
+def _units(archive: Archive, session: Session,
+           ref: access.TenantRef | None) -> list[dict[str, Any]]:
     query = (select(Unit.id, Tenant.code, Unit.policy_id, Unit.policy_version,
                     Unit.retain_until, Unit.trigger_date, Unit.retention_basis,
                     Unit.needs_classification, held().label("held"))
              .join(Tenant).where(Unit.disposed_at.is_(None))
              .order_by(Unit.retain_until, Unit.id))
-    if tenant:
-        query = query.where(Tenant.code == tenant)
     return [{"unit_id": r.id, "tenant": r.code, "policy": policy_ref(r.policy_id, r.policy_version),
              "retain_until": r.retain_until, "trigger_date": r.trigger_date.isoformat(),
              "basis": r.retention_basis, "needs_classification": r.needs_classification,
-             "held": bool(r.held)} for r in session.execute(query)]
+             "held": bool(r.held)} for r in session.execute(_among(query, archive, ref))]
 
 
 def _unit_plan(units: list[dict[str, Any]], as_of: datetime) -> dict[str, Any]:
@@ -64,12 +79,10 @@ def _unit_plan(units: list[dict[str, Any]], as_of: datetime) -> dict[str, Any]:
                          for (year, policy), n in sorted(later.items())]}
 
 
-def _traffic_plan(archive: Archive, session: Session, tenant: str | None,
+def _traffic_plan(archive: Archive, session: Session, ref: access.TenantRef | None,
                   as_of: datetime) -> dict[str, Any]:
     policy = archive.policies.for_kind("traffic")
-    query = select(TrafficRecord.received_at).join(Tenant)
-    if tenant:
-        query = query.where(Tenant.code == tenant)
+    query = _among(select(TrafficRecord.received_at).join(Tenant), archive, ref)
     oldest = session.scalar(query.with_only_columns(func.min(TrafficRecord.received_at)))
     due = sum(1 for (at,) in session.execute(query.where(
         TrafficRecord.received_at <= as_of - policy.period.at_least()))
@@ -79,13 +92,12 @@ def _traffic_plan(archive: Archive, session: Session, tenant: str | None,
         "next_due": policy.due(oldest).isoformat() if oldest else None}
 
 
-def _staging_plan(archive: Archive, session: Session, tenant: str | None,
+def _staging_plan(archive: Archive, session: Session, ref: access.TenantRef | None,
                   as_of: datetime) -> list[dict[str, Any]]:
     policy = archive.policies.for_kind("staging")
-    query = (select(Migration.id, Tenant.code, Migration.confirmed_at, Migration.purged_at)
-             .join(Tenant).order_by(Migration.id))
-    if tenant:
-        query = query.where(Tenant.code == tenant)
+    query = _among(select(Migration.id, Tenant.code, Migration.confirmed_at,
+                          Migration.purged_at).join(Tenant).order_by(Migration.id),
+                   archive, ref)
     return [{"migration": mid, "tenant": code, "policy": policy.ref,
              "confirmed_at": iso(confirmed),
              "purge_due_at": policy.due(confirmed).isoformat() if confirmed else None,
@@ -97,13 +109,12 @@ def _staging_plan(archive: Archive, session: Session, tenant: str | None,
 def classify(archive: Archive, unit_id: str, wanted: str) -> dict[str, Any]:
     """Put a unit under another policy (or confirm its own). Retention may only grow:
     a policy that would end it sooner than what is recorded is refused."""
+    ref = access.check_owner(archive, Action.CLASSIFY, Unit, unit_id, f"unit {unit_id}")
     policy = archive.policies.get(wanted)
     if policy.kind != "unit":
         raise RejectedInput(f"policy {policy.ref} applies to {policy.kind}, not to units")
     with transaction(archive.db) as session:
-        unit = session.get(Unit, unit_id)
-        if unit is None:
-            raise NotFound(f"unit {unit_id} not found")
+        unit = session.get_one(Unit, unit_id)
         if unit.disposed_at is not None:
             raise Conflict(f"unit {unit_id} was disposed of on {unit.disposed_at:%Y-%m-%d}")
         assigned = archive.policies.for_unit(unit.unit_metadata, unit.received_at, policy)
@@ -120,8 +131,7 @@ def classify(archive: Archive, unit_id: str, wanted: str) -> dict[str, Any]:
         row.retention_basis, row.trigger_date = assigned.basis, assigned.trigger_date
         row.retain_until, row.needs_classification = assigned.retain_until, False
         after = {"policy": policy.ref, "retain_until": assigned.retain_until.isoformat()}
-        audit.record(session, archive, "unit.classified", unit_id,
-                     tenant=session.get_one(Tenant, row.tenant_id).code,
+        audit.record(session, archive, "unit.classified", unit_id, tenant=ref.code,
                      details={"before": before, "after": after})
     return {"unit_id": unit_id, "before": before, "after": after}
 
@@ -134,6 +144,15 @@ def _extend_storage(archive: Archive, unit_id: str, retain_until: datetime) -> N
             archive.store.set_retention(key, lock)
 
 
+def policies(archive: Archive) -> list[dict[str, Any]]:
+    """Every released policy version: id, version, legal basis, period, action."""
+    access.authorize(archive, Action.RETENTION_READ)
+    return [p.as_dict() for p in archive.policies.all]
+
+
 def sweep(archive: Archive) -> dict[str, Any]:
-    """The scheduled retention job: mirror holds to storage, then the automatic purges."""
+    """The scheduled retention job: mirror holds to storage, then the automatic purges.
+    Run by the scheduler's principal (an operator), which may not place holds: the job
+    is its permission (Action.SCHEDULE), for the purges too."""
+    access.authorize(archive, Action.SCHEDULE)
     return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive)}

@@ -6,6 +6,12 @@ log, so the audit trail inherits the timestamp. The token is validated before it
 accepted; then the batch, one Evidence Record per unit and a `batch.sealed` audit event
 are committed together, and the records are copied next to their units in storage.
 A TSA that is down leaves the units pending; the next run seals them.
+
+With nothing to seal, a run still anchors the audit head when events came after the last
+anchored one more than a day ago (or when asked to): a batch of no units whose only leaf
+is the head, so the scheduler's seal job timestamps the log at least daily. After a run
+that anchored, the head (its own events included) is kept as a WORM object, which
+`audit verify` holds the log to (hramba.services.audit).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import base64
 import io
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -24,9 +30,10 @@ from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
 from hramba.db.models import AuditEvent, Batch, Disposal, Evidence, File, Tenant, Unit
+from hramba.domain.access import Action
 from hramba.domain.hashtree import Leaf, Tree, build_tree
 from hramba.domain.retention import storage_lock
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.trust.certs import to_pem
 from hramba.trust.ers import Revocation, archive_time_stamp, evidence_record
@@ -35,6 +42,8 @@ from hramba.trust.tokens import TokenReport, check_token, fetch_revocation
 from storage.keys import evidence_key
 
 AUDIT_LEAF = "audit-head"
+# With nothing to seal, the audit head is anchored once its last anchor is this old.
+ANCHOR_EVERY = timedelta(days=1)
 
 
 @dataclass
@@ -46,12 +55,14 @@ class SealReport:
     pending: int = 0
     seconds: float = 0.0
     error: str | None = None
+    audit_head: int | None = None  # the event stored as the audit head, if the run anchored
 
     def as_dict(self) -> dict[str, Any]:
         return {"batches": self.batches, "sealed": self.sealed,
                 "certificates": self.certificates,
                 "tsa_requests": self.tsa_requests, "pending": self.pending,
-                "seconds": round(self.seconds, 3), "error": self.error}
+                "seconds": round(self.seconds, 3), "error": self.error,
+                "audit_head": self.audit_head}
 
 
 @dataclass(frozen=True)
@@ -61,30 +72,50 @@ class _Pending:
     members: tuple[bytes, ...]
 
 
-def seal(archive: Archive, batch_size: int | None = None, *,
+def seal(archive: Archive, batch_size: int | None = None, *, anchor: bool = False,
          progress: Progress = NO_PROGRESS) -> SealReport:
     """Seal all pending units; a TSA outage stops the run and leaves the rest pending.
+    With nothing pending, anchor the audit head when it is due, or at once with `anchor`.
     `progress` counts units as their Evidence Records are stored (most of the time)."""
+    access.authorize(archive, Action.SEAL)
     started, report = time.perf_counter(), SealReport()
     store_evidence(archive)
     size = batch_size or archive.sealing.batch_size
     progress.total(count_pending(archive))
+    last_batch = None
     while True:
         batch, certificates = _pending(archive, size), _pending_certificates(archive)
-        if not batch and not certificates:
+        nothing_to_seal = not batch and not certificates
+        if nothing_to_seal and (report.batches or not _anchor_due(archive, anchor)):
             break
         report.tsa_requests += 1
         try:
-            _seal_batch(archive, batch, certificates, progress)
+            last_batch = _seal_batch(archive, batch, certificates, progress)
         except ServiceUnavailable as exc:
             report.error = str(exc)
             break
         report.batches += 1
         report.sealed += len(batch)
         report.certificates += len(certificates)
+    if last_batch is not None:
+        report.audit_head = audit.store_head(archive, last_batch).seq
     report.pending = count_pending(archive)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _anchor_due(archive: Archive, forced: bool) -> bool:
+    """Events came after the newest anchored one, and that anchor is a day old (or
+    `forced`); never anchored at all counts as due."""
+    with transaction(archive.db) as session:
+        head = session.scalar(select(func.max(AuditEvent.seq))) or 0
+        last = session.execute(select(Batch.audit_seq, Batch.sealed_at)
+                               .order_by(Batch.audit_seq.desc()).limit(1)).first()
+    if last is None:
+        return head > 0
+    anchored_seq, anchored_at = last
+    return head > anchored_seq and (forced or
+                                    archive.clock.now() - anchored_at >= ANCHOR_EVERY)
 
 
 def count_pending(archive: Archive) -> int:
@@ -183,7 +214,8 @@ def _pending_certificates(archive: Archive) -> dict[str, tuple[int, bytes]]:
 
 
 def _seal_batch(archive: Archive, batch: list[_Pending],
-                certificates: dict[str, tuple[int, bytes]], progress: Progress) -> None:
+                certificates: dict[str, tuple[int, bytes]], progress: Progress) -> int:
+    """One batch (with no units and no certificates: the audit head alone); its id."""
     algorithm = archive.sealing.algorithm
     stamped = timestamp_leaves(archive, [Leaf(p.unit_id, p.members) for p in batch]
                                + [Leaf(key, (sha,)) for key, (_, sha) in certificates.items()])
@@ -211,6 +243,7 @@ def _seal_batch(archive: Archive, batch: list[_Pending],
             "gen_time": str(stamped.checked.gen_time),
             "audit_head": {"seq": row.audit_seq, "hash": row.audit_hash}})
     store_evidence(archive, progress)  # the batch's records: one per unit
+    return row.id
 
 
 def _b64(items: list[bytes]) -> list[str]:

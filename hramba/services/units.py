@@ -1,4 +1,9 @@
-"""Read what is archived: list units, show one, write its files back out."""
+"""Read what is archived: list units, show one, write its files back out.
+
+Every read is an audit event naming who read what (for a listing, the criteria), and
+reads are limited to the tenants the principal serves: another tenant's unit does not
+exist for it, exactly as an unknown id (hramba.services.access records the attempt).
+"""
 
 from __future__ import annotations
 
@@ -6,48 +11,76 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from hramba.core.errors import Conflict, IntegrityViolation, NotFound
 from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey, iso
 from hramba.db.engine import transaction
-from hramba.db.models import Tenant, Unit
+from hramba.db.models import Batch, Evidence, Tenant, Unit
+from hramba.domain.access import Action
 from hramba.domain.retention import policy_ref
-from hramba.services import audit
+from hramba.services import access, audit
 from hramba.services.context import Archive
-from hramba.services.tenants import get_tenant
 from storage.keys import safe_name
 
 
 def list_units(archive: Archive, tenant: str | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
-    query = (select(Unit, Tenant.code).join(Tenant)
-             .order_by(Unit.received_at, Unit.id).limit(limit))
+    """Units the principal may read, oldest first (an unknown or foreign --tenant is
+    NotFound, not an empty list)."""
+    access.authorize(archive, Action.READ)
+    query = access.scoped(select(Unit, Tenant.code).join(Tenant)
+                          .order_by(Unit.received_at, Unit.id).limit(limit),
+                          archive, Unit.tenant_id)
+    if tenant:
+        query = query.where(Unit.tenant_id == access.tenant(archive, tenant, Action.READ).id)
     with transaction(archive.db) as session:
-        if tenant:
-            get_tenant(session, tenant)  # an unknown code is an error, not an empty list
-            query = query.where(Tenant.code == tenant)
-        return [{"unit_id": unit.id, "tenant": code, "received_at": unit.received_at.isoformat(),
-                 "format": unit.format, "source": unit.source,
-                 "retain_until": unit.retain_until.isoformat(),
+        rows = [{"unit_id": unit.id, "tenant": code,
+                 "received_at": unit.received_at.isoformat(), "format": unit.format,
+                 "source": unit.source, "retain_until": unit.retain_until.isoformat(),
                  "disposed": unit.disposed_at is not None}
                 for unit, code in session.execute(query)]
+        audit.record(session, archive, "units.listed", "units", tenant=tenant,
+                     details={"tenant": tenant, "limit": limit, "count": len(rows)})
+    return rows
 
 
-def _load(archive: Archive, unit_id: str, tenant: str | None) -> Unit:
+def load_unit(archive: Archive, unit_id: str, action: Action) -> Unit:
+    """The unit with its files, findings and tenant, if the principal may do `action` on
+    it; one of a tenant it does not serve is NotFound as an unknown id is (and audited)."""
+    access.authorize(archive, action)
     with transaction(archive.db) as session:
         unit = session.scalars(select(Unit).where(Unit.id == unit_id).options(
             selectinload(Unit.files), selectinload(Unit.findings),
             selectinload(Unit.tenant))).first()
-    # A tenant-scoped caller gets the same answer for "not yours" as for "not there".
-    if unit is None or (tenant is not None and unit.tenant.code != tenant):
-        raise NotFound(f"unit {unit_id} not found")
+    if unit is None:
+        raise NotFound(f"unit {unit_id} does not exist")
+    access.check_tenant(archive, unit.tenant_id, unit.tenant.code, action, unit.id,
+                        f"unit {unit_id}")
     return unit
 
 
-def show_unit(archive: Archive, unit_id: str, tenant: str | None = None) -> dict[str, Any]:
-    unit = _load(archive, unit_id, tenant)
+def record_read(archive: Archive, action: str, unit: Unit, **details: Any) -> None:
+    """The audit event of a read done outside a transaction (files written, checked)."""
+    with transaction(archive.db) as session:
+        audit.record(session, archive, action, unit.id, tenant=unit.tenant.code,
+                     details=details)
+
+
+def show_unit(archive: Archive, unit_id: str) -> dict[str, Any]:
+    """What is recorded of the unit, and the batch that sealed it (None: not yet)."""
+    unit = load_unit(archive, unit_id, Action.READ)
+    with transaction(archive.db) as session:
+        sealing = session.execute(select(Batch.id, Batch.sealed_at).where(
+            Batch.id == select(func.min(Evidence.batch_id)).where(
+                Evidence.unit_id == unit.id).scalar_subquery())).first()
+        audit.record(session, archive, "unit.shown", unit.id, tenant=unit.tenant.code)
+    sealed = {"batch": sealing[0], "sealed_at": sealing[1].isoformat()} if sealing else None
+    return describe(unit) | {"sealed": sealed}
+
+
+def describe(unit: Unit) -> dict[str, Any]:
     return {
         "unit_id": unit.id,
         "tenant": unit.tenant.code,
@@ -71,12 +104,18 @@ def show_unit(archive: Archive, unit_id: str, tenant: str | None = None) -> dict
     }
 
 
-def get_unit(archive: Archive, unit_id: str, out: Path,
-             tenant: str | None = None) -> list[Path]:
+def get_unit(archive: Archive, unit_id: str, out: Path) -> list[Path]:
     """Write every file of the unit into `out`, checking each digest as it is written."""
-    unit = _load(archive, unit_id, tenant)
+    unit = load_unit(archive, unit_id, Action.READ)
+    targets = write_files(archive, unit, out)
+    record_read(archive, "unit.read", unit, out=str(out), files=len(targets))
+    return targets
+
+
+def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
+    """The unit's files in `out` (which must not hold them yet), each digest checked."""
     if unit.disposed_at is not None:
-        raise NotFound(f"unit {unit_id} was disposed of on {unit.disposed_at:%Y-%m-%d} "
+        raise NotFound(f"unit {unit.id} was disposed of on {unit.disposed_at:%Y-%m-%d} "
                        f"(disposal {unit.disposal_id}); only its tombstone remains")
     out.mkdir(parents=True, exist_ok=True)
     targets = [out / safe_name(f.name) for f in unit.files]
@@ -85,9 +124,6 @@ def get_unit(archive: Archive, unit_id: str, out: Path,
             raise Conflict(f"{target} already exists; choose an empty --out directory")
     for f, target in zip(unit.files, targets, strict=True):
         _write_checked(archive, ObjectKey(f.object_key), Digest.sha256(f.sha256), target)
-    with transaction(archive.db) as session:
-        audit.record(session, archive, "unit.read", unit.id, tenant=unit.tenant.code,
-                     details={"out": str(out), "files": len(targets)})
     return targets
 
 

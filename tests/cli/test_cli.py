@@ -93,7 +93,8 @@ def test_fixity_exit_code_names_the_problem(cli: Cli, tmp_path: Path) -> None:
 
 def test_errors_have_their_own_exit_codes(cli: Cli, tmp_path: Path) -> None:
     missing = cli("show", "0" * 32, check=False)
-    assert (missing.code, missing.err.strip()) == (4, f"hramba: error: unit {'0' * 32} not found")
+    assert (missing.code, missing.err.strip()) == (
+        4, f"hramba: error: unit {'0' * 32} does not exist")
     assert cli("no-such-command", check=False).code == 2
     config = tmp_path / "bad.toml"
     config.write_text('[storage]\nbukcet = "x"\n')
@@ -202,16 +203,16 @@ def test_quarantine_ls_release_and_discard(cli: Cli, tmp_path: Path) -> None:
     assert sorted(q["code"] for q in held) == ["HRB-I001", "HRB-I002"]
     link = next(q for q in held if q["code"] == "HRB-I002")
     empty = next(q for q in held if q["code"] == "HRB-I001")
-    missing_bytes = cli("quarantine", "release", link["id"], "--by", "Ana", check=False)
+    missing_bytes = cli("quarantine", "release", link["id"], check=False)
     assert missing_bytes.code == 4  # a link's target was never copied: nothing to archive
-    cli("quarantine", "discard", link["id"], "--by", "Ana", "--reason", "points at /etc")
-    released = cli("quarantine", "release", empty["id"], "--by", "Ana", "--json").json()
+    cli("quarantine", "discard", link["id"], "--reason", "points at /etc")
+    released = cli("quarantine", "release", empty["id"], "--json").json()
     unit = cli("show", released["unit_id"], "--json").json()
     assert [f["code"] for f in unit["findings"]] == ["HRB-I001"]  # archived with the finding
     assert unit["files"][0]["size"] == 0
     assert cli("quarantine", "ls", "--json").json() == []
     everything = cli("quarantine", "ls", "--all", "--json").json()
     assert {q["status"] for q in everything} == {"released", "discarded"}
-    twice = cli("quarantine", "discard", link["id"], "--by", "Ana", "--reason", "again",
+    twice = cli("quarantine", "discard", link["id"], "--reason", "again",
                 check=False)
     assert twice.code == 5

@@ -47,7 +47,7 @@ def test_verbose_shows_the_traceback(cli: Cli) -> None:
     verbose = cli("--verbose", "show", "0" * 32, check=False)
     assert verbose.code == 4
     assert "Traceback (most recent call last)" in verbose.err
-    assert verbose.err.rstrip().endswith(f"hramba: error: unit {'0' * 32} not found")
+    assert verbose.err.rstrip().endswith(f"hramba: error: unit {'0' * 32} does not exist")
 
 
 def test_a_bug_is_exit_70_and_asks_for_verbose() -> None:
@@ -67,8 +67,8 @@ def test_a_bad_feed_url_is_a_configuration_error_when_read(cli: Cli) -> None:
 
 @pytest.mark.parametrize("args", [
     ["ls"], ["fixity"], ["retention", "plan"], ["ingest", "dir", "{inbox}"],
-    ["hold", "add", "--reason", "r", "--by", "ana"],
-    ["dispose", "propose", "--instruction", "I-1", "--by", "ana"],
+    ["hold", "add", "--reason", "r"],
+    ["dispose", "propose", "--instruction", "I-1"],
     ["migrate", "sftp", "start", "--host", "127.0.0.1", "--port", "{port}", "--user", "u",
      "--key", "{inbox}/a.xml", "--known-hosts", "{inbox}/a.xml", "--remote-path", "/x"],
 ])

@@ -22,6 +22,8 @@ from plugins.cli import HRAMBA, Cli
 
 from hramba.services.corpus import write_corpus
 
+from .test_retention_cli import account
+
 BUYER = ("Občina Primer", "SI21423512")
 COLUMNS = 120
 # CSI sequences (colours, cursor, erase line) and the carriage returns between frames.
@@ -114,8 +116,8 @@ def test_seal_fixity_renew_and_dispose_show_their_bars(cli: Cli, tmp_path: Path)
     sealed = on_terminal(cli, "seal")
     assert sealed.code == 0, sealed.screen
     assert_bar(sealed, "sealing", 3, "units")
-    assert re.fullmatch(r"sealed 3 units in 1 batch \(1 TSA request, \d+\.\d s\); 0 pending\n",
-                        sealed.out), sealed.out
+    assert re.fullmatch(r"sealed 3 units in 1 batch \(1 TSA request, \d+\.\d s\); 0 pending; "
+                        r"audit log anchored, head event \d+\n", sealed.out), sealed.out
     fixity = on_terminal(cli, "fixity")
     assert fixity.code == 0, fixity.screen
     checked = re.match(r"fixity: OK \((\d+) objects checked, ", fixity.out)
@@ -126,8 +128,8 @@ def test_seal_fixity_renew_and_dispose_show_their_bars(cli: Cli, tmp_path: Path)
     assert_bar(renewed, "checking evidence", 3, "records")
     assert renewed.out.startswith("renewed 0 of 3 evidence records (0 TSA requests)\n")
     proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
-                   "--instruction", "NAVODILO 7/2036", "--by", "ana", "--json").json()
-    cli("dispose", "approve", str(proposal["id"]), "--by", "boris")
+                   "--instruction", "NAVODILO 7/2036", "--json").json()
+    account(cli, "boris", "approver")("dispose", "approve", str(proposal["id"]))
     executed = on_terminal(cli, "dispose", "execute", str(proposal["id"]))
     assert executed.code == 1, executed.screen  # the policy still keeps all three
     assert_bar(executed, "disposing", 3, "units")

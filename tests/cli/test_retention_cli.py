@@ -1,6 +1,7 @@
 """`hramba retention`, `hold` and `dispose` as an archivist runs them (embedded default,
 wall clock): the plan, classification, holds, and a disposal proposed ahead of time that
-neither the policy nor storage lets through yet."""
+neither the policy nor storage lets through yet. The OS user's admin account proposes;
+a second account, signed in by its API token, approves."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from pathlib import Path
 
 from plugins.cli import Cli
 
+from hramba.services.accounts import current_os_user
 from hramba.services.corpus import write_corpus
 
 BUYER = ("Občina Primer", "SI21423512")
+
+
+def account(cli: Cli, login: str, role: str) -> Cli:
+    """The CLI acting as a new account with `role`, by its API token."""
+    cli("user", "add", login, "--name", login.title(), "--role", role)
+    token = cli("user", "token", login, "--json").json()["token"]
+    return Cli(cli.home, cli.env | {"HRAMBA_TOKEN": token})
 
 
 def ingest(cli: Cli, tmp_path: Path, count: int = 3) -> list[str]:
@@ -46,16 +55,18 @@ def test_plan_classify_and_policies(cli: Cli, tmp_path: Path) -> None:
 def test_holds_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     units = ingest(cli, tmp_path, 2)
     hold = cli("hold", "add", "--tenant", "OBCINA1", "--from", "2026-01-01", "--to",
-               "2026-12-31", "--reason", "inspection", "--by", "ana", "--json").json()
+               "2026-12-31", "--reason", "inspection", "--json").json()
     assert hold["units"] == 2
     assert cli("show", units[0], "--json").json()["retention"]["legal_hold"] is True
     assert "LEGAL HOLD" in cli("show", units[0]).out
-    unit_hold = cli("hold", "add", "--unit", units[1], "--reason", "appeal", "--by", "ana")
+    unit_hold = cli("hold", "add", "--unit", units[1], "--reason", "appeal")
     assert "ACTIVE" in unit_hold.out
     both = cli("hold", "add", "--unit", units[1], "--tenant", "OBCINA1", "--reason", "x",
-               "--by", "ana", check=False)
+               check=False)
     assert both.code == 6
-    cli("hold", "release", str(hold["id"]), "--by", "boris", "--reason", "done")
+    boris = account(cli, "boris", "archivist")
+    released = boris("hold", "release", str(hold["id"]), "--reason", "done", "--json").json()
+    assert (released["by"], released["released_by"]) == (current_os_user(), "boris")
     assert cli("show", units[0], "--json").json()["retention"]["legal_hold"] is False
     assert cli("show", units[1], "--json").json()["retention"]["legal_hold"] is True
     assert [h["unit_id"] for h in cli("hold", "ls", "--json").json()] == [units[1]]
@@ -66,26 +77,31 @@ def test_a_disposal_proposed_ahead_of_time_is_not_executed_early(cli: Cli,
                                                                  tmp_path: Path) -> None:
     ingest(cli, tmp_path, 2)
     nothing = cli("dispose", "propose", "--tenant", "OBCINA1", "--instruction", "N-1",
-                  "--by", "ana", check=False)
+                  check=False)
     assert nothing.code == 5
     assert "nothing of OBCINA1 is due" in nothing.err
     proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
-                   "--instruction", "NAVODILO 7/2036", "--by", "ana", "--json").json()
+                   "--instruction", "NAVODILO 7/2036", "--json").json()
     assert (proposal["status"], len(proposal["units"])) == ("proposed", 2)
     assert {u["document"]["issue_date"][:4] for u in proposal["units"]} == {"2026"}
     assert " issued 2026-" in cli("dispose", "show", str(proposal["id"])).out
-    cancelled = cli("dispose", "cancel", str(proposal["id"]), "--by", "boris", "--reason",
+    boris = account(cli, "boris", "approver")
+    assert boris("dispose", "cancel", str(proposal["id"]), "--reason", "no",
+                 check=False).code == 8  # an approver approves or not; the proposer cancels
+    cancelled = cli("dispose", "cancel", str(proposal["id"]), "--reason",
                     "instruction expired", "--json").json()
     assert cancelled["status"] == "cancelled"
-    assert cli("dispose", "approve", str(proposal["id"]), "--by", "boris",
-               check=False).code == 5
+    assert boris("dispose", "approve", str(proposal["id"]), check=False).code == 5
     proposal = cli("dispose", "propose", "--tenant", "OBCINA1", "--as-of", "2037-01-01",
-                   "--instruction", "NAVODILO 8/2036", "--by", "ana", "--json").json()
+                   "--instruction", "NAVODILO 8/2036", "--json").json()
     assert len(proposal["units"]) == 2  # the cancelled proposal freed them
-    same = cli("dispose", "approve", str(proposal["id"]), "--by", "ana", check=False)
-    assert same.code == 5
-    assert "another person" in same.err
-    assert "APPROVED" in cli("dispose", "approve", str(proposal["id"]), "--by", "boris").out
+    # The proposer may not approve, as the OS user or by a token of its own account.
+    own_token = cli("user", "token", current_os_user(), "--json").json()["token"]
+    for same in (cli, Cli(cli.home, cli.env | {"HRAMBA_TOKEN": own_token})):
+        refused = same("dispose", "approve", str(proposal["id"]), check=False)
+        assert (refused.code, "another account must approve" in refused.err) == (5, True)
+    approved = boris("dispose", "approve", str(proposal["id"])).out
+    assert f"proposed by {current_os_user()}, approved by boris" in approved
     executed = cli("dispose", "execute", str(proposal["id"]), "--json", check=False)
     assert executed.code == 1  # nothing went: the policy still keeps both
     assert {u["state"] for u in executed.json()["units"]} == {"retained"}

@@ -14,6 +14,7 @@ from hramba.domain.manifest import FileEntry, content_digest
 from hramba.services.archive import IncomingFile, archive_unit, unit_id_for
 from hramba.services.context import Archive
 from hramba.services.fixity import run_fixity
+from storage.environments import EnvironmentStore
 from storage.keys import file_key
 from storage.localfs import LocalObjectStore
 
@@ -46,8 +47,10 @@ def test_lock_file_lost_in_a_crash_is_set_again_by_the_rerun(archive: Archive) -
         [FileEntry("a.xml", "invoice", "application/xml", len(DATA), sha.hex)]))
     key = file_key("OBCINA1", unit_id, "a.xml")
     archive.store.put(key, io.BytesIO(DATA), size=len(DATA), sha256=sha, retain_until=FAR)
-    assert isinstance(archive.store, LocalObjectStore)
-    archive.store._lock_path(key).write_text("")  # the crash came before sync()
+    assert isinstance(archive.store, EnvironmentStore)
+    local = archive.store.route(key)
+    assert isinstance(local, LocalObjectStore)
+    local._lock_path(key).write_text("")  # the crash came before sync()
     assert archive.store.stat(key).retain_until is None
     outcome = archive_unit(archive, "OBCINA1", [IncomingFile(
         "a.xml", "invoice", "application/xml", lambda: io.BytesIO(DATA))])

@@ -1,4 +1,5 @@
-"""One contract for every ObjectStore: the local store must behave as the S3 store does."""
+"""One contract for every ObjectStore: the local store must behave as the S3 store does,
+and so must the store that routes test tenants' keys elsewhere (storage.environments)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from hramba.core.errors import Conflict, IntegrityViolation, NotFound, RetentionLocked
 from hramba.core.types import Digest, ObjectKey, SystemClock
 from hramba.ports import ObjectStore
+from storage.environments import EnvironmentStore
 from storage.localfs import LocalObjectStore
 
 DATA = b"<Invoice>contract</Invoice>\n"
@@ -20,10 +22,15 @@ SHA = Digest.of_bytes(DATA)
 FAR = datetime(2036, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
-@pytest.fixture(params=["localfs", "s3"])
+@pytest.fixture(params=["localfs", "s3", "routed"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
     if request.param == "localfs":
         yield LocalObjectStore(tmp_path / "objects", SystemClock())
+    elif request.param == "routed":  # T1 and T2 are production tenants: as the plain store
+        yield EnvironmentStore(LocalObjectStore(tmp_path / "objects", SystemClock()),
+                               LocalObjectStore(tmp_path / "test", SystemClock(),
+                                                max_lock=timedelta(0)),
+                               lambda: {"T1": "production", "T2": "production"})
     else:
         yield request.getfixturevalue("s3_store")
 

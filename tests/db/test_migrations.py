@@ -78,3 +78,46 @@ def test_units_archived_before_0007_keep_the_rule_they_were_kept_under(
                                 "FROM units")).one()
     assert (row[0], row[1], row[2], str(row[3]), bool(row[4]), row[5]) == (
         "invoice-10y", 1, "received_at", "2027-01-01", False, None)
+
+
+def test_0009_keeps_tenants_and_what_refers_to_them_and_allows_one_tax_number_per_env(
+        empty_engine: Engine) -> None:
+    """On SQLite the tenants table is made again: its rows, and the units and accounts
+    that refer to them, survive; afterwards a tax number may recur in the other
+    environment, not in the same one."""
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import IntegrityError
+
+    from hramba.db.models import Tenant
+
+    migrate.upgrade(empty_engine, "0008")
+    at = {"at": "2026-01-01 00:00:00+00:00"}
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (id, code, tax_number, name, environment, "
+                          "accession_date, created_at) VALUES (7, 'T', 'SI21423512', 'T', "
+                          "'production', '2026-01-01', :at)"), at)
+        conn.execute(text("INSERT INTO units (id, tenant_id, content_sha256, received_at, "
+                          "retain_until, legal_hold, format, source, metadata, policy_id, "
+                          "policy_version, retention_basis, needs_classification) VALUES "
+                          "('u1', 7, 'c', :at, :at, false, 'other', '', '{}', 'p', 1, "
+                          "'received_at', false)"), at)
+        conn.execute(text("INSERT INTO accounts (id, login, name, created_at) "
+                          "VALUES (1, 'bu', 'Bu', :at)"), at)
+        conn.execute(text("INSERT INTO account_tenants VALUES (1, 7)"))
+    migrate.upgrade(empty_engine)
+    insert = text("INSERT INTO tenants (code, tax_number, name, environment, accession_date, "
+                  "created_at) VALUES (:code, 'SI21423512', 'T', :env, '2026-01-01', :at)")
+    with empty_engine.begin() as conn:
+        assert conn.execute(text("SELECT t.code, u.id, a.account_id FROM tenants t JOIN "
+                                 "units u ON u.tenant_id = t.id JOIN account_tenants a "
+                                 "ON a.tenant_id = t.id")).one() == ("T", "u1", 1)
+        assert conn.execute(select(Tenant.former_codes)).scalar_one() == []
+        conn.execute(insert, {"code": "T-TEST", "env": "test", **at})
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(insert, {"code": "T-TEST2", "env": "test", **at})
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:  # still checked
+        conn.execute(text("INSERT INTO units (id, tenant_id, content_sha256, received_at, "
+                          "retain_until, legal_hold, format, source, metadata, policy_id, "
+                          "policy_version, retention_basis, needs_classification) VALUES "
+                          "('u2', 99, 'c', :at, :at, false, 'other', '', '{}', 'p', 1, "
+                          "'received_at', false)"), at)

@@ -7,6 +7,7 @@ import os
 
 from hramba.core.types import ObjectKey
 from hramba.ports import ObjectStore
+from storage.environments import EnvironmentStore
 from storage.localfs import LocalObjectStore
 from storage.s3 import S3ObjectStore
 
@@ -18,6 +19,7 @@ def flip_byte(store: ObjectStore, key: ObjectKey, offset: int = 10) -> None:
 
 
 def remove(store: ObjectStore, key: ObjectKey) -> None:
+    store = _adapter(store, key)
     if isinstance(store, LocalObjectStore):
         (store.root / "objects" / key).unlink()
     elif isinstance(store, S3ObjectStore):
@@ -36,7 +38,13 @@ def _read(store: ObjectStore, key: ObjectKey) -> bytes:
         return stream.read()
 
 
+def _adapter(store: ObjectStore, key: ObjectKey) -> ObjectStore:
+    """The adapter (local folder or S3 bucket) that holds `key`."""
+    return store.route(key) if isinstance(store, EnvironmentStore) else store
+
+
 def _overwrite(store: ObjectStore, key: ObjectKey, data: bytes) -> None:
+    store = _adapter(store, key)
     if isinstance(store, LocalObjectStore):
         path = store.root / "objects" / key
         path.parent.mkdir(parents=True, exist_ok=True)

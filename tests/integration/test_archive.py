@@ -75,12 +75,6 @@ def test_unknown_tenant_and_unit_are_not_found(archive: Archive) -> None:
         show_unit(archive, "0" * 32)
 
 
-def test_a_unit_is_invisible_to_another_tenant(archive: Archive) -> None:
-    outcome = archive_unit(archive, "OBCINA1", files(("racun.xml", INVOICE)))
-    with pytest.raises(NotFound):
-        show_unit(archive, outcome.unit_id, tenant="OTHER")
-
-
 @pytest.mark.parametrize("bad", [[], [("a.xml", INVOICE), ("a.xml", ATTACHMENT)],
                                  [("manifest.json", INVOICE)]])
 def test_bad_units_are_rejected_before_anything_is_stored(

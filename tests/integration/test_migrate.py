@@ -71,12 +71,12 @@ def test_migration_archives_checks_and_reconciles(archive: Archive,
     again = start_sftp(archive, "OBCINA1", remote(sftp_server, path))
     assert (again["id"], again["archived"], again["duplicate"]) == (current["id"], 5, 0)
     with pytest.raises(Conflict, match="unresolved"):
-        confirm(archive, current["id"], "Ana")
-    confirmed = confirm(archive, current["id"], "Ana", accept_gaps="the provider lost 2023")
+        confirm(archive, current["id"])
+    confirmed = confirm(archive, current["id"], accept_gaps="the provider lost 2023")
     assert datetime.fromisoformat(confirmed["purge_due_at"]) == datetime.fromisoformat(
         confirmed["confirmed_at"]) + timedelta(days=60)
     with pytest.raises(Conflict, match="confirmed already"):
-        confirm(archive, current["id"], "Ana", accept_gaps="again")
+        confirm(archive, current["id"], accept_gaps="again")
 
 
 def test_documents_of_unknown_format_are_archived_as_other(archive: Archive,
@@ -120,7 +120,7 @@ def test_the_retention_job_purges_staging_sixty_days_after_confirmation(
     staged = sorted(p for p in staging.rglob("*") if p.is_file())
     assert len(staged) == 6  # everything transferred; the missing file never came
     staged_bytes = sum(p.stat().st_size for p in staged)
-    confirmed = confirm(archive, migration, by="ana", accept_gaps="mismatch reported",
+    confirmed = confirm(archive, migration, accept_gaps="mismatch reported",
                         purge_remote=True)
     assert confirmed["purge_due_at"] == (NOW + timedelta(days=60)).isoformat()
     clock.at = NOW + timedelta(days=60) - timedelta(minutes=1)

@@ -18,6 +18,7 @@ from hramba.services.migrate import start_sftp
 from hramba.services.renewal import renew
 from hramba.services.seal import count_pending, seal
 
+from .principals import approve
 from .test_migrate import export, remote
 
 BUYER = ("Občina Primer", "SI21423512")
@@ -76,9 +77,9 @@ def test_seal_fixity_renew_and_disposal_count_what_they_go_through(
     assert renew(archive, progress=renewing).checked == 3
     assert (renewing.totals, renewing.done) == ([3], 3)
 
-    proposal = disposal.propose(archive, "OBCINA1", instruction="N-1", by="ana",
+    proposal = disposal.propose(archive, "OBCINA1", instruction="N-1",
                                 as_of=datetime(2037, 1, 1, tzinfo=UTC))
-    disposal.approve(archive, proposal["id"], by="boris")
+    approve(archive, proposal["id"])
     disposing = Recording()
     executed = disposal.execute(archive, proposal["id"], progress=disposing)
     assert {u["state"] for u in executed["units"]} == {"retained"}  # not yet due
