@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,13 +86,18 @@ def emit_report(report: Report, as_json: bool) -> None:
     if as_json:
         emit_json(report.as_dict())
     else:
-        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        counts = ", ".join(f"{v} {k if v != 1 else _one(k)}" for k, v in report.counts.items())
         typer.echo(f"{report.name}: {'OK' if report.ok else 'PROBLEMS FOUND'} ({counts})")
         for f in report.findings:
             typer.echo(f"  {f.code} {f.severity.value}: {f.subject}: {f.title}"
                        + (f" ({f.detail})" if f.detail else ""))
     if not report.ok:
         raise ProblemsFound()
+
+
+def _one(label: str) -> str:
+    """A report's count label for one: `1 stored head`, `1 object checked`."""
+    return re.sub(r"\b(event|anchor|byte|object|head|unit)s\b", r"\1", label, count=1)
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

@@ -51,8 +51,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-A004": (Severity.ERROR, "sealed batch does not anchor the audit event it names"),
     "HRB-A005": (Severity.ERROR, "audit log falls short of its stored head: events were "
                                  "removed from its end"),
-    "HRB-A006": (Severity.INFO, "audit events after the last anchored one (not yet "
-                                "timestamped)"),
+    "HRB-A006": (Severity.INFO, "not yet anchored by a timestamp"),
 }
 
 

@@ -250,7 +250,8 @@ def _check_unanchored(archive: Archive, report: Report, anchored: int, last: int
         count = session.scalar(select(func.count()).select_from(AuditEvent)
                                .where(AuditEvent.seq > anchored)) or 0
     report.add("HRB-A006", f"audit events {anchored + 1}-{last}",
-               f"{count} after the last anchored event ({anchored or 'none'})")
+               (f"{count} after event {anchored}, the last anchored" if anchored else
+                f"{count}, none anchored yet") + "; the next seal anchors them")
 
 
 def _check_head(archive: Archive, report: Report, last: int) -> None:

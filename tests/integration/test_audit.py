@@ -148,7 +148,8 @@ def test_events_after_the_last_anchor_are_reported_with_their_range(archive: Arc
     [finding] = report.findings
     assert (finding.code, finding.severity) == ("HRB-A006", Severity.INFO)
     assert finding.subject == f"audit events {anchored + 1}-{last}"
-    assert finding.detail == f"{last - anchored} after the last anchored event ({anchored})"
+    assert finding.detail == (f"{last - anchored} after event {anchored}, the last anchored; "
+                              "the next seal anchors them")
 
 
 def test_with_nothing_pending_the_head_is_anchored_once_a_day(archive: Archive,
