@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.db.engine import transaction
@@ -45,6 +46,18 @@ class TenantRef:
     id: int
     code: str
     environment: str
+
+
+def codes_in_view(session: Session, archive: Archive, tenant_id: int | None = None
+                  ) -> set[str] | None:
+    """The codes (current and former: events and records keep the code a tenant had)
+    of the tenants the principal serves, or only of `tenant_id`; None: every tenant."""
+    if tenant_id is None and archive.principal.tenant_ids is None:
+        return None
+    query = scoped(select(Tenant.code, Tenant.former_codes), archive, Tenant.id)
+    if tenant_id is not None:
+        query = query.where(Tenant.id == tenant_id)
+    return {c for code, former in session.execute(query) for c in (code, *former)}
 
 
 def tenant(archive: Archive, code: str, action: Action) -> TenantRef:

@@ -21,7 +21,7 @@ from hramba.core.errors import IntegrityViolation
 from hramba.core.findings import Report
 from hramba.core.types import Digest, ObjectKey, iso
 from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent, Batch, Tenant
+from hramba.db.models import AuditEvent, Batch
 from hramba.domain.access import Action
 from hramba.domain.audit import GENESIS, HEADS, AuditHead, EventBody, premis_type
 from hramba.domain.hashtree import root_of
@@ -124,7 +124,7 @@ def list_events(archive: Archive, criteria: EventCriteria) -> EventPage:
     tenant_id = (access.tenant(archive, criteria.tenant, Action.AUDIT_LOG).id
                  if criteria.tenant is not None else None)  # in scope, or NotFound
     with transaction(archive.db) as session:
-        codes = _tenant_codes(session, archive, tenant_id)
+        codes = access.codes_in_view(session, archive, tenant_id)
         rows = list(session.scalars(_events_query(criteria, codes)))
         shown = rows[:criteria.limit]
         page = EventPage(tuple(_logged(row) for row in shown),
@@ -134,20 +134,7 @@ def list_events(archive: Archive, criteria: EventCriteria) -> EventPage:
     return page
 
 
-def _tenant_codes(session: Session, archive: Archive, tenant_id: int | None
-                  ) -> list[str] | None:
-    """The codes events may name the tenants in view by: `tenant_id`'s, or those the
-    principal serves (None: every tenant, and events of none). Events keep the code a
-    tenant had when they were recorded, so its former codes count as well."""
-    if tenant_id is None and archive.principal.tenant_ids is None:
-        return None
-    query = access.scoped(select(Tenant.code, Tenant.former_codes), archive, Tenant.id)
-    if tenant_id is not None:
-        query = query.where(Tenant.id == tenant_id)
-    return sorted({c for code, former in session.execute(query) for c in (code, *former)})
-
-
-def _events_query(criteria: EventCriteria, codes: list[str] | None) -> Select[AuditEvent]:
+def _events_query(criteria: EventCriteria, codes: set[str] | None) -> Select[AuditEvent]:
     # Each criterion is an equality on an indexed (column, seq) pair: keyset pages stay
     # cheap however long the log grows (migration 0008).
     query = (select(AuditEvent).where(AuditEvent.seq > criteria.after)
@@ -159,7 +146,7 @@ def _events_query(criteria: EventCriteria, codes: list[str] | None) -> Select[Au
     if criteria.since is not None:
         query = query.where(AuditEvent.occurred_at >= criteria.since)
     if codes is not None:
-        query = query.where(AuditEvent.tenant.in_(codes))
+        query = query.where(AuditEvent.tenant.in_(sorted(codes)))
     return query
 
 

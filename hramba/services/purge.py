@@ -147,14 +147,27 @@ def _record(session: Session, archive: Archive, policy: Policy, kind: str, subje
 
 
 def list_purges(archive: Archive) -> list[dict[str, Any]]:
-    """Every purge record (archive-wide: a traffic purge spans tenants)."""
+    """The purge records, as far as they concern the tenants the principal serves: a
+    traffic purge spans tenants, and an account of some sees only their counts."""
     access.authorize(archive, Action.RETENTION_READ)
     with transaction(archive.db) as session:
-        return [{"id": p.id, "kind": p.kind, "subject": p.subject,
+        codes = access.codes_in_view(session, archive)
+        rows = [{"id": p.id, "kind": p.kind, "subject": p.subject,
                  "policy": policy_ref(p.policy_id, p.policy_version),
                  "executed_at": p.executed_at.isoformat(), "counts": p.counts,
                  "sha256": p.sha256, "details": p.details}
                 for p in session.scalars(select(Purge).order_by(Purge.id))]
+    return [seen for row in rows if (seen := _in_view(row, codes))]
+
+
+def _in_view(row: dict[str, Any], codes: set[str] | None) -> dict[str, Any] | None:
+    if codes is None:
+        return row
+    if row["kind"] == "staging":
+        return row if row["details"].get("tenant") in codes else None
+    theirs = {c: n for c, n in row["details"].get("tenants", {}).items() if c in codes}
+    return row | {"counts": {"records": sum(theirs.values())},
+                  "details": {"tenants": theirs}} if theirs else None
 
 
 def _traffic_line(record: TrafficRecord, tenant: str) -> str:

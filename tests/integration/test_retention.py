@@ -27,7 +27,7 @@ from hramba.core.errors import (
 )
 from hramba.core.types import FixedClock, ObjectKey
 from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent, Disposal, TrafficRecord
+from hramba.db.models import AuditEvent, Disposal, Tenant, TrafficRecord
 from hramba.domain.access import Role
 from hramba.ports import ObjectStore
 from hramba.services import disposal, holds, retention
@@ -42,7 +42,7 @@ from hramba.services.locks import exclusive
 from hramba.services.purge import list_purges, purge_traffic
 from hramba.services.renewal import renew
 from hramba.services.seal import seal
-from hramba.services.tenants import add_tenant
+from hramba.services.tenants import NewTenant, add_tenant
 from hramba.services.units import get_unit, show_unit
 from hramba.trust.evidence import DataGroup, verify_evidence
 from hramba.wiring import init_archive
@@ -496,3 +496,24 @@ def test_one_process_at_a_time_executes_a_disposal(archive: Archive) -> None:
             disposal.execute(archive, proposal["id"])
     assert disposal.show(archive, proposal["id"])["status"] == "approved"
     assert disposal.execute(archive, proposal["id"])["status"] == "executed"
+
+
+def test_an_account_of_some_tenants_sees_only_their_part_of_a_purge(
+        archive: Archive, tmp_path: Path) -> None:
+    clock = archive.clock
+    assert isinstance(clock, FixedClock)
+    add_tenant(archive, NewTenant("OBCINA2", "SI39705684", "Občina Druga"))
+    for n, (code, buyer) in enumerate([("OBCINA1", BUYER), ("OBCINA2", (
+            "Občina Druga", "SI39705684")), ("OBCINA2", ("Občina Druga", "SI39705684"))]):
+        folder = tmp_path / f"in{n}"
+        folder.mkdir()
+        (folder / "p.zip").write_bytes(ujp_package(n + 1, random.Random(n), buyer))
+        list(ingest_directory(archive, folder, code))
+    clock.at = NOW + timedelta(days=365 * 2 + 1)
+    assert purge_traffic(archive) == {"traffic records purged": 3}
+    with transaction(archive.db) as session:
+        own = session.scalars(select(Tenant.id).where(Tenant.code == "OBCINA1")).one()
+    with acting_as(archive, principal("revizor", Role.AUDITOR, tenants=frozenset({own}))):
+        [seen] = list_purges(archive)
+    assert (seen["counts"], seen["details"]) == ({"records": 1}, {"tenants": {"OBCINA1": 1}})
+    assert list_purges(archive)[0]["details"] == {"tenants": {"OBCINA1": 1, "OBCINA2": 2}}
