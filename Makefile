@@ -1,9 +1,10 @@
-# The two commands of the README: `make demo` and `make test`. Also: `make bench`, `make lint`.
+# The two commands of the README: `make demo` and `make test`. Also: `make bench`,
+# `make bench-scale` (search over 1,000,000 units in PostgreSQL), `make lint`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/ingest_bench.py
+
+bench-scale: $(VENV)/.installed-test
+	$(BIN)/python tests/bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) .bench .pytest_cache .mypy_cache .ruff_cache hramba-data

@@ -46,6 +46,10 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "tsa.development": (bool, False),
     "tsa.accept_unqualified": (bool, False),
     "tsa.timeout": (int, 30),
+    "signing.key": (str, ""),
+    "signing.certificate": (str, ""),
+    "signing.key_password_file": (str, ""),
+    "signing.development": (bool, False),
     "seal.batch_size": (int, 10_000),
     "seal.algorithm": (str, "sha256"),
     "renew.margin_days": (int, 365),
@@ -115,6 +119,18 @@ class TsaSettings:
 
 
 @dataclass(frozen=True)
+class SigningSettings:
+    """The key and certificate that sign the archive's PDFs (export summaries, reports).
+    None: the development signing key under <home>/signing (embedded default, not
+    qualified)."""
+
+    key: Path | None = None
+    certificate: Path | None = None  # PEM: the certificate, then its chain to the root
+    key_password: str = field(default="", repr=False)
+    development: bool = False  # may production sign with the development key?
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     """Exchange feed sources; either may be empty."""
 
@@ -144,6 +160,7 @@ class Settings:
     xsd_dir: Path | None = None  # e-SLOG XSDs (local files only) for intake validation
     minimum_lock_days: int = 365
     scheduler: SchedulerSettings = SchedulerSettings()
+    signing: SigningSettings = SigningSettings()
 
     @property
     def embedded(self) -> bool:
@@ -178,6 +195,10 @@ class Settings:
                     "weak_signatures": list(self.tsa.weak_signatures),
                     "min_rsa_bits": self.tsa.min_rsa_bits,
                     "min_ec_bits": self.tsa.min_ec_bits},
+            "signing": {"key": str(self.signing.key or "development signing key "
+                                                      "(not qualified)"),
+                        "certificate": str(self.signing.certificate or ""),
+                        "development": self.signing.development},
         }
 
 
@@ -244,7 +265,7 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
-        scheduler=_scheduler(v))
+        scheduler=_scheduler(v), signing=_signing(v))
 
 
 def _storage(v: dict[str, Any], home: Path) -> StorageSettings:
@@ -335,6 +356,21 @@ def _tsa(v: dict[str, Any], home: Path) -> TsaSettings:
                        weak_algorithms=_split(v["renew.weak_algorithms"]),
                        weak_signatures=_split(v["renew.weak_signatures"]),
                        min_rsa_bits=v["renew.min_rsa_bits"], min_ec_bits=v["renew.min_ec_bits"])
+
+
+def _signing(v: dict[str, Any]) -> SigningSettings:
+    key, certificate = v["signing.key"], v["signing.certificate"]
+    if bool(key) != bool(certificate):
+        raise ConfigurationError("signing.key and signing.certificate go together: set both "
+                                 "(or neither, for the development signing key)")
+    if v["signing.key_password_file"] and not key:
+        raise ConfigurationError("signing.key_password_file needs signing.key")
+    password = (_read_secret("signing.key_password_file", v["signing.key_password_file"])
+                if v["signing.key_password_file"] else "")
+    return SigningSettings(key=Path(key).expanduser().absolute() if key else None,
+                           certificate=Path(certificate).expanduser().absolute()
+                           if certificate else None,
+                           key_password=password, development=v["signing.development"])
 
 
 def _split(value: str) -> tuple[str, ...]:

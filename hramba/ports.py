@@ -42,3 +42,13 @@ class Timestamper(Protocol):
     def timestamp(self, digest: bytes, algorithm: str) -> bytes:
         """A TimeStampToken (CMS ContentInfo, DER) over `digest`, already checked for
         status, nonce and message imprint."""
+
+
+class PdfSigner(Protocol):
+    """Signs PDF documents with the archive's key: hramba.trust.pdf (PAdES, with a
+    signature timestamp and the validation data embedded)."""
+
+    description: str  # whose key, from which file
+
+    def sign(self, pdf: bytes) -> bytes:
+        """`pdf` with a signature appended (an incremental update)."""

@@ -16,7 +16,7 @@ from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
 from hramba.domain.access import Action
-from hramba.ports import ObjectStore, Timestamper
+from hramba.ports import ObjectStore, PdfSigner, Timestamper
 from hramba.services import accounts, audit, tenants
 from hramba.services.access import authorize
 from hramba.services.accounts import Credentials
@@ -94,6 +94,39 @@ def describe_tsa(settings: Settings) -> str:
     return "none: set tsa.url (sealing refuses until then)"
 
 
+def build_signing(settings: Settings, clock: Clock, sealing: Sealing) -> PdfSigner:
+    """The configured signing key, or the development one that `hramba init` made; its
+    signature timestamps come from the sealing's TSA, and are checked against its anchors."""
+    from hramba.trust.devsigning import DevSigningFiles
+    from hramba.trust.pdf import PadesPdfSigner, SigningKey
+
+    s = settings.signing
+    if s.key and s.certificate:
+        key = SigningKey(s.key, s.certificate, s.key_password)
+    else:
+        if not (settings.embedded or s.development):
+            raise ConfigurationError(
+                "no signing.key: with PostgreSQL or S3 the archive signs PDFs only with a "
+                "configured key (set signing.key and signing.certificate), or with the "
+                "development key, not qualified, when signing.development = true says so")
+        files = DevSigningFiles(settings.home / "signing")
+        if not files.key.is_file():
+            raise ConfigurationError(f"no development signing key in {files.folder}: run "
+                                     "`hramba init`")
+        key = SigningKey(files.key, files.certificate)
+    return PadesPdfSigner(key, sealing.timestamper, sealing.trust.anchors, clock)
+
+
+def describe_signing(settings: Settings) -> str:
+    """Which key signs the archive's PDFs, and whether it may."""
+    s = settings.signing
+    if s.key:
+        return f"key {s.key}, certificate {s.certificate}"
+    if settings.embedded or s.development:
+        return f"development signing key in {settings.home / 'signing'} (NOT qualified)"
+    return "none: set signing.key and signing.certificate (signing refuses until then)"
+
+
 def upgrade_database(settings: Settings) -> str | None:
     engine = make_engine(settings.database_url)
     try:
@@ -125,10 +158,15 @@ def init_archive(settings: Settings, clock: Clock | None = None,
     A new archive's first account is an admin for the OS user that runs this."""
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings)
+    now = (clock or SystemClock()).now()
     if not settings.tsa.url:
         from hramba.trust.devtsa import create_dev_tsa
 
-        create_dev_tsa(settings.home / "tsa", (clock or SystemClock()).now())
+        create_dev_tsa(settings.home / "tsa", now)
+    if not settings.signing.key:
+        from hramba.trust.devsigning import create_dev_signing
+
+        create_dev_signing(settings.home / "signing", now)
     first = _connect(settings, clock or SystemClock())
     try:
         new = accounts.bootstrap_admin(first, accounts.current_os_user())
@@ -161,6 +199,7 @@ def _connect(settings: Settings, clock: Clock) -> Archive:
     return Archive(db=db, connect_store=partial(build_store, settings, clock, db),
                    clock=clock, home=settings.home,
                    connect_sealing=partial(build_sealing, settings, clock),
+                   connect_signing=partial(build_signing, settings, clock),
                    xsd_dir=settings.xsd_dir,
                    minimum_lock=timedelta(days=settings.minimum_lock_days))
 

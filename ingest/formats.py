@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ NS: dict[str, str] = {
 HALCOM_NS = "hal:icl:01"
 INVOICE_FORMATS = ("eslog20", "eslog16", "ubl", "cii")
 METADATA_KEYS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat",
-                 "payable_amount", "currency")
+                 "payable_amount", "currency", "seller_name", "buyer_name")
 XSD_FILES = {"eslog20": "eSLOG20_INVOIC_v200.xsd", "eslog16": "eSLOG_1-6_EnostavniRacun.xsd"}
 
 _ROOTS: dict[tuple[str | None, str], str] = {
@@ -150,6 +151,13 @@ _CII_SETTLEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
 _CII_AGREEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
                   "ram:ApplicableHeaderTradeAgreement/")
 _UBL_VAT = "cac:Party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"
+# EN 16931 BT-27/BT-44 (the legal name), else BT-28/BT-45 (the trading name).
+_UBL_NAME = ("cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+             "cac:Party/cac:PartyName/cbc:Name")
+_ESLOG20_PARTY = _ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='{}']/"
+_ESLOG16_PARTY = _ESLOG16 + "PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='{}']/"
+# FORMATS.md (b): the seller is the invoice issuer (II); SE only if II is absent.
+_ESLOG16_SELLERS = ("II", "SE")
 
 # Raw XPaths per format and key; alternatives are tried in order (first non-empty wins).
 _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -157,27 +165,32 @@ _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "document_type": (_ESLOG20 + "e:S_BGM/e:C_C002/e:D_1001",),
         "invoice_number": (_ESLOG20 + "e:S_BGM/e:C_C106/e:D_1004",),
         "issue_date": (_ESLOG20 + "e:S_DTM/e:C_C507[e:D_2005='137']/e:D_2380",),
-        "seller_vat": (_ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='SE']/e:G_SG3/e:S_RFF"
+        "seller_vat": (_ESLOG20_PARTY.format("SE") + "e:G_SG3/e:S_RFF"
                        "/e:C_C506[e:D_1153='VA']/e:D_1154",),
-        "buyer_vat": (_ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='BY']/e:G_SG3/e:S_RFF"
+        "buyer_vat": (_ESLOG20_PARTY.format("BY") + "e:G_SG3/e:S_RFF"
                       "/e:C_C506[e:D_1153='VA']/e:D_1154",),
         "payable_amount": (_ESLOG20 + "e:G_SG50/e:S_MOA/e:C_C516[e:D_5025='9']/e:D_5004",),
         "currency": (_ESLOG20 + "e:G_SG7/e:S_CUX/e:C_C504[e:D_6347='2']/e:D_6345",),
+        # D_3036 is BT-27/BT-44; D_3036_2 the trading name (BT-28/BT-45).
+        "seller_name": (_ESLOG20_PARTY.format("SE") + "e:S_NAD/e:C_C080/e:D_3036",),
+        "buyer_name": (_ESLOG20_PARTY.format("BY") + "e:S_NAD/e:C_C080/e:D_3036",),
     },
     "eslog16": {
         "document_type": (_ESLOG16 + "GlavaRacuna/VrstaRacuna",),
         "invoice_number": (_ESLOG16 + "GlavaRacuna/StevilkaRacuna",),
         "issue_date": (_ESLOG16 + "DatumiRacuna[VrstaDatuma='137']/DatumRacuna",),
-        # FORMATS.md (b): the seller is the invoice issuer (II); SE only if II is absent.
         "seller_vat": tuple(
-            _ESLOG16 + f"PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='{party}']"
-            "/ReferencniPodatkiPodjetja[VrstaPodatkaPodjetja='VA']/PodatekPodjetja"
-            for party in ("II", "SE")),
-        "buyer_vat": (_ESLOG16 + "PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='BY']"
-                      "/ReferencniPodatkiPodjetja[VrstaPodatkaPodjetja='VA']/PodatekPodjetja",),
+            _ESLOG16_PARTY.format(party) + "ReferencniPodatkiPodjetja"
+            "[VrstaPodatkaPodjetja='VA']/PodatekPodjetja" for party in _ESLOG16_SELLERS),
+        "buyer_vat": (_ESLOG16_PARTY.format("BY") + "ReferencniPodatkiPodjetja"
+                      "[VrstaPodatkaPodjetja='VA']/PodatekPodjetja",),
         "payable_amount": (_ESLOG16 + "PovzetekZneskovRacuna/ZneskiRacuna[VrstaZneska='9']"
                            "/ZnesekRacuna",),
         "currency": (_ESLOG16 + "Valuta[VrstaValuteRacuna='2']/KodaValute",),
+        # The name in parts, NazivPartnerja1..4 (see _text_of).
+        "seller_name": tuple(_ESLOG16_PARTY.format(party) + "NazivNaslovPodjetja/NazivPartnerja"
+                             for party in _ESLOG16_SELLERS),
+        "buyer_name": (_ESLOG16_PARTY.format("BY") + "NazivNaslovPodjetja/NazivPartnerja",),
     },
     "ubl": {
         "document_type": ("/*/cbc:InvoiceTypeCode", "/*/cbc:CreditNoteTypeCode"),
@@ -187,6 +200,8 @@ _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "buyer_vat": ("/*/cac:AccountingCustomerParty/" + _UBL_VAT,),
         "payable_amount": ("/*/cac:LegalMonetaryTotal/cbc:PayableAmount",),
         "currency": ("/*/cbc:DocumentCurrencyCode",),
+        "seller_name": tuple("/*/cac:AccountingSupplierParty/" + p for p in _UBL_NAME),
+        "buyer_name": tuple("/*/cac:AccountingCustomerParty/" + p for p in _UBL_NAME),
     },
     "cii": {
         "document_type": ("/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:TypeCode",),
@@ -200,12 +215,15 @@ _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "payable_amount": (_CII_SETTLEMENT + "ram:SpecifiedTradeSettlementHeaderMonetarySummation"
                            "/ram:DuePayableAmount",),
         "currency": (_CII_SETTLEMENT + "ram:InvoiceCurrencyCode",),
+        "seller_name": (_CII_AGREEMENT + "ram:SellerTradeParty/ram:Name",),  # BT-27
+        "buyer_name": (_CII_AGREEMENT + "ram:BuyerTradeParty/ram:Name",),  # BT-44
     },
 }
 
 
 def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
-    """The seven archival fields of an invoice, normalised; None where the invoice has none.
+    """The archival fields of an invoice (METADATA_KEYS), normalised; None where the
+    invoice has none.
 
     Dates become YYYY-MM-DD and amounts a two-place decimal string, so the archive can
     compare and index them whatever syntax the invoice came in.
@@ -224,9 +242,27 @@ def _first_text(node: etree._Element, *paths: str) -> str | None:
     for path in paths:
         hits = node.xpath(path, namespaces=NS)
         for hit in hits if isinstance(hits, list) else ():
-            if isinstance(hit, etree._Element) and hit.text and hit.text.strip():
-                return hit.text.strip()
+            if isinstance(hit, etree._Element) and (text := _text_of(hit)):
+                return text
     return None
+
+
+_NAME_PART = 35  # e-SLOG 1.6 NazivPartnerja1..4 (EDIFACT 3036): at most 35 characters each
+
+
+def _text_of(element: etree._Element) -> str | None:
+    """The element's stripped text; for one made of parts (e-SLOG 1.6's name in
+    NazivPartnerja1..4), the parts joined. A full part was cut where the 35 characters
+    ended, mid-word in the GZS samples ('... za prvo vr' + 'stico d.o.o.'), so it goes on
+    without a space; after a shorter one, the next part is a new line: a space."""
+    parts = [child.text.strip() for child in element
+             if isinstance(child.tag, str) and child.text and child.text.strip()]
+    if not parts:
+        return element.text.strip() if element.text and element.text.strip() else None
+    joined = parts[0]
+    for before, part in pairwise(parts):
+        joined += ("" if len(before) >= _NAME_PART else " ") + part
+    return joined
 
 
 def _iso_date(text: str | None) -> str | None:

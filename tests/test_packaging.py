@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("hramba", "ingest", "storage")
 SHIPPED = {"migrations": "hramba/migrations", "policies": "hramba/policies"}
+DATA = ("hramba/trust/fonts",)  # package data inside a package: the PDFs' fonts, licence
 
 
 def expected_members() -> set[str]:
@@ -24,7 +25,15 @@ def expected_members() -> set[str]:
         names |= {f"{inside}/{p.relative_to(ROOT / folder).as_posix()}"
                   for p in (ROOT / folder).rglob("*")
                   if p.is_file() and p.suffix in (".py", ".yaml", ".mako")}
+    names |= {p.relative_to(ROOT).as_posix() for folder in DATA for p in (ROOT / folder).iterdir()}
     return {n for n in names if "__pycache__" not in n}
+
+
+RENDER = """
+from hramba.domain.document import Paragraph, PdfDocument
+from hramba.trust.pdf import render
+assert b"/FontFile2" in render(PdfDocument("Občina", [Paragraph("č š ž đ ć")]))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +72,9 @@ def test_wheel_in_a_fresh_venv_runs_the_demo_outside_the_checkout(
                             "import hramba, hramba.trust; print(hramba.__file__)"],
                            env=env, cwd=empty, capture_output=True, text=True, check=True)
     assert where.stdout.startswith(str(venv))
+    rendered = subprocess.run([str(venv / "bin" / "python"), "-c", RENDER], env=env, cwd=empty,
+                              capture_output=True, text=True)
+    assert rendered.returncode == 0, rendered.stderr[-3000:]  # fonts and HarfBuzz installed
     demo = subprocess.run([str(venv / "bin" / "hramba"), "demo", "--count", "20",
                            "--home", str(empty / "demo")],
                           env=env, cwd=empty, capture_output=True, text=True)

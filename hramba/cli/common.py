@@ -116,5 +116,13 @@ def when(moment: str | datetime | None, unit: str = "seconds") -> str:
     return shown.removesuffix("+00:00") + " UTC" if shown.endswith("+00:00") else shown
 
 
+def invoice_columns(issue_date: str | None, number: str | None, counterparty: str,
+                    amount: str | None, currency: str | None) -> str:
+    """An invoice as `ls` and `search` show it: issue date, number, the party that is not
+    the tenant, amount."""
+    money = f"{amount} {currency or ''}".rstrip() if amount else "-"
+    return f"{issue_date or '-':<10}  {number or '-':<18} {counterparty:<30} {money:>16}"
+
+
 def is_terminal() -> bool:
     return sys.stderr.isatty()

@@ -20,10 +20,19 @@ from hramba.cli import (
     quarantine,
     retention,
     scheduler,
+    search,
     tenant,
     user,
 )
-from hramba.cli.common import JSON_OPTION, State, emit_json, emit_report, state, when
+from hramba.cli.common import (
+    JSON_OPTION,
+    State,
+    emit_json,
+    emit_report,
+    invoice_columns,
+    state,
+    when,
+)
 from hramba.cli.errors import exit_with
 
 app = typer.Typer(
@@ -50,6 +59,7 @@ app.command("demo")(demo.demo)
 app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)
 app.command("verify-evidence")(evidence.verify_evidence)
+app.command("search")(search.search)
 
 
 def _version(value: bool) -> None:
@@ -81,13 +91,13 @@ def main(
 @app.command("init")
 def init(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Create the data directory, migrate the database and the bucket (idempotent)."""
-    from hramba.wiring import describe_tsa, init_archive
+    from hramba.wiring import describe_signing, describe_tsa, init_archive
 
     settings = state(ctx).settings
     archive = init_archive(settings, credentials=state(ctx).credentials())
     ready = {"home": str(settings.home), "database": settings.public()["database_url"],
              "objects": archive.store.description, "tsa": describe_tsa(settings),
-             "account": archive.principal.describe()}
+             "signing": describe_signing(settings), "account": archive.principal.describe()}
     if as_json:
         emit_json(ready)
     else:
@@ -107,8 +117,10 @@ def ls(ctx: typer.Context,
         emit_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {when(r['received_at'])}  "
-                   f"{r['format']:<7} {r['source']}{'  (disposed of)' if r['disposed'] else ''}")
+        invoice = invoice_columns(r["issue_date"], r["invoice_number"], r["counterparty"],
+                                  r["payable_amount"], r["currency"])
+        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {invoice}  {r['format']:<7}"
+                   f"{'  (disposed of)' if r['disposed'] else ''}")
 
 
 UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
@@ -116,7 +128,7 @@ UNIT_ID = typer.Argument(..., help="Unit id, as `hramba ls` prints it.")
 
 @app.command("show")
 def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION) -> None:
-    """Show one unit: files, digests, retention, sealing, findings."""
+    """Show one unit: sealing, the invoice's metadata, retention, files, digests, findings."""
     from hramba.services import units
 
     unit = units.show_unit(state(ctx).archive, unit_id)
@@ -127,6 +139,9 @@ def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION
     sealed = unit["sealed"]
     typer.echo(f"  sealed in batch {sealed['batch']} at {when(sealed['sealed_at'])}" if sealed
                else "  not sealed yet (hramba seal)")
+    for key, value in unit["metadata"].items():
+        if value not in (None, "", []):
+            typer.echo(f"  {key:<18} {value}")
     r = unit["retention"]
     typer.echo(f"  retain until {r['retain_until']} under {r['policy']} (from {r['basis']} "
                f"{r['trigger_date']}){', LEGAL HOLD' if r['legal_hold'] else ''}"

@@ -4,6 +4,7 @@ migrations/; a test checks that these models and the migrated schema agree."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -16,10 +17,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -74,11 +77,28 @@ class Unit(Base):
     """One archived package; retention and evidence apply to it."""
 
     __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("tenant_id", "content_sha256"),
-                      Index("ix_units_tenant_document_key", "tenant_id", "document_key"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "content_sha256"),
+        Index("ix_units_tenant_document_key", "tenant_id", "document_key"),
+        # Search (migration 0010 says why these): the order of results, then one index per
+        # selective criterion, each within a tenant. Names by prefix: text_pattern_ops lets
+        # PostgreSQL use the index for LIKE 'prefix%' whatever the database's collation.
+        Index("ix_units_search_date", "tenant_id", "issue_date", "id"),
+        Index("ix_units_search_number", "tenant_id", "invoice_number"),
+        Index("ix_units_search_seller_id", "tenant_id", "seller_tax_id"),
+        Index("ix_units_search_buyer_id", "tenant_id", "buyer_tax_id"),
+        Index("ix_units_search_seller_name", "tenant_id", "seller_name_key",
+              postgresql_ops={"seller_name_key": "text_pattern_ops"}),
+        Index("ix_units_search_buyer_name", "tenant_id", "buyer_name_key",
+              postgresql_ops={"buyer_name_key": "text_pattern_ops"}),
+        Index("ix_units_search_amount", "tenant_id", "payable_amount"),
+        # The units `hramba seal` has still to seal: few, whatever the archive's size.
+        Index("ix_units_pending", "tenant_id", "issue_date", "id",
+              postgresql_where=text("sealed_at IS NULL"), sqlite_where=text("sealed_at IS NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     content_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
     retain_until: Mapped[datetime]
@@ -97,6 +117,24 @@ class Unit(Base):
     # A disposed unit keeps its row, files (digests) and evidence: its tombstone.
     disposed_at: Mapped[datetime | None]
     disposal_id: Mapped[int | None] = mapped_column(Integer)
+    # When its first Evidence Record was made (the batch's time), in the same transaction;
+    # None: pending. Kept on the unit so that pending units are found by an index.
+    sealed_at: Mapped[datetime | None]
+    # What search filters on (hramba.domain.search.SearchFields), from the metadata at
+    # intake. The names as the invoice writes them, and their search keys (lower case,
+    # without diacritics) beside them: SQLite's lower() knows only ASCII.
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    document_type: Mapped[str | None] = mapped_column(String(16))  # UNTDID 1001: 380, 381
+    invoice_number: Mapped[str | None] = mapped_column(String(128))
+    seller_tax_id: Mapped[str | None] = mapped_column(String(32))  # SI12345678, NL8200...
+    seller_name: Mapped[str | None] = mapped_column(String(255))
+    seller_name_key: Mapped[str | None] = mapped_column(String(255))
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(32))
+    buyer_name: Mapped[str | None] = mapped_column(String(255))
+    buyer_name_key: Mapped[str | None] = mapped_column(String(255))
+    payable_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    direction: Mapped[str | None] = mapped_column(String(8))  # received | issued | None
 
     tenant: Mapped[Tenant] = relationship()
     files: Mapped[list[File]] = relationship(

@@ -56,6 +56,7 @@ EVENT_TYPES: dict[str, str | None] = {
     "migration.confirmed": "ingestion end",
     # reads: every one is an event
     "units.listed": None,
+    "units.searched": None,
     "unit.shown": None,
     "unit.read": "dissemination",
     "unit.exported": "dissemination",

@@ -32,6 +32,7 @@ from hramba.domain.manifest import (
     content_digest,
 )
 from hramba.domain.retention import Assignment, storage_lock
+from hramba.domain.search import SearchFields
 from hramba.domain.tenant import intake_refusal
 from hramba.services import access, audit
 from hramba.services.context import Archive
@@ -64,12 +65,13 @@ class TenantRef:
 
     id: int
     code: str
+    tax_number: str  # tells received from issued invoices (domain.search.direction)
     refusal: str | None = None
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantRef:
-        return cls(tenant.id, tenant.code, intake_refusal(tenant.code, tenant.offboarded_at,
-                                                          tenant.offboard_reason))
+        return cls(tenant.id, tenant.code, tenant.tax_number,
+                   intake_refusal(tenant.code, tenant.offboarded_at, tenant.offboard_reason))
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
          "unit_metadata": u.manifest.metadata, "document_key": u.measured.input.document_key,
          "policy_id": u.retention.policy.id, "policy_version": u.retention.policy.version,
          "retention_basis": u.retention.basis, "trigger_date": u.retention.trigger_date,
-         "needs_classification": u.retention.needs_classification}
+         "needs_classification": u.retention.needs_classification,
+         **_search_fields(u)}
         for u in new])
     session.execute(insert(File), [
         {"unit_id": u.measured.unit_id, "position": i, "name": e.name, "role": e.role,
@@ -246,6 +249,11 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
                 **u.measured.input.traffic} for u in new if u.measured.input.traffic]
     if traffic:
         session.execute(insert(TrafficRecord), traffic)
+
+
+def _search_fields(u: _Stored) -> dict[str, Any]:
+    """The columns search filters on, from the metadata the manifest records."""
+    return SearchFields.of(u.manifest.metadata, u.measured.input.tenant.tax_number).columns()
 
 
 def _archived_event(u: _Stored) -> audit.Event:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hramba.core.types import Clock
 from hramba.domain.access import NOBODY, Principal
 from hramba.domain.retention import PolicySet
-from hramba.ports import ObjectStore, Timestamper
+from hramba.ports import ObjectStore, PdfSigner, Timestamper
 from hramba.services.policies import shipped_policies
 from hramba.trust.report import AlgorithmPolicy, Trust
 
@@ -36,8 +36,9 @@ class Archive:
     """One archive: its database, object store, clock, data directory, and who is acting
     (the principal; services refuse what its roles and tenant scope do not allow).
 
-    The store and the sealing configuration are connected at first use, so a command that
-    needs only the database neither waits for nor fails on storage or the TSA's files.
+    The store, the sealing configuration and the PDF signer are connected at first use, so
+    a command that needs only the database neither waits for nor fails on storage, the
+    TSA's files or the signing key (nor imports pyhanko's signer).
     """
 
     db: sessionmaker[Session]
@@ -45,6 +46,7 @@ class Archive:
     clock: Clock
     home: Path
     connect_sealing: Callable[[], Sealing]
+    connect_signing: Callable[[Sealing], PdfSigner]  # timestamps from the sealing's TSA
     principal: Principal = NOBODY
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
     policies: PolicySet = field(default_factory=shipped_policies)
@@ -63,6 +65,10 @@ class Archive:
     @cached_property
     def sealing(self) -> Sealing:
         return self.connect_sealing()
+
+    @cached_property
+    def signing(self) -> PdfSigner:
+        return self.connect_signing(self.sealing)
 
     def close(self) -> None:
         """Release database connections."""

@@ -121,14 +121,13 @@ def _anchor_due(archive: Archive, forced: bool) -> bool:
 def count_pending(archive: Archive) -> int:
     with transaction(archive.db) as session:
         return int(session.scalar(select(func.count()).select_from(Unit).where(
-            ~select(Evidence.id).where(Evidence.unit_id == Unit.id).exists())) or 0)
+            Unit.sealed_at.is_(None))) or 0)
 
 
 def _pending(archive: Archive, size: int) -> list[_Pending]:
     with transaction(archive.db) as session:
         units = session.execute(
-            select(Unit.id, Tenant.code).join(Tenant).where(
-                ~select(Evidence.id).where(Evidence.unit_id == Unit.id).exists())
+            select(Unit.id, Tenant.code).join(Tenant).where(Unit.sealed_at.is_(None))
             .order_by(Unit.received_at, Unit.id).limit(size)).all()
         members: dict[str, list[bytes]] = {uid: [] for uid, _ in units}
         for unit_id, sha256 in session.execute(select(File.unit_id, File.sha256).where(
@@ -233,6 +232,8 @@ def _seal_batch(archive: Archive, batch: list[_Pending],
             session.execute(insert(Evidence), [
                 evidence_row(row.id, p.tenant, p.unit_id, record(p.unit_id), row.sealed_at)
                 for p in batch])
+            session.execute(update(Unit).where(Unit.id.in_([p.unit_id for p in batch]))
+                            .values(sealed_at=row.sealed_at))
         for key, (disposal_id, _) in certificates.items():
             session.execute(update(Disposal).where(Disposal.id == disposal_id).values(
                 batch_id=row.id, evidence=record(key)))

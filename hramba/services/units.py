@@ -20,6 +20,7 @@ from hramba.db.engine import transaction
 from hramba.db.models import Batch, Evidence, Tenant, Unit
 from hramba.domain.access import Action
 from hramba.domain.retention import policy_ref
+from hramba.domain.search import Party, counterparty
 from hramba.services import access, audit
 from hramba.services.context import Archive
 from storage.keys import safe_name
@@ -39,11 +40,22 @@ def list_units(archive: Archive, tenant: str | None = None,
         rows = [{"unit_id": unit.id, "tenant": code,
                  "received_at": unit.received_at.isoformat(), "format": unit.format,
                  "source": unit.source, "retain_until": unit.retain_until.isoformat(),
-                 "disposed": unit.disposed_at is not None}
+                 "disposed": unit.disposed_at is not None, **_invoice(unit)}
                 for unit, code in session.execute(query)]
         audit.record(session, archive, "units.listed", "units", tenant=tenant,
                      details={"tenant": tenant, "limit": limit, "count": len(rows)})
     return rows
+
+
+def _invoice(unit: Unit) -> dict[str, Any]:
+    """What `ls` shows of the invoice: its date, number, the party that is not the tenant,
+    the amount."""
+    other = counterparty(unit.direction, Party(unit.seller_tax_id, unit.seller_name),
+                         Party(unit.buyer_tax_id, unit.buyer_name))
+    return {"issue_date": iso(unit.issue_date), "invoice_number": unit.invoice_number,
+            "counterparty": other.shown(), "direction": unit.direction,
+            "payable_amount": None if unit.payable_amount is None else str(unit.payable_amount),
+            "currency": unit.currency}
 
 
 def load_unit(archive: Archive, unit_id: str, action: Action) -> Unit:

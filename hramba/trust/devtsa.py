@@ -52,45 +52,63 @@ def create_dev_tsa(folder: Path, now: datetime) -> DevTsaFiles:
     if files.key.exists():
         return files
     folder.mkdir(parents=True, exist_ok=True)
-    ca_key, tsa_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
-        ec.SECP256R1())
-    # Named for its making: two development TSAs (a re-made one, a test's) never share a
-    # name, which path builders such as openssl's would take for the same issuer.
-    made = f"{now:%Y%m%d}-{secrets.token_hex(2)}"
-    ca_name = _name(f"{NOT_QUALIFIED} root {made}")
-    ca = (_builder(ca_name, ca_name, ca_key.public_key(), now, years=30)
-          .add_extension(cx509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(_usage(cert_sign=True), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    tsa = (_builder(_name(f"{NOT_QUALIFIED} {made}"), ca_name, tsa_key.public_key(), now, years=10)
+    made = made_on(now)
+    ca_key, ca = dev_ca(f"{NOT_QUALIFIED} root {made}", now)
+    tsa_key = ec.generate_private_key(ec.SECP256R1())
+    tsa = (certificate_builder(dev_name(f"{NOT_QUALIFIED} {made}"), ca.subject,
+                               tsa_key.public_key(), now, years=10)
            .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
-           .add_extension(_usage(cert_sign=False), critical=True)
+           .add_extension(key_usage(cert_sign=False), critical=True)
            .add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
                           critical=True)  # RFC 3161 §2.3: critical, time-stamping only
            .sign(ca_key, hashes.SHA256()))
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.certificate.write_bytes(tsa.public_bytes(serialization.Encoding.PEM))
-    files.key.touch(mode=0o600)
-    files.key.write_bytes(tsa_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    write_private_key(files.key, tsa_key)  # last: its presence says the set is complete
     return files
 
 
-def _name(common_name: str) -> cx509.Name:
+def made_on(now: datetime) -> str:
+    """Names a development certificate for its making: two development CAs (a re-made
+    one, a test's) never share a name, which path builders such as openssl's would take
+    for the same issuer."""
+    return f"{now:%Y%m%d}-{secrets.token_hex(2)}"
+
+
+def dev_ca(common_name: str, now: datetime) -> tuple[ec.EllipticCurvePrivateKey,
+                                                     cx509.Certificate]:
+    """A self-signed development CA for 30 years; its key is used once and forgotten."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = dev_name(common_name)
+    return key, (certificate_builder(name, name, key.public_key(), now, years=30)
+                 .add_extension(cx509.BasicConstraints(ca=True, path_length=0), critical=True)
+                 .add_extension(key_usage(cert_sign=True), critical=True)
+                 .sign(key, hashes.SHA256()))
+
+
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.touch(mode=0o600)
+    path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+def dev_name(common_name: str) -> cx509.Name:
     return cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, common_name),
                        cx509.NameAttribute(NameOID.ORGANIZATION_NAME, "e-hramba")])
 
 
-def _builder(subject: cx509.Name, issuer: cx509.Name, key: ec.EllipticCurvePublicKey,
-             now: datetime, years: int) -> cx509.CertificateBuilder:
+def certificate_builder(subject: cx509.Name, issuer: cx509.Name,
+                        key: ec.EllipticCurvePublicKey, now: datetime,
+                        years: int) -> cx509.CertificateBuilder:
     return (cx509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
             .public_key(key).serial_number(cx509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=365 * years)))
 
 
-def _usage(cert_sign: bool) -> cx509.KeyUsage:
+def key_usage(cert_sign: bool) -> cx509.KeyUsage:
+    """A CA's (certificates, CRLs) or an end entity's (signatures, non-repudiation)."""
     return cx509.KeyUsage(
         digital_signature=not cert_sign, content_commitment=not cert_sign,
         key_encipherment=False, data_encipherment=False, key_agreement=False,

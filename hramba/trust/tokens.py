@@ -288,7 +288,7 @@ def _check_path(report: TokenReport, code: str, signer: x509.Certificate, trust:
                                 f"{signer.not_valid_before} to {signer.not_valid_after}")
         return
     try:
-        path = asyncio.run(validator.async_validate_usage(  # type: ignore[no-untyped-call]
+        path = asyncio.run(validator.async_validate_usage(
             set(), extended_key_usage={"time_stamping"}))
     except PathBuildingError as exc:
         report.add(code, False, f"{at}no path to a trust anchor: {exc}")
@@ -336,7 +336,7 @@ def fetch_revocation(report: TokenReport, trust: Trust) -> tuple[list[bytes], li
         allow_fetching=True, revocation_mode="soft-fail", fetchers=backend.get_fetchers())
     validator = CertificateValidator(report.signer, validation_context=context)
     with contextlib.suppress(Exception):  # best effort: the token is validated already
-        asyncio.run(validator.async_validate_usage(  # type: ignore[no-untyped-call]
+        asyncio.run(validator.async_validate_usage(
             set(), extended_key_usage={"time_stamping"}))
-    asyncio.run(backend.close())  # type: ignore[no-untyped-call]
+    asyncio.run(backend.close())
     return [c.dump() for c in context.crls], [o.dump() for o in context.ocsps]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,63 @@ def test_0009_keeps_tenants_and_what_refers_to_them_and_allows_one_tax_number_pe
                           "policy_version, retention_basis, needs_classification) VALUES "
                           "('u2', 99, 'c', :at, :at, false, 'other', '', '{}', 'p', 1, "
                           "'received_at', false)"), at)
+
+
+def test_0010_fills_the_search_columns_of_earlier_units_page_by_page(
+        empty_engine: Engine) -> None:
+    """From each unit's metadata and its tenant's tax number, by intake's rules, for more
+    units than one page (1,000) holds (names were not recorded before); and when each
+    unit was first sealed, from its batches."""
+    from sqlalchemy import select, text
+
+    from hramba.db.models import Unit
+
+    migrate.upgrade(empty_engine, "0009")
+    at = "2026-01-01 00:00:00+00:00"
+    earlier = {"u-received": {"document_type": "380", "invoice_number": "R-1",
+                              "issue_date": "2026-01-10", "seller_vat": "SI39705684",
+                              "buyer_vat": "21423512", "payable_amount": "1.815",
+                              "currency": "eur"},
+               "u-issued": {"invoice_number": "I-1", "sender_id": "SI21423512",
+                            "receiver_id": "SI 2222 2222", "issue_date": "not a date",
+                            "payable_amount": "NaN"},
+               "u-empty": {}}
+    many = {f"u-{n:04d}": {"invoice_number": f"N-{n}"} for n in range(1200)}
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (id, code, tax_number, name, environment, "
+                          "accession_date, created_at) VALUES (1, 'T', 'SI21423512', 'T', "
+                          "'production', '2026-01-01', :at)"), {"at": at})
+        conn.execute(text(
+            "INSERT INTO units (id, tenant_id, content_sha256, received_at, retain_until, "
+            "legal_hold, format, source, metadata, policy_id, policy_version, "
+            "retention_basis, needs_classification) VALUES (:id, 1, :id, :at, :at, false, "
+            "'eslog20', '', :metadata, 'p', 1, 'received_at', false)"),
+            [{"id": unit_id, "at": at, "metadata": json.dumps(metadata)}
+             for unit_id, metadata in (earlier | many).items()])
+        for batch, sealed in ((1, "2026-01-02 00:00:00+00:00"),
+                              (2, "2026-06-02 00:00:00+00:00")):
+            conn.execute(text(
+                "INSERT INTO batches (id, sealed_at, algorithm, root, token, tsa, certificates, "
+                "revocation, audit_seq, audit_hash, audit_path, units) VALUES (:id, :at, "
+                "'sha256', 'r', 't', 'tsa', '', '{}', 1, 'h', '{}', 1)"),
+                {"id": batch, "at": sealed})
+            conn.execute(text(  # sealed by batch 1, its evidence renewed in batch 2
+                "INSERT INTO evidence (unit_id, batch_id, record, record_sha256, object_key, "
+                "created_at) VALUES ('u-received', :id, 'e', 'd', :key, :at)"),
+                {"id": batch, "key": f"k{batch}", "at": sealed})
+    migrate.upgrade(empty_engine)
+    columns = [Unit.id, Unit.issue_date, Unit.document_type, Unit.invoice_number,
+               Unit.seller_tax_id, Unit.buyer_tax_id, Unit.seller_name, Unit.payable_amount,
+               Unit.currency, Unit.direction, Unit.sealed_at]
+    with empty_engine.connect() as conn:
+        rows = {row[0]: tuple(row[1:]) for row in conn.execute(
+            select(*columns).where(Unit.id.in_(earlier)))}
+        numbers = dict(conn.execute(select(Unit.id, Unit.invoice_number).where(
+            Unit.id.in_(many))).all())
+    assert rows == {
+        "u-received": (date(2026, 1, 10), "380", "R-1", "SI39705684", "SI21423512", None,
+                       Decimal("1.82"), "EUR", "received", datetime(2026, 1, 2, tzinfo=UTC)),
+        "u-issued": (None, None, "I-1", "SI21423512", "SI22222222", None, None, None,
+                     "issued", None),
+        "u-empty": (None,) * 10}
+    assert numbers == {unit_id: m["invoice_number"] for unit_id, m in many.items()}

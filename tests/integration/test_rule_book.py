@@ -22,6 +22,7 @@ from hramba.services.audit import EventCriteria
 from hramba.services.context import Archive
 from hramba.services.evidence import export_evidence, verify_unit
 from hramba.services.seal import seal
+from hramba.services.search import SearchCriteria, search_units
 from hramba.services.units import get_unit, list_units, show_unit
 from hramba.wiring import init_archive
 
@@ -38,6 +39,7 @@ def _out(r: Records, name: str) -> Path:
 # Commands beyond the write and operate ones of test_permissions, on A's records.
 MORE: dict[str, Call] = {
     "ls": lambda a, r: list_units(a, A),
+    "search": lambda a, r: search_units(a, SearchCriteria(tenant=A, party="x")),
     "show": lambda a, r: show_unit(a, r.a["unit"]),
     "get": lambda a, r: get_unit(a, r.a["unit"], _out(r, "get")),
     "evidence export": lambda a, r: export_evidence(a, r.a["unit"], _out(r, "export")),
@@ -58,6 +60,7 @@ MORE: dict[str, Call] = {
 # The same reads on B's records.
 MORE_BY_RECORD: dict[str, tuple[str, Callable[[Archive, Any, Records], object]]] = {
     "ls --tenant": ("tenant", lambda a, t, r: list_units(a, t)),
+    "search --tenant": ("tenant", lambda a, t, r: search_units(a, SearchCriteria(tenant=t))),
     "show": ("unit", lambda a, u, r: show_unit(a, u)),
     "get": ("unit", lambda a, u, r: get_unit(a, u, _out(r, "get-b"))),
     "evidence export": ("unit", lambda a, u, r: export_evidence(a, u, _out(r, "export-b"))),
@@ -91,6 +94,7 @@ ACTION: dict[str, Action] = {
     "evidence renew": Action.RENEW,
     "scheduler run-job": Action.SCHEDULE, "scheduler jobs": Action.SCHEDULE,
     "ls": Action.READ, "ls --tenant": Action.READ, "show": Action.READ, "get": Action.READ,
+    "search": Action.READ, "search --tenant": Action.READ,
     "evidence export": Action.READ, "verify": Action.VERIFY, "seal": Action.SEAL,
     "audit log": Action.AUDIT_LOG, "audit log --tenant": Action.AUDIT_LOG,
     "audit verify": Action.AUDIT_VERIFY,

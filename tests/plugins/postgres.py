@@ -103,8 +103,10 @@ def pg_empty_url(pg_template: str, pytestconfig: pytest.Config) -> Iterator[str]
 @pytest.fixture
 def pg_database_env(pg_url: str) -> dict[str, str]:
     """Settings for that database. Off the embedded default the archive seals with the
-    development TSA only when told to (tsa.development), as these test archives are."""
-    return {"HRAMBA_DATABASE_URL": pg_url, "HRAMBA_TSA_DEVELOPMENT": "true"}
+    development TSA, and signs with the development key, only when told to (tsa.development,
+    signing.development), as these test archives are."""
+    return {"HRAMBA_DATABASE_URL": pg_url, "HRAMBA_TSA_DEVELOPMENT": "true",
+            "HRAMBA_SIGNING_DEVELOPMENT": "true"}
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

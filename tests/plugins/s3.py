@@ -137,8 +137,10 @@ def _bucket() -> str:
 @pytest.fixture
 def s3_env(s3_server: S3Server) -> dict[str, str]:
     """Settings for a fresh bucket (hramba init creates it with Object Lock); sealing with
-    the development TSA said explicitly, as in pg_database_env."""
-    return {"HRAMBA_TSA_DEVELOPMENT": "true", "HRAMBA_STORAGE_KIND": "s3",
+    the development TSA and signing with the development key said explicitly, as in
+    pg_database_env."""
+    return {"HRAMBA_TSA_DEVELOPMENT": "true", "HRAMBA_SIGNING_DEVELOPMENT": "true",
+            "HRAMBA_STORAGE_KIND": "s3",
             "HRAMBA_STORAGE_ENDPOINT": s3_server.endpoint,
             "HRAMBA_STORAGE_BUCKET": _bucket(), "HRAMBA_STORAGE_ACCESS_KEY": ACCESS_KEY,
             "HRAMBA_STORAGE_SECRET_KEY": SECRET_KEY, "HRAMBA_STORAGE_SECURE": "false"}

@@ -8,7 +8,8 @@ points back at 127.0.0.1, so a validator that follows them never leaves this mac
 One process, one free port, five TSAs: `tsa_server` (chains to a root CA, revocation served),
 `short_lived_tsa` (same root, certificate expiring 30 days from the real now: renewal tests),
 `revoked_tsa` (same root, certificate revoked a day before the real now), `qualified_tsa`
-(same root, tokens marked qualified) and `untrusted_tsa` (a second, unrelated root).
+(same root, tokens marked qualified) and `untrusted_tsa` (a second, unrelated root). The
+same PKI issues `document_signer`, a signing certificate and key for PDF signatures.
 certomancer runs through tsa_animate.py, which binds the signer with ESSCertIDv2. Dates are
 computed when the fixture starts, RSA 2048 keys are generated into the session's temp dir,
 and the process is stopped by its PID.
@@ -36,7 +37,7 @@ from .services import free_port, missing, stop, wait_until
 ARCH = "hramba-test"
 TEMPLATE = Path(__file__).with_name("tsa_pki.yml")
 KEY_LABELS = ("root", "interm", "ocsp", "tsa", "tsa-short", "tsa-revoked", "tsa-qualified",
-              "rogue-root", "rogue-tsa")
+              "signer", "rogue-root", "rogue-tsa")
 ANIMATE = Path(__file__).with_name("tsa_animate.py")  # ESSCertIDv2, qualified tokens
 REQUIRED_MODULES = ("certomancer", "werkzeug", "asn1crypto", "cryptography")
 READY_TIMEOUT = 30.0
@@ -207,6 +208,28 @@ def tsa_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield {service: _server(base, service, root / "certs") for service in CHAINS}
     finally:
         stop(process)
+
+
+@dataclass(frozen=True)
+class DocumentSigner:
+    """A signing key and certificate, as a production archive configures them."""
+
+    key: Path  # PEM, PKCS#8, unencrypted
+    certificate: Path  # PEM: the signer's certificate, then its CA's, then the root
+    trust_anchor: Path
+
+
+@pytest.fixture(scope="session")
+def document_signer(tsa_servers: dict[str, TsaServer]) -> DocumentSigner:
+    """Issued by the TSAs' issuing CA, whose CRL and OCSP responder speak for it."""
+    main = tsa_servers["main"]
+    root = main.trust_anchor.parent.parent  # the certomancer folder: keys/, certs/
+    base = main.url.rsplit("/tsa/", 1)[0]
+    certificates = _save_certificates(
+        base, ("interm/issued/signer", "root/issued/interm", "root/ca"), root / "certs")
+    chain = root / "certs" / "signer-chain.pem"
+    chain.write_bytes(b"".join(path.read_bytes() for path in certificates))
+    return DocumentSigner(root / "keys" / "signer.key.pem", chain, certificates[-1])
 
 
 @pytest.fixture(scope="session")

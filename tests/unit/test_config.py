@@ -57,11 +57,17 @@ def test_missing_config_file_is_a_configuration_error(tmp_path: Path) -> None:
 def test_secrets_stay_out_of_repr_and_public_view(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("s3cr3t\n")
+    key_password = tmp_path / "key-password"
     env = {"HRAMBA_STORAGE_KIND": "s3", "HRAMBA_STORAGE_ENDPOINT": "h:9000",
            "HRAMBA_STORAGE_ACCESS_KEY": "a", "HRAMBA_STORAGE_SECRET_KEY_FILE": str(secret_file),
-           "HRAMBA_DATABASE_URL": "postgresql+psycopg://u:dbpass@h/db"}
+           "HRAMBA_DATABASE_URL": "postgresql+psycopg://u:dbpass@h/db",
+           "HRAMBA_SIGNING_KEY": "k.pem", "HRAMBA_SIGNING_CERTIFICATE": "c.pem",
+           "HRAMBA_SIGNING_KEY_PASSWORD_FILE": str(key_password)}
+    key_password.write_text("pecat-geslo\n")
     s = load_settings(environ=env)
     assert s.storage.secret_key == "s3cr3t"
+    assert s.signing.key_password == "pecat-geslo"
     for text in (repr(s), str(s.public())):
         assert "s3cr3t" not in text
         assert "dbpass" not in text
+        assert "pecat-geslo" not in text

@@ -17,6 +17,7 @@ import pytest
 from plugins.samples import samples_dir
 
 from hramba.core.errors import ConfigurationError, RejectedInput
+from hramba.domain.search import name_key
 from ingest.formats import (
     Embedded,
     XmlRejected,
@@ -107,6 +108,52 @@ INVOICES: list[Row] = [
 ENVELOPE = "envelope/media24si-eslog2_envelope.xml"
 KEYS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat",
         "payable_amount", "currency")
+NAME_KEYS = ("seller_name", "buyer_name")
+
+# The parties' names (BT-27 and BT-44), read off each sample by hand like the rest.
+TOSL110_NAMES = ("SellerCompany", "Buyercompany ltd")
+GZS16_NAMES = ("SETCCE", "Zelo dolg naziv podjetja za prvo vrstico d.o.o. "
+                         "Oddelek za naročanje nenavadnega blaga")
+PEPPOL_NAMES = ("SupplierOfficialName Ltd", "Buyer Official Name")
+MAX_NAMES = ("The Global Chain Sweden AB", "Project services AB")
+VAT_CATEGORY_NAMES = ("The Sellercompany Incorporated", "The Buyercompany")
+XR_NAMES = ("[Seller name]", "[Buyer name]")
+NAMES: dict[str, tuple[str, str]] = {
+    # The GZS e-SLOG 2.0 sample spells its buyer "BuyerCompany ltd", its twins "Buyercompany".
+    **{f"eslog20/sample_eSLOG20_INVOIC_v200{variant}.xml": ("SellerCompany", "BuyerCompany ltd")
+       for variant in ("", "-signed", "_with_BT", "_with_BT-signed")},
+    "eslog20/media24si-eslog2_inv.xml": ("Company d.o.o.", "Recipient & Name"),
+    # NazivPartnerja1..4 joined: "...za prvo vr" is a full 35 characters, cut mid-word.
+    **{f"eslog16/sample_eSLOG16_{n}.xml": GZS16_NAMES
+       for n in ("1", "1-signed", "2", "2-signed")},
+    "ubl/ubl-tc434-example5.xml": TOSL110_NAMES,
+    "ubl/ubl-tc434-example1.xml": ("De Koksmaat", "ODIN 59"),
+    "ubl/ubl-tc434-example2.xml": ("Salescompany ltd.", "The Buyercompany"),
+    "ubl/ubl-tc434-example7.xml": ("The Sellercompany Incorporated", "THe Buyercompany"),
+    "ubl/ubl-tc434-creditnote1.xml": ("My Supplier Company", "My Customer Company"),
+    "ubl/Invoice-Max_content.xml": MAX_NAMES,
+    "ubl/CreditNote-Max_content.xml": MAX_NAMES,
+    "ubl/FT_G2G_TD01_con_Allegato_Bonifico_e_Split_Payment.xml": (
+        "Azienda Unita Sanitaria Locale di Reggio Emilia", "AZIENDA AUSL DI MODENA"),
+    **{f"ubl/peppol-bis3_{name}.xml": PEPPOL_NAMES for name in (
+        "base-example", "base-creditnote-correction", "base-negative-inv-correction",
+        "Allowance-example", "Vat-category-S")},
+    **{f"ubl/peppol-bis3_vat-category-{c}.xml": VAT_CATEGORY_NAMES for c in "EZO"},
+    "ubl/xrechnung_01.15a-INVOICE_ubl.xml": XR_NAMES,
+    "ubl/xrechnung_01.18a-INVOICE_ubl.xml": XR_NAMES,
+    "ubl/xrechnung_01.20a-INVOICE_ubl.xml": ("Betriebsstätte", "Kunde 1"),
+    "cii/CII_example5.xml": TOSL110_NAMES,
+    "cii/CII_example1.xml": ("De Koksmaat", "ODIN 59"),
+    "cii/CII_example2.xml": ("Salescompany ltd.", "The Buyercompany"),
+    "cii/CII_example7.xml": ("The Sellercompany Incorporated", "THe Buyercompany"),
+    "cii/CII_business_example_Z.xml": ("XXX AG", "XXX AG"),
+    "cii/XRechnung-O.xml": ("XX", "XX"),
+    "cii/huf_example_cii.xml": ("DKV Euro Service GmbH + Co. KG",
+                                "HIL Heeresinstandsetzungslogistik GmbH"),
+    "cii/xrechnung_01.15a-INVOICE_uncefact.xml": XR_NAMES,
+    "cii/xrechnung_01.18a-INVOICE_uncefact.xml": XR_NAMES,
+    "cii/xrechnung_01.20a-INVOICE_uncefact.xml": ("Betriebsstätte", "Kunde 1"),
+}
 
 
 def load(relative: str) -> bytes:
@@ -135,6 +182,7 @@ def test_the_table_covers_every_xml_sample() -> None:
     on_disk = sorted(p.relative_to(samples_dir()).as_posix()
                      for p in samples_dir().glob("*/*.xml"))
     assert on_disk == sorted([row[0] for row in INVOICES] + [ENVELOPE])
+    assert sorted(NAMES) == sorted(row[0] for row in INVOICES)
 
 
 @pytest.mark.parametrize("row", INVOICES, ids=[row[0] for row in INVOICES])
@@ -142,17 +190,49 @@ def test_sample_format_and_metadata(row: Row) -> None:
     relative, fmt, *values = row
     root = parse_xml(load(relative), relative)
     assert detect(root) == fmt
-    assert invoice_metadata(fmt, root) == dict(zip(KEYS, values, strict=True))
+    assert invoice_metadata(fmt, root) == dict(zip(KEYS, values, strict=True)) | dict(
+        zip(NAME_KEYS, NAMES[relative], strict=True))
 
 
 @pytest.mark.parametrize("relative", ["eslog20/sample_eSLOG20_INVOIC_v200.xml",
                                       "ubl/ubl-tc434-example5.xml", "cii/CII_example5.xml"])
 def test_tosl110_reads_the_same_in_three_syntaxes(relative: str) -> None:
     root = parse_xml(load(relative), relative)
-    assert invoice_metadata(detect(root), root) == {
+    metadata = invoice_metadata(detect(root), root)
+    assert metadata | {"buyer_name": name_key(metadata["buyer_name"])} == {
         "document_type": "380", "invoice_number": "TOSL110", "issue_date": "2013-04-10",
         "seller_vat": "NL16356706", "buyer_vat": "DK16356607", "payable_amount": "2337.50",
-        "currency": "DKK"}
+        "currency": "DKK", "seller_name": "SellerCompany",
+        "buyer_name": "buyercompany ltd"}  # as search compares it: the case differs
+
+
+PARTY_TEMPLATES = {
+    # UBL: the legal name (BT-27) first, the trading name (BT-28) when it is the only one.
+    "ubl": """<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>Trading</cbc:Name>
+ </cac:PartyName></cac:Party></cac:AccountingSupplierParty>
+ <cac:AccountingCustomerParty><cac:Party><cac:PartyName><cbc:Name>Trading B</cbc:Name>
+ </cac:PartyName><cac:PartyLegalEntity><cbc:RegistrationName> Legal B </cbc:RegistrationName>
+ </cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty></Invoice>""",
+    # e-SLOG 1.6: the seller is the issuer (II), else SE; parts shorter than 35 characters
+    # end a line.
+    "eslog16": """<IzdaniRacunEnostavni><Racun>
+ <PodatkiPodjetja><NazivNaslovPodjetja><VrstaPartnerja>SE</VrstaPartnerja>
+  <NazivPartnerja><NazivPartnerja1>Trading</NazivPartnerja1></NazivPartnerja>
+ </NazivNaslovPodjetja></PodatkiPodjetja>
+ <PodatkiPodjetja><NazivNaslovPodjetja><VrstaPartnerja>BY</VrstaPartnerja>
+  <NazivPartnerja><NazivPartnerja1>Legal</NazivPartnerja1><NazivPartnerja2/>
+  <NazivPartnerja3> B </NazivPartnerja3></NazivPartnerja>
+ </NazivNaslovPodjetja></PodatkiPodjetja></Racun></IzdaniRacunEnostavni>""",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(PARTY_TEMPLATES))
+def test_a_partys_name_where_the_samples_have_none(fmt: str) -> None:
+    metadata = invoice_metadata(fmt, parse_xml(PARTY_TEMPLATES[fmt].encode(), "t.xml"))
+    assert (metadata["seller_name"], metadata["buyer_name"]) == ("Trading", "Legal B")
 
 
 # --- detection ---------------------------------------------------------------------------
@@ -214,7 +294,7 @@ def test_dates_are_iso_or_none(issued: str, expected: str | None) -> None:
 
 def test_a_missing_field_is_none_and_all_keys_are_present() -> None:
     root = parse_xml(b"<Invoice xmlns='urn:eslog:2.00'><M_INVOIC/></Invoice>", "t.xml")
-    assert invoice_metadata("eslog20", root) == dict.fromkeys(KEYS)
+    assert invoice_metadata("eslog20", root) == dict.fromkeys(KEYS + NAME_KEYS)
 
 
 def test_metadata_of_a_non_invoice_format_is_a_programming_error() -> None:
