@@ -119,7 +119,8 @@ def ls(ctx: typer.Context,
     for r in rows:
         invoice = invoice_columns(r["issue_date"], r["invoice_number"], r["counterparty"],
                                   r["payable_amount"], r["currency"])
-        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {invoice}  {r['format']:<7}"
+        typer.echo(f"{r['unit_id']}  {r['tenant']:<10} {when(r['received_at'])}  {invoice}  "
+                   f"{r['format']:<7}"
                    f"{'  (disposed of)' if r['disposed'] else ''}")
 
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
 from hramba.core.types import iso
 from hramba.db.engine import transaction
-from hramba.db.models import Tenant
+from hramba.db.models import Quarantined, Tenant
 from hramba.domain import tenant as rules
 from hramba.domain.access import Action
 from hramba.services import access, audit
@@ -190,6 +190,9 @@ def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str,
         _check_code_free(session, wanted["code"], tenant.id)
         tenant.former_codes = [*(c for c in tenant.former_codes if c != wanted["code"]),
                                tenant.code]
+        # Held input names the tenant it is routed to by code: it follows the tenant.
+        session.execute(update(Quarantined).where(Quarantined.tenant == tenant.code)
+                        .values(tenant=wanted["code"]))
     for field, value in wanted.items():
         setattr(tenant, field, value)
     session.flush()  # a code or tax number taken meanwhile fails here, before the event

@@ -19,11 +19,11 @@ from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Batch, Evidence, Tenant, Unit
 from hramba.domain.access import Action
+from hramba.domain.names import local_name
 from hramba.domain.retention import policy_ref
 from hramba.domain.search import Party, counterparty
 from hramba.services import access, audit
 from hramba.services.context import Archive
-from storage.keys import safe_name
 
 
 def list_units(archive: Archive, tenant: str | None = None,
@@ -130,7 +130,8 @@ def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
         raise NotFound(f"unit {unit.id} was disposed of on {unit.disposed_at:%Y-%m-%d} "
                        f"(disposal {unit.disposal_id}); only its tombstone remains")
     out.mkdir(parents=True, exist_ok=True)
-    targets = [out / safe_name(f.name) for f in unit.files]
+    taken: set[str] = set()
+    targets = [out / local_name(f.name, taken) for f in unit.files]
     for target in targets:
         if target.exists():
             raise Conflict(f"{target} already exists; choose an empty --out directory")

@@ -68,6 +68,17 @@ def test_get_writes_the_files_back_byte_identical(archive: Archive, tmp_path: Pa
         "racun.xml": INVOICE, "Priloga1.pdf": ATTACHMENT}
 
 
+def test_get_keeps_the_original_names_made_safe(archive: Archive, tmp_path: Path) -> None:
+    """Not the object keys' ASCII names (`Ra_un__t._7.pdf~6ad4f6901662`): the names as
+    received, where they are safe, each unique in the folder."""
+    outcome = archive_unit(archive, "OBCINA1", files(("racun.xml", INVOICE),
+                                                    ("Račun št. 7.pdf", ATTACHMENT),
+                                                    ("RACUN.xml", INVOICE + b" ")))
+    written = get_unit(archive, outcome.unit_id, tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in written[:3]} == {
+        "racun.xml": INVOICE, "Račun št. 7.pdf": ATTACHMENT, "RACUN (2).xml": INVOICE + b" "}
+
+
 def test_unknown_tenant_and_unit_are_not_found(archive: Archive) -> None:
     with pytest.raises(NotFound, match="tenant NOBODY"):
         archive_unit(archive, "NOBODY", files(("racun.xml", INVOICE)))

@@ -235,3 +235,14 @@ def test_tenant_commands(tmp_path: Path) -> None:
     listed = cli("tenant", "list").out
     assert "OBCINA9" in listed
     assert "(offboarded)" in listed
+
+
+def test_held_input_follows_its_tenant_to_a_new_code(archive: Archive) -> None:
+    qid = quarantine.quarantine(archive, source="inbox/empty.xml", code="HRB-I001",
+                                reason="empty file", tenant="OBCINA1", data=b"")
+    tenants.update_tenant(archive, "OBCINA1", TenantChange(code="OBCINA9"))
+    with transaction(archive.db) as session:
+        tenant_id = session.scalars(select(Tenant.id).where(Tenant.code == "OBCINA9")).one()
+    with acting_as(archive, principal("ana", Role.ARCHIVIST,
+                                      tenants=frozenset({tenant_id}))):
+        assert [(q["id"], q["tenant"]) for q in list_quarantine(archive)] == [(qid, "OBCINA9")]
