@@ -66,11 +66,8 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
         timestamper = Rfc3161Timestamper(t.url, username=t.username, password=t.password,
                                          timeout=t.timeout, policy=t.policy)
     else:
-        if not (settings.embedded or t.development):
-            raise ConfigurationError(
-                "no tsa.url: with PostgreSQL or S3 the archive seals only with a configured "
-                "TSA (set tsa.url and tsa.trust_anchors), or with the development TSA, not "
-                "qualified, when tsa.development = true says so")
+        _refuse_development(settings, t.development, "tsa", "seals", "TSA",
+                            "tsa.url and tsa.trust_anchors")
         files = DevTsaFiles(settings.home / "tsa")
         if not files.key.is_file():
             raise ConfigurationError(f"no development TSA in {files.folder}: run `hramba init`")
@@ -81,6 +78,17 @@ def build_sealing(settings: Settings, clock: Clock) -> Sealing:
     return Sealing(timestamper, trust, t.algorithm, t.batch_size,
                    timedelta(days=t.renew_margin_days), t.weak_algorithms,
                    AlgorithmPolicy(t.weak_signatures, t.min_rsa_bits, t.min_ec_bits))
+
+
+def _refuse_development(settings: Settings, development: bool, section: str, does: str,
+                        what: str, configure: str) -> None:
+    """Off the embedded default, the development TSA or signing key (neither qualified)
+    only when `<section>.development = true` says so."""
+    if not (settings.embedded or development):
+        raise ConfigurationError(
+            f"no {configure.split()[0]}: with PostgreSQL or S3 the archive {does} only with "
+            f"a configured {what} (set {configure}), or with the development {what}, not "
+            f"qualified, when {section}.development = true says so")
 
 
 def describe_tsa(settings: Settings) -> str:
@@ -104,11 +112,8 @@ def build_signing(settings: Settings, clock: Clock, sealing: Sealing) -> PdfSign
     if s.key and s.certificate:
         key = SigningKey(s.key, s.certificate, s.key_password)
     else:
-        if not (settings.embedded or s.development):
-            raise ConfigurationError(
-                "no signing.key: with PostgreSQL or S3 the archive signs PDFs only with a "
-                "configured key (set signing.key and signing.certificate), or with the "
-                "development key, not qualified, when signing.development = true says so")
+        _refuse_development(settings, s.development, "signing", "signs PDFs", "key",
+                            "signing.key and signing.certificate")
         files = DevSigningFiles(settings.home / "signing")
         if not files.key.is_file():
             raise ConfigurationError(f"no development signing key in {files.folder}: run "

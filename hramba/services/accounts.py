@@ -98,7 +98,7 @@ def bootstrap_admin(archive: Archive, os_user: str) -> bool:
                           created_at=archive.clock.now(), roles=[AccountRole(role="admin")])
         session.add(account)
         session.flush()
-        archive.principal = principal_of(session, account)
+        archive.principal = principal_of(account)
         audit.record(session, archive, "account.added", login,
                      details=describe(session, account) | {"bootstrap": True})
     return True
@@ -158,13 +158,13 @@ def authenticate(archive: Archive, credentials: Credentials,
         account = _verified(session, credentials)
         if account is not None and account.disabled_at is None:
             session.execute(delete(AuthFailure).where(AuthFailure.key == claim))
-            return principal_of(session, account)
+            return principal_of(account)
     failures = _record_failure(archive, claim, credentials)
     sleep(min(MAX_DELAY, 0.25 * 2 ** (failures - 1)))
     raise NotPermitted("not permitted: unknown account, wrong credentials or disabled")
 
 
-def principal_of(session: Session, account: Account) -> Principal:
+def principal_of(account: Account) -> Principal:
     tenant_ids = frozenset(t.tenant_id for t in account.tenants) or None
     return Principal(account.login, frozenset(Role(r.role) for r in account.roles),
                      tenant_ids, account.id)

@@ -138,13 +138,6 @@ def offboard_tenant(archive: Archive, code: str, reason: str) -> TenantInfo:
     return describe(tenant)
 
 
-def get_tenant(session: Session, code: str) -> Tenant:
-    tenant = session.scalars(select(Tenant).where(Tenant.code == code)).first()
-    if tenant is None:
-        raise NotFound(f"tenant {code} is not registered (hramba tenant add)")
-    return tenant
-
-
 def codes_of(session: Session, code: str) -> list[str]:
     """Every code the tenant known by `code` (its current code or a former one) has had,
     current first: what audit events and object keys may name it by."""
