@@ -24,6 +24,7 @@ DEFAULT_HOME = "hramba-data"
 # key -> (type, default). Dotted keys are [section] key in TOML.
 SCHEMA: dict[str, tuple[type, Any]] = {
     "home": (str, DEFAULT_HOME),
+    "archive.name": (str, "e-hramba"),
     "database.url": (str, ""),
     "storage.kind": (str, "localfs"),
     "storage.path": (str, ""),
@@ -63,15 +64,20 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.max_attempts": (int, 3),
     "intake.xsd_dir": (str, ""),
     "retention.minimum_lock_days": (int, 365),
+    "exports.max_units": (int, 10_000),
+    "exports.over_limit": (str, "approve"),
+    "exports.link_days": (int, 7),
     "scheduler.timezone": (str, "Europe/Ljubljana"),
     "scheduler.feed": (str, "*/5 * * * *"),
     "scheduler.seal": (str, "15 * * * *"),
     "scheduler.fixity": (str, "30 1 * * *"),
     "scheduler.retention": (str, "30 3 * * *"),
     "scheduler.renewal": (str, "0 3 * * 0"),
+    "scheduler.exports": (str, "*/10 * * * *"),
     "scheduler.fixity_period_days": (int, 90),
 }
-JOBS = ("feed", "seal", "fixity", "retention", "renewal")
+JOBS = ("feed", "seal", "fixity", "retention", "renewal", "exports")
+OVER_LIMIT = ("approve", "refuse")
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")
 
@@ -150,6 +156,13 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    max_units: int = 10_000  # more in one request: approval (or refusal, over_limit)
+    over_limit: str = "approve"
+    link_days: int = 7
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str = field(repr=False)  # may carry a password
@@ -161,6 +174,8 @@ class Settings:
     minimum_lock_days: int = 365
     scheduler: SchedulerSettings = SchedulerSettings()
     signing: SigningSettings = SigningSettings()
+    exports: ExportSettings = ExportSettings()
+    archive_name: str = "e-hramba"
 
     @property
     def embedded(self) -> bool:
@@ -171,6 +186,10 @@ class Settings:
         """The effective settings without secrets: for audit events and `config show`."""
         return {
             "home": str(self.home),
+            "archive": {"name": self.archive_name},
+            "exports": {"max_units": self.exports.max_units,
+                        "over_limit": self.exports.over_limit,
+                        "link_days": self.exports.link_days},
             "database_url": _redact_url(self.database_url),
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
@@ -265,7 +284,19 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
-        scheduler=_scheduler(v), signing=_signing(v))
+        scheduler=_scheduler(v), signing=_signing(v), exports=_exports(v),
+        archive_name=v["archive.name"].strip() or "e-hramba")
+
+
+def _exports(v: dict[str, Any]) -> ExportSettings:
+    if v["exports.over_limit"] not in OVER_LIMIT:
+        raise ConfigurationError(f"exports.over_limit must be one of {', '.join(OVER_LIMIT)}, "
+                                 f"not {v['exports.over_limit']!r}")
+    days = _at_least("exports.link_days", v, 1)
+    if days > 7:
+        raise ConfigurationError("exports.link_days must be at most 7 (S3 presigned links "
+                                 "last no longer)")
+    return ExportSettings(_at_least("exports.max_units", v, 1), v["exports.over_limit"], days)
 
 
 def _storage(v: dict[str, Any], home: Path) -> StorageSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
 from hramba.core.types import Digest, ObjectKey, StoredObject
@@ -32,6 +32,10 @@ class ObjectStore(Protocol):
     def set_retention(self, key: ObjectKey, retain_until: datetime) -> None: ...
     def set_legal_hold(self, key: ObjectKey, on: bool) -> None: ...
     def delete(self, key: ObjectKey) -> None: ...
+    def link(self, key: ObjectKey, expires: timedelta) -> str:
+        """Where someone without the archive's credentials can fetch the object: an S3
+        presigned GET that stops working after `expires`; for local files, their file://
+        URI (a delivery folder; what removes them is the purge, not time)."""
 
 
 class Timestamper(Protocol):

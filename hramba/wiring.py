@@ -16,6 +16,7 @@ from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
 from hramba.db.models import AuditEvent
 from hramba.domain.access import Action
+from hramba.domain.export import ExportRules, OverLimit
 from hramba.ports import ObjectStore, PdfSigner, Timestamper
 from hramba.services import accounts, audit, tenants
 from hramba.services.access import authorize
@@ -206,7 +207,11 @@ def _connect(settings: Settings, clock: Clock) -> Archive:
                    connect_sealing=partial(build_sealing, settings, clock),
                    connect_signing=partial(build_signing, settings, clock),
                    xsd_dir=settings.xsd_dir,
-                   minimum_lock=timedelta(days=settings.minimum_lock_days))
+                   minimum_lock=timedelta(days=settings.minimum_lock_days),
+                   exports=ExportRules(settings.exports.max_units,
+                                       OverLimit(settings.exports.over_limit),
+                                       settings.exports.link_days),
+                   name=settings.archive_name)
 
 
 def _record_configuration(archive: Archive, settings: Settings) -> None:

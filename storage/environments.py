@@ -104,3 +104,6 @@ class EnvironmentStore:
 
     def delete(self, key: ObjectKey) -> None:
         self.route(key).delete(key)
+
+    def link(self, key: ObjectKey, expires: timedelta) -> str:
+        return self.route(key).link(key, expires)

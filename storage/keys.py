@@ -4,6 +4,7 @@
     units/<tenant>/<unit_id>/files/<safe name>
     units/<tenant>/<unit_id>/evidence/<first 16 hex of the record's sha256>.ers
     disposals/<tenant>/disposal-<id>-<first 16 hex of its sha256>.json   (certificates)
+    exports/<tenant>/export-<id>-<first 16 hex of its sha256>.zip        (until purged)
 
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
@@ -23,6 +24,7 @@ from hramba.domain.tenant import CODE_PATTERN
 
 UNITS = "units/"
 DISPOSALS = "disposals/"
+EXPORTS = "exports/"
 _SAFE_ID = re.compile(r"[a-z0-9]{8,64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_NAME = 120
@@ -47,7 +49,7 @@ def tenant_prefix(tenant: str) -> str:
 def tenant_of(key: str) -> str | None:
     """The tenant code a key (or a prefix that goes as far as the code's "/") belongs to;
     None for a key of no tenant (the audit log's heads)."""
-    for top in (UNITS, DISPOSALS):
+    for top in (UNITS, DISPOSALS, EXPORTS):
         code, slash, _ = key.removeprefix(top).partition("/")
         if key.startswith(top) and slash and CODE_PATTERN.fullmatch(code):
             return code
@@ -82,3 +84,14 @@ def disposal_key(tenant: str, disposal_id: int, certificate_sha256: str) -> Obje
         raise ValueError("certificate keys are named by the certificate's sha256")
     return ObjectKey(f"{DISPOSALS}{check_tenant_code(tenant)}/disposal-{int(disposal_id)}-"
                      f"{certificate_sha256[:16]}.json")
+
+
+def export_prefix(tenant: str, export_id: int) -> str:
+    """Every package built for one export (a crashed build may leave one unrecorded)."""
+    return f"{EXPORTS}{check_tenant_code(tenant)}/export-{int(export_id)}-"
+
+
+def export_key(tenant: str, export_id: int, package_sha256: str) -> ObjectKey:
+    if not re.fullmatch(r"[0-9a-f]{64}", package_sha256):
+        raise ValueError("export keys are named by the package's sha256")
+    return ObjectKey(f"{export_prefix(tenant, export_id)}{package_sha256[:16]}.zip")

@@ -131,6 +131,10 @@ class LocalObjectStore:
         except FileNotFoundError as exc:
             raise NotFound(f"object {key} not found") from exc
 
+    def link(self, key: ObjectKey, expires: timedelta) -> str:
+        self.stat(key)
+        return self._path(key).as_uri()
+
     def exists(self, key: ObjectKey) -> bool:
         return self._path(key).is_file()
 

@@ -167,6 +167,11 @@ class S3ObjectStore:
             response.close()
             response.release_conn()
 
+    def link(self, key: ObjectKey, expires: timedelta) -> str:
+        self.stat(key)  # NotFound rather than a link to nothing
+        with _translated(f"presign {key}"):
+            return str(self.client.presigned_get_object(self.bucket, key, expires=expires))
+
     def exists(self, key: ObjectKey) -> bool:
         try:
             self.stat(key)

@@ -61,7 +61,10 @@ def verify(ctx: typer.Context,
 
 def verify_evidence(
     files: list[Path] = typer.Argument(None, help="The unit's files: its data group."),
-    er: Path = typer.Option(..., "--er", help="Evidence Record (DER)."),
+    er: Path | None = typer.Option(None, "--er", help="Evidence Record (DER)."),
+    bag: Path | None = typer.Option(None, "--bag", help=(
+        "Instead of --er and files: a whole export package (its folder or its ZIP); "
+        "checks the bag's manifests and every unit's record.")),
     trust: Path = typer.Option(..., "--trust", help="Trust anchors (PEM)."),
     sha256: list[str] = typer.Option([], "--sha256", help=(
         "Instead of files: the SHA-256 (hex) of each file of a disposed unit, as its "
@@ -77,14 +80,27 @@ def verify_evidence(
     at: datetime | None = AT_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
     """Check an Evidence Record against exactly a unit's files (or their recorded digests),
-    offline: no database, no configuration, no network. Exit 0 only if every check
-    passed; 1 if one failed or could not be decided (INDETERMINATE)."""
+    or a whole export package with --bag, offline: no database, no configuration, no
+    network. Exit 0 only if every check passed; 1 if one failed or could not be decided
+    (INDETERMINATE)."""
     from hramba.core.errors import RejectedInput
     from hramba.trust.certs import certificates_in
     from hramba.trust.evidence import DataGroup
     from hramba.trust.evidence import verify_evidence as verify_record
     from hramba.trust.report import Trust
 
+    def anchors() -> Trust:
+        found = certificates_in(trust.read_bytes(), f"--trust {trust}")
+        return _with_folder(Trust(found, policies=policy,
+                                  accept_unqualified=accept_unqualified), validation)
+
+    if bag is not None:
+        if er or files or sha256:
+            raise RejectedInput("--bag checks a whole package: give no --er, files or --sha256")
+        _render_bag(bag, anchors(), _utc(at), as_json)
+        return
+    if er is None:
+        raise RejectedInput("give --er (with the unit's files or --sha256), or --bag")
     if bool(files) == bool(sha256):
         raise RejectedInput("give the files, or with --sha256 their digests; not both")
     if any(not re.fullmatch(r"[0-9a-fA-F]{64}", h) for h in sha256):
@@ -92,10 +108,40 @@ def verify_evidence(
     group = (DataGroup.of_paths(files) if files else
              DataGroup.of_recorded("sha256", [bytes.fromhex(h) for h in sha256]))
     record = er.read_bytes()
-    anchors = Trust(certificates_in(trust.read_bytes(), f"--trust {trust}"), policies=policy,
-                    accept_unqualified=accept_unqualified)
-    report = verify_record(record, group, _with_folder(anchors, validation), _utc(at))
+    report = verify_record(record, group, anchors(), _utc(at))
     render(report, as_json)
+
+
+def _render_bag(path: Path, trust: Trust, at: datetime | None, as_json: bool) -> None:
+    """A line per unit, the bag's checks that did not pass, the totals; exit 1 unless
+    everything passed."""
+    from hramba.trust.bag import verify_bag
+    from hramba.trust.report import Status
+
+    report = verify_bag(path, trust, at)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for unit in report.units:
+            proven = f"existed at {when(unit.proven_at)}" if unit.proven_at else ""
+            typer.echo(f"{unit.result.value:<13} {unit.unit_id}  {unit.where}  {proven}".rstrip())
+            for problem in unit.problems:
+                typer.echo(f"    {problem}")
+        for check in report.checks:
+            if check.status is not Status.PASSED:
+                typer.echo(f"{check.status.value:<13} {check.code} {check.subject}: "
+                           f"{check.detail}")
+        counts = report.as_dict()["units"]
+        bag_ok = all(c.status is Status.PASSED for c in report.checks)
+        rate = len(report.units) / report.seconds if report.seconds else 0
+        typer.echo(f"{report.result.value}: {counted(len(report.units), 'unit')} "
+                   f"({counts['PASSED']} passed, {counts['FAILED']} failed, "
+                   f"{counts['INDETERMINATE']} indeterminate), "
+                   f"{counted(report.files, 'file')}, {report.bytes:,} bytes, bag checks "
+                   f"{'passed' if bag_ok else 'FAILED'}"
+                   f"; {report.seconds:.1f} s ({rate:.0f} units/s)")
+    if not report.passed:
+        raise ProblemsFound()
 
 
 def _with_folder(trust: Trust, folder: Path | None) -> Trust:

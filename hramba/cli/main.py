@@ -14,6 +14,7 @@ from hramba.cli import (
     demo,
     dispose,
     evidence,
+    export,
     hold,
     ingest,
     migrate,
@@ -55,6 +56,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(hold.app, name="hold")
 app.add_typer(dispose.app, name="dispose")
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(export.app, name="export")
 app.command("demo")(demo.demo)
 app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)

@@ -28,32 +28,36 @@ def _amount(text: str) -> Decimal:
     return amount
 
 
+# The criteria, shared by `search` and `export request`.
+DATE_FROM = typer.Option(None, "--from", formats=DATE, metavar="DATE",
+                         help="Issued on or after this date.")
+DATE_TO = typer.Option(None, "--to", formats=DATE, metavar="DATE",
+                       help="Issued on or before this date.")
+PARTY = typer.Option(None, "--party", help="Seller or buyer: a tax or VAT id (exact), or the "
+                                           "start of a name (case and diacritics ignored).")
+NUMBER = typer.Option(None, "--number", help="This invoice number.")
+TYPE = typer.Option(None, "--type", help=f"Document type: {', '.join(DOCUMENT_TYPES)}, or a "
+                                         "UNTDID 1001 code.")
+DIRECTION = typer.Option(None, "--direction",
+                         help="Received (the tenant is the buyer) or issued.")
+AMOUNT_MIN = typer.Option(None, "--amount-min", parser=_amount, metavar="AMOUNT",
+                          help="Amount payable at least this.")
+AMOUNT_MAX = typer.Option(None, "--amount-max", parser=_amount, metavar="AMOUNT",
+                          help="Amount payable at most this.")
+CURRENCY = typer.Option(None, "--currency", help="ISO 4217, e.g. EUR.")
+FORMAT = typer.Option(None, "--format", help="eslog20, eslog16, ubl, cii or other.")
+SEALED = typer.Option(None, "--sealed/--pending",
+                      help="Only sealed units, or only those not yet.")
+
+
 def search(ctx: typer.Context,
            tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant."),
-           date_from: datetime | None = typer.Option(
-               None, "--from", formats=DATE, metavar="DATE", help="Issued on or after this date."),
-           date_to: datetime | None = typer.Option(
-               None, "--to", formats=DATE, metavar="DATE", help="Issued on or before this date."),
-           party: str | None = typer.Option(
-               None, "--party", help="Seller or buyer: a tax or VAT id (exact), or the start "
-                                     "of a name (case and diacritics ignored)."),
-           number: str | None = typer.Option(None, "--number", help="This invoice number."),
-           document_type: str | None = typer.Option(
-               None, "--type", help=f"Document type: {', '.join(DOCUMENT_TYPES)}, or a "
-                                    "UNTDID 1001 code."),
-           direction: Direction | None = typer.Option(
-               None, "--direction", help="Received (the tenant is the buyer) or issued."),
-           amount_min: Decimal | None = typer.Option(
-               None, "--amount-min", parser=_amount, metavar="AMOUNT",
-               help="Amount payable at least this."),
-           amount_max: Decimal | None = typer.Option(
-               None, "--amount-max", parser=_amount, metavar="AMOUNT",
-               help="Amount payable at most this."),
-           currency: str | None = typer.Option(None, "--currency", help="ISO 4217, e.g. EUR."),
-           unit_format: str | None = typer.Option(
-               None, "--format", help="eslog20, eslog16, ubl, cii or other."),
-           sealed: bool | None = typer.Option(
-               None, "--sealed/--pending", help="Only sealed units, or only those not yet."),
+           date_from: datetime | None = DATE_FROM, date_to: datetime | None = DATE_TO,
+           party: str | None = PARTY, number: str | None = NUMBER,
+           document_type: str | None = TYPE, direction: Direction | None = DIRECTION,
+           amount_min: Decimal | None = AMOUNT_MIN, amount_max: Decimal | None = AMOUNT_MAX,
+           currency: str | None = CURRENCY, unit_format: str | None = FORMAT,
+           sealed: bool | None = SEALED,
            after: str | None = typer.Option(
                None, "--after", metavar="POSITION", help="After this one (the next page)."),
            limit: int = typer.Option(100, "--limit", min=1, max=1000,

@@ -67,7 +67,9 @@ def show(ctx: typer.Context, code: str = CODE, as_json: bool = JSON_OPTION) -> N
                          ("environment", tenant.environment),
                          ("accession", tenant.accession_date),
                          ("former codes", ", ".join(tenant.former_codes) or "-"),
-                         ("offboarded", _offboarded(tenant))):
+                         ("offboarded", _offboarded(tenant)),
+                         ("exports", "need approval" if tenant.exports_need_approval
+                          else "no approval needed")):
         typer.echo(f"{label + ':':<13} {value}")
 
 
@@ -79,17 +81,21 @@ def update(
     new_code: str | None = typer.Option(None, "--code", help="New code; the old one is kept "
                                         "as a former code."),
     tax_number: str | None = typer.Option(None, "--tax-number", help="New tax number."),
+    export_approval: bool | None = typer.Option(
+        None, "--export-approval/--no-export-approval",
+        help="Whether its retrieval exports wait for a second person's approval."),
     env: str | None = typer.Option(None, "--env", hidden=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Change a budget user's name, code or tax number (never its environment)."""
+    """Change a budget user's name, code or tax number (never its environment), or whether
+    its exports need approval."""
     from hramba.core.errors import RejectedInput
     from hramba.services import tenants
 
     if env is not None:
         raise RejectedInput("a tenant's environment never changes (--env): register a "
                             "production tenant of its own, with its own code")
-    change = tenants.TenantChange(new_code, name, tax_number)
+    change = tenants.TenantChange(new_code, name, tax_number, export_approval)
     _render(tenants.update_tenant(state(ctx).archive, code, change), as_json, "updated")
 
 

@@ -75,6 +75,13 @@ CHECKS: dict[str, str] = {
     "HRB-E019": "path and validity periods hold at the next timestamp or the time judged",
     "HRB-E020": "stored copy of the evidence record matches the recorded one",
     "HRB-E021": "tombstone: checked against the recorded digests of the disposed files",
+    "HRB-B001": "the package is a BagIt 1.0 bag (bagit.txt)",
+    "HRB-B002": "every payload file is in every manifest, and every file listed is there",
+    "HRB-B003": "every payload file matches its digests in the manifests",
+    "HRB-B004": "every tag file matches its digests in the tag manifests",
+    "HRB-B005": "Payload-Oxum matches the payload's bytes and files",
+    "HRB-B006": "every path in the manifests stays inside the bag",
+    "HRB-B007": "metadata.json lists each unit with its files and Evidence Record",
 }
 
 

@@ -65,3 +65,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit at the end, roll back on any error, map outages."""
     with reachable(), factory.begin() as session:
         yield session
+
+
+@contextmanager
+def snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read that sees one state of the database throughout: REPEATABLE READ on
+    PostgreSQL; on SQLite every transaction is one (it holds the write lock: see
+    _sqlite_begin_immediate)."""
+    with reachable(), factory.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session

@@ -71,6 +71,7 @@ class Tenant(Base):
     former_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     offboarded_at: Mapped[datetime | None]
     offboard_reason: Mapped[str | None] = mapped_column(Text)
+    exports_need_approval: Mapped[bool] = mapped_column(default=False)
 
 
 class Unit(Base):
@@ -403,7 +404,7 @@ class Purge(Base):
     __tablename__ = "purges"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # traffic | staging
+    kind: Mapped[str] = mapped_column(String(16))  # traffic | staging | export
     subject: Mapped[str] = mapped_column(Text)
     policy_id: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[int] = mapped_column(Integer)
@@ -411,6 +412,38 @@ class Purge(Base):
     counts: Mapped[dict[str, Any]]
     sha256: Mapped[str] = mapped_column(String(64))  # over the sorted list of what went
     details: Mapped[dict[str, Any]]
+
+
+EXPORT_STATES = ("awaiting-approval", "queued", "building", "ready", "failed", "purged")
+
+
+class Export(Base):
+    """A retrieval export: who asked for which units and why, who approved it, and the
+    package built for it (its object, size and SHA-256) until the delivery purge."""
+
+    __tablename__ = "exports"
+    __table_args__ = (CheckConstraint(f"state IN {EXPORT_STATES}", name="ck_exports_state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    criteria: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_by_account: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    requested_at: Mapped[datetime]
+    matched: Mapped[int] = mapped_column(Integer)  # units the criteria matched at request
+    needs_approval: Mapped[bool]
+    approved_by: Mapped[str | None] = mapped_column(String(255))
+    approved_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # when the build now running (or crashed) began
+    built_at: Mapped[datetime | None]
+    units: Mapped[int | None] = mapped_column(Integer)  # in the package, tombstones too
+    object_key: Mapped[str | None] = mapped_column(String(512))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    failure: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None]
 
 
 class JobRun(Base):

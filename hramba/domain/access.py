@@ -45,6 +45,9 @@ class Action(StrEnum):
     SCHEDULE = "run scheduled jobs"
     AUDIT_LOG = "read the audit log"
     AUDIT_VERIFY = "verify the audit log"
+    EXPORT_REQUEST = "request retrieval exports"
+    EXPORT_APPROVE = "approve retrieval exports"
+    EXPORT_READ = "read and download retrieval exports"
 
 
 _A, _R, _P, _U, _O = (Role.ARCHIVIST, Role.APPROVER, Role.AUDITOR, Role.BUDGET_USER,
@@ -72,6 +75,9 @@ _GRANTS: dict[Action, tuple[Role, ...]] = {
     Action.SCHEDULE: (_O,),  # its jobs (feed, seal, fixity, renewal, purges) run as it
     Action.AUDIT_LOG: (_A, _P, _U),
     Action.AUDIT_VERIFY: (_P, _O),
+    Action.EXPORT_REQUEST: (_A, _U),  # also builds it at once (--now), or again if failed
+    Action.EXPORT_APPROVE: (_A, _R),
+    Action.EXPORT_READ: (_A, _P, _U),
 }
 # The rule book: who may do each action. An admin may do everything.
 RULES: dict[Action, frozenset[Role]] = {

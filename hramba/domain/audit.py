@@ -60,6 +60,12 @@ EVENT_TYPES: dict[str, str | None] = {
     "unit.shown": None,
     "unit.read": "dissemination",
     "unit.exported": "dissemination",
+    "export.requested": None,
+    "export.approved": None,
+    "export.built": "information package creation",
+    "export.failed": None,
+    "export.downloaded": "dissemination",
+    "export.linked": "dissemination",
     "unit.verified": "fixity check",
     "audit.read": None,
     # integrity
@@ -78,6 +84,7 @@ EVENT_TYPES: dict[str, str | None] = {
     "unit.disposed": "deletion",
     "traffic.purged": "deletion",
     "staging.purged": "deletion",
+    "export.purged": "deletion",
     # the archive itself: configuration, tenants, accounts, access, jobs
     "config.changed": None,
     "tenant.added": None,

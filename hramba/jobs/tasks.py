@@ -1,4 +1,4 @@
-"""The five scheduled jobs, each a thin call of one service.
+"""The six scheduled jobs, each a thin call of one service.
 
 A job takes the archive and the settings and returns its counts, a JSON-serialisable
 dict that lands in `job_runs.counts`. It reports a failure either by raising or, when
@@ -14,7 +14,7 @@ from typing import Any
 
 from hramba.config import Settings
 from hramba.core.errors import NotFound
-from hramba.services import fixity, renewal, retention, seal
+from hramba.services import export, fixity, renewal, retention, seal
 from hramba.services.context import Archive
 from hramba.services.feed import FeedReport, pull_http, pull_inbox
 from ingest.feeds import HttpFeed
@@ -65,6 +65,15 @@ def renew_evidence(archive: Archive, settings: Settings) -> dict[str, Any]:
     return renewal.renew(archive).as_dict()
 
 
+def build_exports(archive: Archive, settings: Settings) -> dict[str, Any]:
+    """Build the retrieval exports waiting (queued, approved, or failed before); a
+    failed build fails the run, its reason recorded on the export."""
+    counts: dict[str, Any] = export.build_queued(archive)
+    if counts["exports failed"]:
+        counts["error"] = f"{counts['exports failed']} export build(s) failed: hramba export ls"
+    return counts
+
+
 # In the order of hramba.config.JOBS, which names the same jobs (a test checks it).
 TASKS: dict[str, JobFunction] = {
     "feed": pull_feed,
@@ -72,6 +81,7 @@ TASKS: dict[str, JobFunction] = {
     "fixity": sweep_fixity,
     "retention": sweep_retention,
     "renewal": renew_evidence,
+    "exports": build_exports,
 }
 
 

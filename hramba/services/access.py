@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.db.engine import transaction
-from hramba.db.models import Disposal, Hold, Migration, Tenant, Unit
+from hramba.db.models import Disposal, Export, Hold, Migration, Tenant, Unit
 from hramba.domain.access import Action
 from hramba.services import audit
 from hramba.services.context import Archive
@@ -93,7 +93,7 @@ def deny(archive: Archive, action: Action, subject: str, tenant_code: str | None
                      details={"action": action.name.lower(), "why": why})
 
 
-Owned = type[Unit] | type[Disposal] | type[Hold] | type[Migration]
+Owned = type[Unit] | type[Disposal] | type[Hold] | type[Migration] | type[Export]
 
 
 def check_owner(archive: Archive, action: Action, model: Owned, key: int | str,

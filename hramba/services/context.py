@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.core.types import Clock
 from hramba.domain.access import NOBODY, Principal
+from hramba.domain.export import ExportRules
 from hramba.domain.retention import PolicySet
 from hramba.ports import ObjectStore, PdfSigner, Timestamper
 from hramba.services.policies import shipped_policies
@@ -51,6 +52,8 @@ class Archive:
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
     policies: PolicySet = field(default_factory=shipped_policies)
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
+    exports: ExportRules = field(default_factory=ExportRules)
+    name: str = "e-hramba"  # how exports and reports name the archive (archive.name)
 
     @property
     def actor(self) -> str:

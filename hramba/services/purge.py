@@ -1,4 +1,5 @@
-"""Automatic purges: traffic records past their policy, migration staging areas after theirs.
+"""Automatic purges: traffic records past their policy, migration staging areas and
+retrieval export packages after theirs.
 
 Each purge deletes, then leaves a purge record (what, when, under which policy, counts
 and a SHA-256 over the sorted list of what went), in the same transaction as its audit
@@ -23,13 +24,23 @@ from sqlalchemy.orm import Session
 from hramba.core.errors import ConfigurationError
 from hramba.core.types import iso
 from hramba.db.engine import transaction
-from hramba.db.models import Migration, MigrationFile, Purge, Tenant, TrafficRecord, Unit
+from hramba.db.models import (
+    Export,
+    Migration,
+    MigrationFile,
+    Purge,
+    Tenant,
+    TrafficRecord,
+    Unit,
+)
 from hramba.domain.access import Action
+from hramba.domain.export import ExportState
 from hramba.domain.retention import Policy, policy_ref
 from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.holds import held
 from ingest.sftp import Endpoint, SftpSource, remove
+from storage.keys import export_prefix
 
 PAGE = 1000
 HELD_HERE = ("archived", "duplicate", "quarantined")  # what the archive holds a copy of
@@ -72,6 +83,37 @@ def purge_staging(archive: Archive) -> dict[str, int]:
     for migration_id, code in due:
         _purge_migration(archive, policy, migration_id, code)
     return {"staging areas purged": len(due)}
+
+
+def purge_exports(archive: Archive) -> dict[str, int]:
+    """Delete the packages of retrieval exports whose delivery period has run out (every
+    object built for one, a crashed build's too), and what a failed build left stored
+    that long; the export's row and events remain."""
+    access.authorize(archive, Action.SCHEDULE)
+    policy, now = archive.policies.for_kind("export"), archive.clock.now()
+    query = (select(Export.id, Export.state, Export.built_at, Export.claimed_at, Tenant.code)
+             .join(Tenant).where(Export.state.in_([ExportState.READY, ExportState.FAILED]))
+             .order_by(Export.id))
+    with transaction(archive.db) as session:
+        rows = session.execute(access.scoped(query, archive, Export.tenant_id)).all()
+    purged = 0
+    for export_id, state, built_at, claimed_at, code in rows:
+        since = built_at if state == ExportState.READY else claimed_at
+        if since is None or policy.due(since) > now:
+            continue
+        keys = list(archive.store.keys(export_prefix(code, export_id)))
+        if state == ExportState.FAILED and not keys:
+            continue  # a failed build stored nothing: nothing to purge, it may be re-run
+        for key in keys:
+            archive.store.delete(key)
+        with transaction(archive.db) as session:
+            if state == ExportState.READY:
+                session.execute(update(Export).where(Export.id == export_id).values(
+                    state=ExportState.PURGED, purged_at=now))
+            _record(session, archive, policy, "export", f"export {export_id}",
+                    {"packages": len(keys)}, sorted(keys), {"tenant": code, "state": state})
+        purged += 1
+    return {"export packages purged": purged}
 
 
 def staging_dir(archive: Archive, migration_id: int) -> Path:
@@ -163,7 +205,7 @@ def list_purges(archive: Archive) -> list[dict[str, Any]]:
 def _in_view(row: dict[str, Any], codes: set[str] | None) -> dict[str, Any] | None:
     if codes is None:
         return row
-    if row["kind"] == "staging":
+    if row["kind"] in ("staging", "export"):
         return row if row["details"].get("tenant") in codes else None
     theirs = {c: n for c, n in row["details"].get("tenants", {}).items() if c in codes}
     return row | {"counts": {"records": sum(theirs.values())},

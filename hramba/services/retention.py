@@ -23,7 +23,7 @@ from hramba.domain.tenant import PRODUCTION
 from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.holds import held, sync_holds, unit_objects
-from hramba.services.purge import purge_staging, purge_traffic
+from hramba.services.purge import purge_exports, purge_staging, purge_traffic
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
@@ -155,4 +155,5 @@ def sweep(archive: Archive) -> dict[str, Any]:
     Run by the scheduler's principal (an operator), which may not place holds: the job
     is its permission (Action.SCHEDULE), for the purges too."""
     access.authorize(archive, Action.SCHEDULE)
-    return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive)}
+    return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive),
+            **purge_exports(archive)}

@@ -14,13 +14,13 @@ tenant scope is applied by hramba.services.access, as for every read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from hramba.core.errors import RejectedInput
@@ -135,6 +135,25 @@ def search_units(archive: Archive, criteria: SearchCriteria) -> SearchPage:
         audit.record(session, archive, "units.searched", "units", tenant=criteria.tenant,
                      details=criteria.as_dict() | {"count": len(shown)})
     return page
+
+
+def count_matches(session: Session, criteria: SearchCriteria, tenant_id: int) -> int:
+    """How many units of the tenant meet `criteria` (an export request's size)."""
+    matching = _matching(criteria).where(Unit.tenant_id == tenant_id).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def each_match(session: Session, criteria: SearchCriteria, tenant_id: int,
+               page: int = 500) -> Iterator[Row[Any]]:
+    """Every unit of the tenant meeting `criteria`, in search order, a keyset page at a
+    time (its `after` and `limit` are not used): what an export takes."""
+    query, after = _matching(criteria).where(Unit.tenant_id == tenant_id), None
+    while True:
+        rows = _page(session, query, _ranges(after, [tenant_id]), page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = _position(rows[-1])
 
 
 _ORDER = (Unit.tenant_id, Unit.issue_date.asc().nulls_last(), Unit.id)

@@ -48,6 +48,7 @@ class TenantChange:
     code: str | None = None
     name: str | None = None
     tax_number: str | None = None
+    exports_need_approval: bool | None = None  # its retrieval exports wait for approval
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,15 @@ class TenantInfo:
     former_codes: tuple[str, ...]
     offboarded_at: datetime | None
     offboard_reason: str | None
+    exports_need_approval: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "tax_number": self.tax_number, "name": self.name,
                 "environment": self.environment, "accession_date": iso(self.accession_date),
                 "check_digit_ok": self.check_digit_ok, "former_codes": list(self.former_codes),
                 "offboarded_at": iso(self.offboarded_at),
-                "offboard_reason": self.offboard_reason}
+                "offboard_reason": self.offboard_reason,
+                "exports_need_approval": self.exports_need_approval}
 
 
 def add_tenant(archive: Archive, new: NewTenant) -> TenantInfo:
@@ -159,24 +162,26 @@ def describe(tenant: Tenant) -> TenantInfo:
     return TenantInfo(tenant.code, tenant.tax_number, tenant.name, tenant.environment,
                       tenant.accession_date, rules.tax_check_digit_ok(tenant.tax_number),
                       tuple(tenant.former_codes), tenant.offboarded_at,
-                      tenant.offboard_reason)
+                      tenant.offboard_reason, tenant.exports_need_approval)
 
 
-def _wanted(tenant: Tenant, change: TenantChange) -> dict[str, str]:
+def _wanted(tenant: Tenant, change: TenantChange) -> dict[str, Any]:
     """The checked new values of `change` that differ from the tenant's."""
     if change == TenantChange():
-        raise RejectedInput("nothing to change: give --name, --code or --tax-number")
+        raise RejectedInput("nothing to change: give --name, --code, --tax-number or "
+                            "--export-approval")
     checked = {
         "code": None if change.code is None else rules.check_code(change.code),
         "name": None if change.name is None else rules.check_name(change.name),
         "tax_number": None if change.tax_number is None
         else rules.check_tax_number(change.tax_number, tenant.environment),
+        "exports_need_approval": change.exports_need_approval,
     }
     return {field: value for field, value in checked.items()
             if value is not None and value != getattr(tenant, field)}
 
 
-def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str, str]) -> None:
+def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str, Any]) -> None:
     """Set the new values and record the change; a new code keeps the old one."""
     before = {field: getattr(tenant, field) for field in wanted}
     if "code" in wanted:

@@ -136,11 +136,12 @@ def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
         if target.exists():
             raise Conflict(f"{target} already exists; choose an empty --out directory")
     for f, target in zip(unit.files, targets, strict=True):
-        _write_checked(archive, ObjectKey(f.object_key), Digest.sha256(f.sha256), target)
+        write_checked(archive, ObjectKey(f.object_key), Digest.sha256(f.sha256), target)
     return targets
 
 
-def _write_checked(archive: Archive, key: ObjectKey, sha256: Digest, target: Path) -> None:
+def write_checked(archive: Archive, key: ObjectKey, sha256: Digest, target: Path) -> None:
+    """The object at `target`, whole or not at all, with its digest checked."""
     tmp = target.with_name(f".{target.name}.part")
     try:
         with archive.store.open(key) as stream, tmp.open("wb") as sink:

@@ -10,7 +10,7 @@ valid when the next timestamp was made (for the last one: at the time of verific
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -66,9 +66,12 @@ class EvidenceReport:
 class DataGroup:
     """The files of a unit, hashed with whatever algorithm a chain asks for (cached)."""
 
-    def __init__(self, openers: Sequence[Callable[[], AbstractContextManager[BinaryIO]]]) -> None:
+    def __init__(self, openers: Sequence[Callable[[], AbstractContextManager[BinaryIO]]],
+                 known: Mapping[str, list[bytes]] | None = None) -> None:
+        """`known`: hashes already computed (an export's manifests), by algorithm; the
+        files are read only for another algorithm."""
         self._openers = openers
-        self._hashes: dict[str, list[bytes]] = {}
+        self._hashes: dict[str, list[bytes]] = dict(known or {})
 
     @classmethod
     def of_paths(cls, paths: Sequence[Path]) -> DataGroup:
@@ -100,14 +103,26 @@ class DataGroup:
         return digest.digest()
 
 
+# (token, the digest it must be over, trust, label, as of when) -> its checks
+TokenCheck = Callable[[bytes, bytes, Trust, str, datetime | None], TokenReport]
+
+
+def _check_token(token: bytes, digest: bytes, trust: Trust, label: str,
+                 at: datetime | None) -> TokenReport:
+    return check_token(token, digest, trust, label=label, at=at)
+
+
 def _open_binary(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
 def verify_evidence(record: bytes, group: DataGroup, trust: Trust,
-                    at: datetime | None = None) -> EvidenceReport:
+                    at: datetime | None = None, *,
+                    token_check: TokenCheck | None = None) -> EvidenceReport:
     """Check `record` against `group` (exactly a unit's files) as of `at` (default now):
-    only timestamps made by then count, and the last of them must still hold then."""
+    only timestamps made by then count, and the last of them must still hold then.
+    `token_check`: check_token, or a memo of it (the units of one batch share a token)."""
+    token_check = token_check or _check_token
     at = at or datetime.now(UTC)
     try:
         chains = read_evidence_record(record)
@@ -137,7 +152,7 @@ def verify_evidence(record: bytes, group: DataGroup, trust: Trust,
             continue
         checks.append(_tree_check(code, label, data, stamp))
         until = _gen_time(used[n + 1][2]) if n + 1 < len(used) else at
-        token = check_token(stamp.token, _root(data, stamp), trust, label=label, at=until)
+        token = token_check(stamp.token, _root(data, stamp), trust, label, until)
         checks.extend(token.checks)
         tokens.append(token.info())
     if len(used) < len(stamps):

@@ -30,7 +30,6 @@ from hramba.trust.ers import Stamp, chains_der, raw_chains, read_evidence_record
 from hramba.trust.tokens import is_qualified, tst_info
 
 COMMAND, EXPECTED = "$ ", "> "
-ANCHORS, CHAIN = "validation/trust-anchors.pem", "validation/tsa-chain.pem"
 VERIFIED = "Verification: OK"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -42,6 +41,30 @@ class DataFile:
 
     name: str
     digests: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the data group's files and the validation data are, seen from the folder the
+    commands run in: an evidence export's data/ and validation/, or a unit's folder in an
+    export package (its files beside evidence.ers, validation/ three levels up)."""
+
+    data: str = "data/"
+    validation: str = "validation/"
+
+    @property
+    def anchors(self) -> str:
+        return f"{self.validation}trust-anchors.pem"
+
+    @property
+    def chain(self) -> str:
+        return f"{self.validation}tsa-chain.pem"
+
+    def files(self, files: Sequence[DataFile]) -> str:
+        """The files as command arguments: data/* where they have a folder of their own."""
+        if self.data:
+            return f"{self.data}*"
+        return " ".join(shlex.quote(f.name) for f in files)
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,7 @@ class _Record:
     token_spans: list[list[_Span]]
     files: Sequence[DataFile]
     tombstone: bool
+    layout: Layout
 
     def is_last(self, c: int, s: int) -> bool:
         return c == len(self.chains) - 1 and s == len(self.chains[c]) - 1
@@ -93,14 +117,14 @@ class _Text:
 
 
 def instructions(record: bytes, files: Sequence[DataFile], anchors_pem: str, *,
-                 tombstone: bool = False) -> str:
+                 tombstone: bool = False, layout: Layout = Layout()) -> str:
     """README text: every check of `record` over `files` as commands with their output."""
     chains = read_evidence_record(record)
     chain_spans, token_spans = _layout(record, chains)
-    rec = _Record(record, chains, chain_spans, token_spans, files, tombstone)
+    rec = _Record(record, chains, chain_spans, token_spans, files, tombstone, layout)
     text = _Text()
     _preamble(text, rec)
-    _anchors(text, anchors_pem)
+    _anchors(text, anchors_pem, layout)
     for c, chain in enumerate(chains):
         for s in range(len(chain)):
             _timestamp(text, rec, c, s)
@@ -165,9 +189,9 @@ def _preamble(text: _Text, rec: _Record) -> None:
     text.run("openssl asn1parse -inform DER -in evidence.ers -i")
 
 
-def _anchors(text: _Text, anchors_pem: str) -> None:
+def _anchors(text: _Text, anchors_pem: str, layout: Layout) -> None:
     text.heading("Step 0: the TSA's trust anchor, from a source of your own")
-    text.say("Do NOT rely on validation/trust-anchors.pem: it came in this folder, and",
+    text.say(f"Do NOT rely on {layout.anchors}: it came with this evidence, and",
              "whoever could change the evidence could change it too. Obtain the TSA's",
              "trust anchor independently: for a qualified TSA, from the EU trusted list",
              "(https://eidas.ec.europa.eu/efda/tl-browser/, the list of the TSA's",
@@ -176,18 +200,18 @@ def _anchors(text: _Text, anchors_pem: str) -> None:
              "",
              "    openssl x509 -in YOUR-COPY.pem -noout -fingerprint -sha256",
              "",
-             "and compare it with those of the certificates in validation/trust-anchors.pem",
+             f"and compare it with those of the certificates in {layout.anchors}",
              "below. If none is equal, stop: the timestamps do not chain to the TSA you",
              "trust. Better still, give your own copy to every 'openssl ts -verify' below",
-             "(-CAfile YOUR-COPY.pem instead of -CAfile validation/trust-anchors.pem; add",
+             f"(-CAfile YOUR-COPY.pem instead of -CAfile {layout.anchors}; add",
              "-partial_chain if your copy is the TSA's own or an intermediate certificate).",
              "")
     for n, (first, last, der) in enumerate(_pem_certificates(anchors_pem), 1):
         certificate = x509.Certificate.load(der)
         fingerprint = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
         text.say(f"Anchor {n}: {certificate.subject.human_friendly}")
-        command = (f"openssl x509 -in {ANCHORS} -noout -fingerprint -sha256" if n == 1 else
-                   f"head -n {last} {ANCHORS} | tail -n {last - first + 1} | "
+        command = (f"openssl x509 -in {layout.anchors} -noout -fingerprint -sha256" if n == 1
+                   else f"head -n {last} {layout.anchors} | tail -n {last - first + 1} | "
                    "openssl x509 -noout -fingerprint -sha256")
         text.run(command, fingerprint)
 
@@ -237,8 +261,9 @@ def _files(text: _Text, rec: _Record, algorithm: str) -> list[bytes] | None:
                                                        for h in hashes))
     else:
         text.say(f"Hash the {len(rec.files)} files of the data group with {algorithm}:")
-        text.run(f"openssl dgst -{_openssl(algorithm)} -r data/*",
-                 *(f"{h.hex()} *data/{f.name}" for f, h in zip(rec.files, hashes, strict=True)))
+        text.run(f"openssl dgst -{_openssl(algorithm)} -r {rec.layout.files(rec.files)}",
+                 *(f"{h.hex()} *{rec.layout.data}{f.name}"
+                   for f, h in zip(rec.files, hashes, strict=True)))
     return hashes
 
 
@@ -290,7 +315,7 @@ def _bound_command(rec: _Record, file: DataFile, h: bytes, chains_hash: bytes,
     if rec.tombstone:
         return (f"printf '%b' '{_escaped(h)}' '{_escaped(chains_hash)}' | "
                 f"openssl dgst -{option} -r")
-    path = shlex.quote(f"data/{file.name}")
+    path = shlex.quote(f"{rec.layout.data}{file.name}")
     return (f"(openssl dgst -{option} -binary {path}; openssl dgst -{option} -binary {name})"
             f" | openssl dgst -{option} -r")
 
@@ -357,7 +382,7 @@ def _token(text: _Text, rec: _Record, c: int, s: int, root: bytes | None) -> Non
     if root is None:
         return
     verify = (f"openssl ts -verify -digest {root.hex()} -in {name} -token_in "
-              f"-CAfile {ANCHORS} -untrusted {CHAIN}")
+              f"-CAfile {rec.layout.anchors} -untrusted {rec.layout.chain}")
     if rec.is_last(c, s):
         _verify_newest(text, verify, raw_time)
     else:
@@ -399,7 +424,7 @@ def _qualification(info: tsp.TSTInfo) -> list[str]:
 def _conclusion(text: _Text, rec: _Record) -> None:
     text.heading("What it proves")
     what = ("files with the digests in tombstone.json" if rec.tombstone else
-            "the files in data/")
+            f"the files in {rec.layout.data or 'this folder'}")
     first = _raw_time(rec.chains[0][0].token)
     text.say(f"If every command gave its expected output, {what} existed,",
              f"unchanged, at {_openssl_time(first) or first} (chain 1 timestamp 1), and every "

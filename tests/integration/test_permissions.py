@@ -30,6 +30,7 @@ from hramba.jobs.scheduler import describe_jobs
 from hramba.services import (
     accounts,
     disposal,
+    export,
     fixity,
     holds,
     migrate,
@@ -46,6 +47,7 @@ from hramba.services.ingest import ingest_directory
 from hramba.services.migrate import Remote
 from hramba.services.renewal import renew
 from hramba.services.seal import seal
+from hramba.services.search import SearchCriteria
 from hramba.services.tenants import NewTenant, add_tenant
 from ingest.sftp import Endpoint
 
@@ -95,10 +97,12 @@ def tenant_records(archive: Archive, code: str) -> dict[str, Any]:
         session.add(row)
         session.flush()
         migration = row.id
+        session.get_one(Tenant, tenant_id).exports_need_approval = True
     qid = quarantine.quarantine(archive, source="inbox/empty.xml", code="HRB-I001",
                                 reason="empty file", tenant=code, data=b"")
+    asked = export.request_export(archive, SearchCriteria(tenant=code), "rule book")
     return {"unit": unit_id, "disposal": proposal, "hold": hold, "migration": migration,
-            "quarantine": qid, "tenant": code}
+            "quarantine": qid, "tenant": code, "export": asked.export_id}
 
 
 @pytest.fixture

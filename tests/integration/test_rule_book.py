@@ -16,7 +16,7 @@ import pytest
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.domain.access import RULES, Action, Role
-from hramba.services import accounts, audit, tenants
+from hramba.services import accounts, audit, export, tenants
 from hramba.services.accounts import Credentials, NewAccount
 from hramba.services.audit import EventCriteria
 from hramba.services.context import Archive
@@ -55,6 +55,14 @@ MORE: dict[str, Call] = {
         name="Občina Primer d.o.o.")),
     "user list": lambda a, r: accounts.list_accounts(a),
     "migrate confirm": lambda a, r: BY_RECORD["migrate confirm"][1](a, r.a["migration"], r),
+    "export request": lambda a, r: export.request_export(a, SearchCriteria(tenant=A), "r"),
+    "export approve": lambda a, r: export.approve_export(a, r.a["export"]),
+    "export build": lambda a, r: export.build_export(a, r.a["export"]),
+    "export ls": lambda a, r: export.list_exports(a),
+    "export show": lambda a, r: export.show_export(a, r.a["export"]),
+    "export download": lambda a, r: export.download_export(a, r.a["export"], _out(r, "x")),
+    "export link": lambda a, r: export.link_export(a, r.a["export"]),
+    "exports job": lambda a, r: export.build_queued(a),
     "tenant offboard": lambda a, r: tenants.offboard_tenant(a, A, "leaves"),  # the last
 }
 # The same reads on B's records.
@@ -71,6 +79,15 @@ MORE_BY_RECORD: dict[str, tuple[str, Callable[[Archive, Any, Records], object]]]
     "tenant update": ("tenant", lambda a, t, r: tenants.update_tenant(
         a, t, tenants.TenantChange(name="x"))),
     "tenant offboard": ("tenant", lambda a, t, r: tenants.offboard_tenant(a, t, "x")),
+    "export request --tenant": ("tenant", lambda a, t, r: export.request_export(
+        a, SearchCriteria(tenant=t), "r")),
+    "export ls --tenant": ("tenant", lambda a, t, r: export.list_exports(a, t)),
+    "export approve": ("export", lambda a, e, r: export.approve_export(a, e)),
+    "export build": ("export", lambda a, e, r: export.build_export(a, e)),
+    "export show": ("export", lambda a, e, r: export.show_export(a, e)),
+    "export download": ("export", lambda a, e, r: export.download_export(
+        a, e, _out(r, "x-b"))),
+    "export link": ("export", lambda a, e, r: export.link_export(a, e)),
 }
 ACTION: dict[str, Action] = {
     "ingest dir": Action.INGEST, "ingest dir --tenant": Action.INGEST,
@@ -102,6 +119,11 @@ ACTION: dict[str, Action] = {
     "tenant add": Action.TENANT_MANAGE, "tenant update": Action.TENANT_MANAGE,
     "tenant offboard": Action.TENANT_MANAGE,
     "user list": Action.ACCOUNTS, "init": Action.CONFIGURE,
+    "export request": Action.EXPORT_REQUEST, "export request --tenant": Action.EXPORT_REQUEST,
+    "export build": Action.EXPORT_REQUEST, "export approve": Action.EXPORT_APPROVE,
+    "export ls": Action.EXPORT_READ, "export ls --tenant": Action.EXPORT_READ,
+    "export show": Action.EXPORT_READ, "export download": Action.EXPORT_READ,
+    "export link": Action.EXPORT_READ, "exports job": Action.SCHEDULE,
 }
 
 
@@ -159,4 +181,5 @@ def _absent_message(kind: str, key: Any) -> str:
             f"tenant {key} is not registered (hramba tenant add)",
             "disposal": f"disposal {key} does not exist", "hold": f"hold {key} does not exist",
             "migration": f"migration {key} does not exist",
+            "export": f"export {key} does not exist",
             "quarantine": f"quarantine {key} does not exist"}[kind]

@@ -8,7 +8,8 @@ import pytest
 from hramba.domain.access import RULES, Action, Principal, Role, parse_roles
 
 READS = {Action.TENANT_READ, Action.RETENTION_READ, Action.DISPOSE_READ, Action.READ,
-         Action.VERIFY, Action.FIXITY, Action.AUDIT_LOG, Action.AUDIT_VERIFY}
+         Action.VERIFY, Action.FIXITY, Action.AUDIT_LOG, Action.AUDIT_VERIFY,
+         Action.EXPORT_READ}
 
 
 def granted(role: Role) -> set[Action]:
@@ -19,12 +20,15 @@ def test_what_each_role_may_do() -> None:
     assert granted(Role.ADMIN) == set(Action)
     assert granted(Role.AUDITOR) <= READS
     assert granted(Role.BUDGET_USER) == {Action.TENANT_READ, Action.READ, Action.VERIFY,
-                                         Action.MIGRATE_CONFIRM, Action.AUDIT_LOG}
+                                         Action.MIGRATE_CONFIRM, Action.AUDIT_LOG,
+                                         Action.EXPORT_REQUEST, Action.EXPORT_READ}
     assert granted(Role.OPERATOR) - READS == {Action.INGEST, Action.SEAL, Action.RENEW,
                                               Action.SCHEDULE}
     assert Action.DISPOSE_APPROVE in granted(Role.APPROVER)
     assert Action.DISPOSE_PROPOSE not in granted(Role.APPROVER)
     assert Action.DISPOSE_APPROVE not in granted(Role.ARCHIVIST)
+    assert Action.EXPORT_APPROVE in granted(Role.ARCHIVIST) & granted(Role.APPROVER)
+    assert Action.EXPORT_REQUEST not in granted(Role.AUDITOR) | granted(Role.OPERATOR)
     assert Action.ACCOUNTS not in set().union(*(granted(r) for r in Role if r is not Role.ADMIN))
 
 

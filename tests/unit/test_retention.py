@@ -23,6 +23,8 @@ from hramba.services.policies import load_policies, shipped_policies
 # A released policy file never changes: a change is a new file with a new version. Add a
 # new file here when it is released; never edit a line of this list.
 RELEASED = {
+    "export-delivery-30d.v1.yaml":
+        "6426d3c56141bcdd960971b7ef552af8218aaddcfc3ec63f5d6c7f25960649e1",
     "immovable-property-20y.v1.yaml":
         "fe4b699ae9ac9f291f29b7bd3cd167ec3f9edad189970f4e5750e4b36a87bfdd",
     "invoice-10y.v1.yaml": "a47cb8a637f91752af75cdaf3249e05003e0dad058e8f3c7f3dc1a4d39f215db",
@@ -212,5 +214,5 @@ def test_lookups_by_id_take_the_latest_version_and_by_ref_the_exact_one() -> Non
     assert policies.get("traffic-2y@v1") == TRAFFIC
     assert policies.for_kind("traffic") is newer
     assert Period(years=3) == newer.period
-    with pytest.raises(NotFound, match="known: immovable"):
+    with pytest.raises(NotFound, match="known: export-delivery-30d@v1, immovable"):
         policies.get("nope@v1")
