@@ -178,7 +178,7 @@ def build_queued(archive: Archive) -> dict[str, int]:
 
 def download_export(archive: Archive, export_id: int, out: Path) -> Path:
     """The package into `out` as export-<id>.zip, its SHA-256 checked as it is written."""
-    code, key, sha256 = _package(archive, export_id)
+    code, key, sha256, criteria = _package(archive, export_id)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{bag_name(export_id)}.zip"
     if target.exists():
@@ -186,7 +186,7 @@ def download_export(archive: Archive, export_id: int, out: Path) -> Path:
     write_checked(archive, key, Digest.sha256(sha256), target)
     with transaction(archive.db) as session:
         audit.record(session, archive, "export.downloaded", _subject(export_id), tenant=code,
-                     details={"sha256": sha256, "out": str(out)})
+                     details={"criteria": criteria, "sha256": sha256, "out": str(out)})
     return target
 
 
@@ -198,12 +198,13 @@ def link_export(archive: Archive, export_id: int, days: int | None = None
     valid = timedelta(days=days or archive.exports.link_days)
     if not timedelta(0) < valid <= MAX_LINK:
         raise RejectedInput(f"a link lasts 1 to {MAX_LINK.days} days, not {valid.days}")
-    code, key, sha256 = _package(archive, export_id)
+    code, key, sha256, criteria = _package(archive, export_id)
     url = archive.store.link(key, valid)
     expires = archive.clock.now() + valid
     with transaction(archive.db) as session:
         audit.record(session, archive, "export.linked", _subject(export_id), tenant=code,
-                     details={"sha256": sha256, "expires_at": expires.isoformat()})
+                     details={"criteria": criteria, "sha256": sha256,
+                              "expires_at": expires.isoformat()})
     return url, expires
 
 
@@ -218,7 +219,8 @@ def _check(archive: Archive, export_id: int, action: Action) -> str:
     return access.check_owner(archive, action, Export, export_id, f"export {export_id}").code
 
 
-def _package(archive: Archive, export_id: int) -> tuple[str, ObjectKey, str]:
+def _package(archive: Archive, export_id: int
+             ) -> tuple[str, ObjectKey, str, dict[str, Any]]:
     code = _check(archive, export_id, Action.EXPORT_READ)
     view = show_export(archive, export_id)
     with transaction(archive.db) as session:
@@ -226,7 +228,7 @@ def _package(archive: Archive, export_id: int) -> tuple[str, ObjectKey, str]:
     if view.state != ExportState.READY or key is None or view.sha256 is None:
         raise NotFound(f"export {export_id} has no package to download: it is {view.state}"
                        + (f" ({view.failure})" if view.failure else ""))
-    return code, ObjectKey(key), view.sha256
+    return code, ObjectKey(key), view.sha256, view.criteria
 
 
 def _view(row: Export, code: str) -> ExportView:

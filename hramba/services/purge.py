@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import ConfigurationError
+from hramba.core.errors import ConfigurationError, RetentionLocked
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import (
@@ -96,7 +96,7 @@ def purge_exports(archive: Archive) -> dict[str, int]:
              .order_by(Export.id))
     with transaction(archive.db) as session:
         rows = session.execute(access.scoped(query, archive, Export.tenant_id)).all()
-    purged = 0
+    purged = locked = 0
     for export_id, state, built_at, claimed_at, code in rows:
         since = built_at if state == ExportState.READY else claimed_at
         if since is None or policy.due(since) > now:
@@ -104,8 +104,12 @@ def purge_exports(archive: Archive) -> dict[str, int]:
         keys = list(archive.store.keys(export_prefix(code, export_id)))
         if state == ExportState.FAILED and not keys:
             continue  # a failed build stored nothing: nothing to purge, it may be re-run
-        for key in keys:
-            archive.store.delete(key)
+        try:
+            for key in keys:
+                archive.store.delete(key)
+        except RetentionLocked:
+            locked += 1  # storage still keeps it (its clock): the next run tries again
+            continue
         with transaction(archive.db) as session:
             if state == ExportState.READY:
                 session.execute(update(Export).where(Export.id == export_id).values(
@@ -113,7 +117,8 @@ def purge_exports(archive: Archive) -> dict[str, int]:
             _record(session, archive, policy, "export", f"export {export_id}",
                     {"packages": len(keys)}, sorted(keys), {"tenant": code, "state": state})
         purged += 1
-    return {"export packages purged": purged}
+    return {"export packages purged": purged,
+            **({"export packages still locked": locked} if locked else {})}
 
 
 def staging_dir(archive: Archive, migration_id: int) -> Path:

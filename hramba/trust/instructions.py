@@ -21,6 +21,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from asn1crypto import tsp, x509
 
@@ -190,6 +191,13 @@ def _preamble(text: _Text, rec: _Record) -> None:
 
 
 def _anchors(text: _Text, anchors_pem: str, layout: Layout) -> None:
+    text.lines.extend(_anchor_lines(anchors_pem, layout))
+
+
+@lru_cache(maxsize=8)
+def _anchor_lines(anchors_pem: str, layout: Layout) -> tuple[str, ...]:
+    """Step 0, the same for every unit of a package: made once."""
+    text = _Text()
     text.heading("Step 0: the TSA's trust anchor, from a source of your own")
     text.say(f"Do NOT rely on {layout.anchors}: it came with this evidence, and",
              "whoever could change the evidence could change it too. Obtain the TSA's",
@@ -214,6 +222,7 @@ def _anchors(text: _Text, anchors_pem: str, layout: Layout) -> None:
                    else f"head -n {last} {layout.anchors} | tail -n {last - first + 1} | "
                    "openssl x509 -noout -fingerprint -sha256")
         text.run(command, fingerprint)
+    return tuple(text.lines)
 
 
 def _pem_certificates(pem: str) -> list[tuple[int, int, bytes]]:
@@ -373,7 +382,7 @@ def _token(text: _Text, rec: _Record, c: int, s: int, root: bytes | None) -> Non
              "evidence.ers (at depth 4 in the asn1parse output). Cut it out:")
     text.run(f"dd if=evidence.ers of={name} bs=1 skip={span.offset} count={span.length}")
     text.run(f"openssl dgst -sha256 -r {name}", f"{hashlib.sha256(token).hexdigest()} *{name}")
-    info, raw_time = tst_info(token), _raw_time(token)
+    info, raw_time = _token_facts(token)
     text.say("Its time, the moment it proves (the Time stamp line; also its policy, hash",
              "algorithm, serial number and TSA):")
     text.run(f"openssl ts -reply -in {name} -token_in -text",
@@ -452,9 +461,12 @@ def _openssl(algorithm: str) -> str:
     return algorithm.replace("_", "-")
 
 
+_HEX = tuple(f"\\x{b:02x}" for b in range(256))
+
+
 def _escaped(value: bytes) -> str:
     r"""Bytes as printf escapes, \xHH each: the hex stays readable."""
-    return "".join(f"\\x{b:02x}" for b in value)
+    return "".join(map(_HEX.__getitem__, value))
 
 
 def _token_file(c: int, s: int) -> str:
@@ -477,7 +489,15 @@ def _openssl_time(raw: str) -> str | None:
 
 def _raw_time(token: bytes) -> str:
     """The token's genTime as encoded (RFC 3161 §2.4.2: YYYYMMDDhhmmss[.f]Z)."""
-    return str(tst_info(token)["gen_time"].contents.decode("ascii"))
+    return _token_facts(token)[1]
+
+
+@lru_cache(maxsize=64)
+def _token_facts(token: bytes) -> tuple[tsp.TSTInfo, str]:
+    """The token's TSTInfo and raw genTime, parsed once: one token of a batch covers
+    every unit an export package checks."""
+    info = tst_info(token)
+    return info, str(info["gen_time"].contents.decode("ascii"))
 
 
 def _unix(raw: str) -> int:
