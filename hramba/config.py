@@ -74,9 +74,10 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "scheduler.retention": (str, "30 3 * * *"),
     "scheduler.renewal": (str, "0 3 * * 0"),
     "scheduler.exports": (str, "*/10 * * * *"),
+    "scheduler.reports": (str, "0 5 * * *"),
     "scheduler.fixity_period_days": (int, 90),
 }
-JOBS = ("feed", "seal", "fixity", "retention", "renewal", "exports")
+JOBS = ("feed", "seal", "fixity", "retention", "renewal", "exports", "reports")
 OVER_LIMIT = ("approve", "refuse")
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")

@@ -5,6 +5,8 @@
     units/<tenant>/<unit_id>/evidence/<first 16 hex of the record's sha256>.ers
     disposals/<tenant>/disposal-<id>-<first 16 hex of its sha256>.json   (certificates)
     exports/<tenant>/export-<id>-<first 16 hex of its sha256>.zip        (until purged)
+    reports/<tenant>/<kind>-<time>[-<table>].<pdf|json|csv>~<16 hex>     (one tenant's)
+    reports-archive/<kind>-<time>[-<table>].<pdf|json|csv>~<16 hex>      (several tenants')
 
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
@@ -25,6 +27,8 @@ from hramba.domain.tenant import CODE_PATTERN
 UNITS = "units/"
 DISPOSALS = "disposals/"
 EXPORTS = "exports/"
+REPORTS, ARCHIVE_REPORTS = "reports/", "reports-archive/"
+_REPORT_NAME = re.compile(r"[a-z]+-\d{8}T\d{6}(-[a-z0-9_]+)?\.(pdf|json|csv)")
 _SAFE_ID = re.compile(r"[a-z0-9]{8,64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_NAME = 120
@@ -49,7 +53,7 @@ def tenant_prefix(tenant: str) -> str:
 def tenant_of(key: str) -> str | None:
     """The tenant code a key (or a prefix that goes as far as the code's "/") belongs to;
     None for a key of no tenant (the audit log's heads)."""
-    for top in (UNITS, DISPOSALS, EXPORTS):
+    for top in (UNITS, DISPOSALS, EXPORTS, REPORTS):
         code, slash, _ = key.removeprefix(top).partition("/")
         if key.startswith(top) and slash and CODE_PATTERN.fullmatch(code):
             return code
@@ -95,3 +99,11 @@ def export_key(tenant: str, export_id: int, package_sha256: str) -> ObjectKey:
     if not re.fullmatch(r"[0-9a-f]{64}", package_sha256):
         raise ValueError("export keys are named by the package's sha256")
     return ObjectKey(f"{export_prefix(tenant, export_id)}{package_sha256[:16]}.zip")
+
+
+def report_key(tenant: str | None, name: str, sha256: str) -> ObjectKey:
+    """A report's file: under its tenant, or (covering several) the archive's."""
+    if not _REPORT_NAME.fullmatch(name) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"{name!r} is not a report file name, or no sha256 given")
+    top = f"{REPORTS}{check_tenant_code(tenant)}/" if tenant else ARCHIVE_REPORTS
+    return ObjectKey(f"{top}{name}~{sha256[:16]}")

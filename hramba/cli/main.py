@@ -19,6 +19,7 @@ from hramba.cli import (
     ingest,
     migrate,
     quarantine,
+    report,
     retention,
     scheduler,
     search,
@@ -57,6 +58,7 @@ app.add_typer(hold.app, name="hold")
 app.add_typer(dispose.app, name="dispose")
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(export.app, name="export")
+app.add_typer(report.app, name="report")
 app.command("demo")(demo.demo)
 app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)

@@ -446,6 +446,26 @@ class Export(Base):
     purged_at: Mapped[datetime | None]
 
 
+class Report(Base):
+    """A generated audit report: what it covers, who made it when, and its stored files
+    (PDF, JSON, a CSV per table) with their SHA-256."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenants: Mapped[list[str]] = mapped_column(JSON)  # codes; empty: every tenant
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(8))
+    generated_at: Mapped[datetime]
+    generated_by: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the PDF
+    files: Mapped[dict[str, Any]]  # name -> {key, size, sha256}
+    retain_until: Mapped[datetime]
+
+
 class JobRun(Base):
     """One run of a scheduled job, and how it ended."""
 

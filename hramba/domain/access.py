@@ -48,6 +48,7 @@ class Action(StrEnum):
     EXPORT_REQUEST = "request retrieval exports"
     EXPORT_APPROVE = "approve retrieval exports"
     EXPORT_READ = "read and download retrieval exports"
+    REPORT = "make and read audit reports"
 
 
 _A, _R, _P, _U, _O = (Role.ARCHIVIST, Role.APPROVER, Role.AUDITOR, Role.BUDGET_USER,
@@ -78,6 +79,7 @@ _GRANTS: dict[Action, tuple[Role, ...]] = {
     Action.EXPORT_REQUEST: (_A, _U),  # also builds it at once (--now), or again if failed
     Action.EXPORT_APPROVE: (_A, _R),
     Action.EXPORT_READ: (_A, _P, _U),
+    Action.REPORT: (_A, _P, _U, _O),  # the operator's scheduler makes the periodic ones
 }
 # The rule book: who may do each action. An admin may do everything.
 RULES: dict[Action, frozenset[Role]] = {

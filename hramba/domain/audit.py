@@ -66,6 +66,8 @@ EVENT_TYPES: dict[str, str | None] = {
     "export.failed": None,
     "export.downloaded": "dissemination",
     "export.linked": "dissemination",
+    "report.generated": "creation",
+    "report.read": "dissemination",
     "unit.verified": "fixity check",
     "audit.read": None,
     # integrity

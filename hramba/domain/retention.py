@@ -23,9 +23,10 @@ from hramba.core.errors import ConfigurationError, NotFound
 # The year a document belongs to is the year in Slovenia, not in UTC: a document received
 # at 00:30 on 1 January in Ljubljana belongs to the new year.
 LEGAL_ZONE = ZoneInfo("Europe/Ljubljana")
-KINDS = ("unit", "traffic", "staging", "export")
+KINDS = ("unit", "traffic", "staging", "export", "report")
 TRIGGERS = {"unit": ("issue_date", "received_at"), "traffic": ("received_at",),
-            "staging": ("confirmed_at",), "export": ("built_at",)}
+            "staging": ("confirmed_at",), "export": ("built_at",),
+            "report": ("generated_at",)}
 ANCHORS = ("end_of_year", "none")
 ACTIONS = ("review", "purge")
 FIELDS = {"id", "version", "title", "legal_basis", "applies_to", "trigger", "period",

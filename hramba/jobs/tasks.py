@@ -1,4 +1,4 @@
-"""The six scheduled jobs, each a thin call of one service.
+"""The seven scheduled jobs, each a thin call of one service.
 
 A job takes the archive and the settings and returns its counts, a JSON-serialisable
 dict that lands in `job_runs.counts`. It reports a failure either by raising or, when
@@ -14,7 +14,7 @@ from typing import Any
 
 from hramba.config import Settings
 from hramba.core.errors import NotFound
-from hramba.services import export, fixity, renewal, retention, seal
+from hramba.services import export, fixity, renewal, reports, retention, seal
 from hramba.services.context import Archive
 from hramba.services.feed import FeedReport, pull_http, pull_inbox
 from ingest.feeds import HttpFeed
@@ -74,6 +74,12 @@ def build_exports(archive: Archive, settings: Settings) -> dict[str, Any]:
     return counts
 
 
+def make_reports(archive: Archive, settings: Settings) -> dict[str, Any]:
+    """Last month's integrity, evidence and access reports, last year's holdings report,
+    per tenant, each once."""
+    return reports.make_periodic(archive)
+
+
 # In the order of hramba.config.JOBS, which names the same jobs (a test checks it).
 TASKS: dict[str, JobFunction] = {
     "feed": pull_feed,
@@ -82,6 +88,7 @@ TASKS: dict[str, JobFunction] = {
     "retention": sweep_retention,
     "renewal": renew_evidence,
     "exports": build_exports,
+    "reports": make_reports,
 }
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from hramba.core.errors import NotFound, NotPermitted
 from hramba.domain.access import RULES, Action, Role
-from hramba.services import accounts, audit, export, tenants
+from hramba.domain.report import ReportKind
+from hramba.services import accounts, audit, export, reports, tenants
 from hramba.services.accounts import Credentials, NewAccount
 from hramba.services.audit import EventCriteria
 from hramba.services.context import Archive
@@ -63,6 +64,8 @@ MORE: dict[str, Call] = {
     "export download": lambda a, r: export.download_export(a, r.a["export"], _out(r, "x")),
     "export link": lambda a, r: export.link_export(a, r.a["export"]),
     "exports job": lambda a, r: export.build_queued(a),
+    "report holdings": lambda a, r: reports.make_report(a, ReportKind.HOLDINGS, A),
+    "report ls": lambda a, r: reports.list_reports(a),
     "tenant offboard": lambda a, r: tenants.offboard_tenant(a, A, "leaves"),  # the last
 }
 # The same reads on B's records.
@@ -124,6 +127,7 @@ ACTION: dict[str, Action] = {
     "export ls": Action.EXPORT_READ, "export ls --tenant": Action.EXPORT_READ,
     "export show": Action.EXPORT_READ, "export download": Action.EXPORT_READ,
     "export link": Action.EXPORT_READ, "exports job": Action.SCHEDULE,
+    "report holdings": Action.REPORT, "report ls": Action.REPORT,
 }
 
 

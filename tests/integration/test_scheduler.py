@@ -188,7 +188,8 @@ def test_jobs_show_schedule_next_run_and_last_outcome(
 
 def test_only_and_disabled_jobs(tmp_path: Path) -> None:
     settings = load_settings(home=str(tmp_path), environ={"HRAMBA_SCHEDULER_FEED": ""})
-    assert list(configured_jobs(settings)) == ["seal", "fixity", "retention", "renewal", "exports"]
+    assert list(configured_jobs(settings)) == ["seal", "fixity", "retention", "renewal", "exports",
+                                                "reports"]
     assert list(configured_jobs(settings, ["seal"])) == ["seal"]
     with pytest.raises(ConfigurationError, match=r"scheduler\.feed is empty"):
         configured_jobs(settings, ["feed"])

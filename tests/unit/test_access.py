@@ -9,7 +9,7 @@ from hramba.domain.access import RULES, Action, Principal, Role, parse_roles
 
 READS = {Action.TENANT_READ, Action.RETENTION_READ, Action.DISPOSE_READ, Action.READ,
          Action.VERIFY, Action.FIXITY, Action.AUDIT_LOG, Action.AUDIT_VERIFY,
-         Action.EXPORT_READ}
+         Action.EXPORT_READ, Action.REPORT}
 
 
 def granted(role: Role) -> set[Action]:
@@ -21,7 +21,8 @@ def test_what_each_role_may_do() -> None:
     assert granted(Role.AUDITOR) <= READS
     assert granted(Role.BUDGET_USER) == {Action.TENANT_READ, Action.READ, Action.VERIFY,
                                          Action.MIGRATE_CONFIRM, Action.AUDIT_LOG,
-                                         Action.EXPORT_REQUEST, Action.EXPORT_READ}
+                                         Action.EXPORT_REQUEST, Action.EXPORT_READ,
+                                         Action.REPORT}
     assert granted(Role.OPERATOR) - READS == {Action.INGEST, Action.SEAL, Action.RENEW,
                                               Action.SCHEDULE}
     assert Action.DISPOSE_APPROVE in granted(Role.APPROVER)

@@ -23,6 +23,8 @@ from hramba.services.policies import load_policies, shipped_policies
 # A released policy file never changes: a change is a new file with a new version. Add a
 # new file here when it is released; never edit a line of this list.
 RELEASED = {
+    "audit-report-10y.v1.yaml":
+        "aa7f353f2fcd292beb3e83a0232d7591e9342d06f4b50b0e8ec13b3e3829e446",
     "export-delivery-30d.v1.yaml":
         "6426d3c56141bcdd960971b7ef552af8218aaddcfc3ec63f5d6c7f25960649e1",
     "immovable-property-20y.v1.yaml":
@@ -214,5 +216,6 @@ def test_lookups_by_id_take_the_latest_version_and_by_ref_the_exact_one() -> Non
     assert policies.get("traffic-2y@v1") == TRAFFIC
     assert policies.for_kind("traffic") is newer
     assert Period(years=3) == newer.period
-    with pytest.raises(NotFound, match="known: export-delivery-30d@v1, immovable"):
+    with pytest.raises(NotFound, match="known: audit-report-10y@v1, export-delivery-30d@v1, "
+                                       "immovable"):
         policies.get("nope@v1")
