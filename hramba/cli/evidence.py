@@ -146,23 +146,12 @@ def _render_bag(path: Path, trust: Trust, at: datetime | None, as_json: bool) ->
 
 def _with_folder(trust: Trust, folder: Path | None) -> Trust:
     """`trust` plus the revocation data and helper certificates in `folder`."""
-    from dataclasses import replace
-
-    from hramba.trust.certs import certificates_in
-
     if folder is None:
         return trust
     if not folder.is_dir():
         raise FileNotFoundError(2, "No such folder", str(folder))
-    helpers = [c for p in sorted(folder.glob("*.pem"))
-               for c in certificates_in(p.read_bytes(), str(p))]
-    trust = replace(trust, other_certs=[*trust.other_certs, *helpers])
-    for kind in ("crl", "ocsp"):
-        for path in sorted(folder.glob(f"*.{kind}")):
-            der = [path.read_bytes()]
-            trust = trust.with_revocation(der if kind == "crl" else [],
-                                          der if kind == "ocsp" else [], str(path))
-    return trust
+    return trust.with_validation_files((str(p), p.read_bytes())
+                                       for p in sorted(folder.iterdir()) if p.is_file())
 
 
 @app.command("export")

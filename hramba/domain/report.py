@@ -56,6 +56,11 @@ class ReportColumn:
     total: bool = False  # summed in the table's totals row
 
 
+def total_column(name: str, width: float = 1.0) -> ReportColumn:
+    """A column of counts (or bytes): right-aligned, summed in the totals row."""
+    return ReportColumn(name, width, "right", total=True)
+
+
 @dataclass(frozen=True)
 class ReportTable:
     """One table of a report. `totals` is computed from the rows, never separately, so it

@@ -19,7 +19,7 @@ import json
 import time
 import zipfile
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -28,7 +28,6 @@ from typing import Any, BinaryIO
 from hramba.core.errors import RejectedInput
 from hramba.core.types import CHUNK
 from hramba.domain.export import BAGIT_VERSION, parse_manifest_line
-from hramba.trust.certs import certificates_in
 from hramba.trust.evidence import DataGroup, EvidenceReport, TokenCheck, verify_evidence
 from hramba.trust.report import Check, Status, Trust, overall
 from hramba.trust.tokens import TokenReport, check_token
@@ -272,20 +271,13 @@ def _oxum(source: Source, hashed: _Hashed) -> Check:
 
 
 def _with_validation(trust: Trust, source: Source, names: list[str]) -> Trust:
-    """`trust` plus the bag's validation/: CRLs, OCSP responses, and certificates that
-    help build paths (never trusted as anchors)."""
-    helpers = []
-    for name in names:
-        if not name.startswith("validation/"):
-            continue
+    """`trust` plus the bag's validation/ (Trust.with_validation_files)."""
+    def read(name: str) -> bytes:
         with source.open(name) as stream:
-            data = stream.read()
-        if name.endswith(".pem"):
-            helpers += certificates_in(data, name)
-        elif name.endswith((".crl", ".ocsp")):
-            crl = name.endswith(".crl")
-            trust = trust.with_revocation([data] if crl else [], [] if crl else [data], name)
-    return replace(trust, other_certs=[*trust.other_certs, *helpers])
+            return stream.read()
+
+    return trust.with_validation_files((n, read(n)) for n in names
+                                       if n.startswith("validation/"))
 
 
 def _units(source: Source, hashed: _Hashed, trust: Trust, at: datetime

@@ -97,6 +97,24 @@ class Trust:
     sources: Mapping[bytes, str] = field(default_factory=dict)  # DER -> where it came from
     require_revocation: bool = True  # False only for the first look at a fresh token
 
+    def with_validation_files(self, files: Iterable[tuple[str, bytes]]) -> Trust:
+        """This trust plus a validation folder's files (an export's validation/), by
+        name: *.crl and *.ocsp revocation data, *.pem certificates that help build paths
+        (never anchors); other files are ignored."""
+        from dataclasses import replace
+
+        from hramba.trust.certs import certificates_in
+
+        trust, helpers = self, []
+        for name, data in files:
+            if name.endswith(".pem"):
+                helpers += certificates_in(data, name)
+            elif name.endswith((".crl", ".ocsp")):
+                crl = name.endswith(".crl")
+                trust = trust.with_revocation([data] if crl else [], [] if crl else [data],
+                                              name)
+        return replace(trust, other_certs=[*trust.other_certs, *helpers])
+
     def with_revocation(self, crls: Sequence[bytes], ocsps: Sequence[bytes],
                         source: str) -> Trust:
         """This trust plus revocation data from `source`."""

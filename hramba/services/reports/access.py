@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hramba.db.models import AuditEvent
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.reports import Collected, Scope, codes_in_scope
 
 READS = ("units.listed", "units.searched", "unit.shown", "unit.read", "unit.exported",
@@ -25,7 +25,7 @@ DENIED = "access.denied"
 COVERED = tuple(dict.fromkeys((*READS, *EXPORTS, DENIED)))  # each action once
 
 READ_COLUMNS = (ReportColumn("actor", 90), ReportColumn("action", 110),
-                ReportColumn("events", 50, "right", total=True),
+                total_column("events", 50),
                 ReportColumn("first_at", 80), ReportColumn("last_at", 80))
 EXPORT_COLUMNS = (ReportColumn("occurred_at", 70), ReportColumn("actor", 80),
                   ReportColumn("action", 90), ReportColumn("export", 60),

@@ -22,22 +22,22 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hramba.db.models import Batch, Evidence, Tenant, Unit
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.reports import Collected, Scope, by_end
 from hramba.trust.certs import load_pem_text
 from hramba.trust.tokens import signer_of
 
 SEALING_COLUMNS = (ReportColumn("tenant", 1.0),
-                   ReportColumn("sealed", 1.0, "right", total=True),
-                   ReportColumn("pending", 1.0, "right", total=True),
-                   ReportColumn("renewed", 1.0, "right", total=True))
+                   total_column("sealed", 1.0),
+                   total_column("pending", 1.0),
+                   total_column("renewed", 1.0))
 CERTIFICATE_COLUMNS = (ReportColumn("subject", 2.1), ReportColumn("serial", 2.0),
                        ReportColumn("tsa_signer", 0.6), ReportColumn("not_after", 0.9),
                        ReportColumn("renew_by", 0.9), ReportColumn("batches", 0.7, "right"),
                        ReportColumn("units", 0.7, "right"))
 ALGORITHM_COLUMNS = (ReportColumn("algorithm", 1.0),
-                     ReportColumn("batches", 1.0, "right", total=True),
-                     ReportColumn("units", 1.0, "right", total=True))
+                     total_column("batches", 1.0),
+                     total_column("units", 1.0))
 
 LABELS: dict[str, tuple[str, str]] = {
     "sealing": ("Pečatenje in obnova dokazil", "Sealing and renewal"),

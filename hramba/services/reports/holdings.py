@@ -10,19 +10,19 @@ from sqlalchemy import Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from hramba.db.models import File, Tenant, Unit
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.domain.search import TYPE_NAMES
 from hramba.services.reports import Collected, Scope
 
 # Widths in points, as the words need them (the table fills the page's width).
 COLUMNS = (ReportColumn("tenant", 46), ReportColumn("year", 30),
            ReportColumn("format", 46), ReportColumn("document_type", 58),
-           ReportColumn("units", 36, "right", total=True),
-           ReportColumn("files", 46, "right", total=True),
-           ReportColumn("bytes", 48, "right", total=True),
-           ReportColumn("sealed", 53, "right", total=True),
-           ReportColumn("pending", 66, "right", total=True),
-           ReportColumn("held", 46, "right", total=True))
+           total_column("units", 36),
+           total_column("files", 46),
+           total_column("bytes", 48),
+           total_column("sealed", 53),
+           total_column("pending", 66),
+           total_column("held", 46))
 
 
 def collect(session: Session, scope: Scope) -> Collected:

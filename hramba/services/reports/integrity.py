@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hramba.core.findings import CODES
 from hramba.db.models import AuditEvent, File, Tenant, Unit
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.reports import Collected, Scope, as_of, by_end, codes_in_scope
 
 RUNS = ("fixity.run", "fixity.sweep")
@@ -33,17 +33,17 @@ RECENT, OVERDUE = timedelta(days=30), timedelta(days=90)
 
 RUN_COLUMNS = (ReportColumn("occurred_at", 1.0), ReportColumn("actor", 0.8),
                ReportColumn("run", 1.1), ReportColumn("tenant", 0.9),
-               ReportColumn("objects_checked", 0.9, "right", total=True),
-               ReportColumn("bytes_read", 1.0, "right", total=True),
+               total_column("objects_checked", 0.9),
+               total_column("bytes_read", 1.0),
                ReportColumn("problems_by_code", 1.3),
-               ReportColumn("problems", 0.7, "right", total=True))
+               total_column("problems", 0.7))
 COVERAGE_COLUMNS = (ReportColumn("tenant", 0.8),
-                    ReportColumn("objects", 0.9, "right", total=True),
-                    ReportColumn("checked_30d", 1.0, "right", total=True),
-                    ReportColumn("checked_90d", 1.0, "right", total=True),
-                    ReportColumn("checked_older", 1.0, "right", total=True),
-                    ReportColumn("never_checked", 1.0, "right", total=True),
-                    ReportColumn("checked_later", 1.0, "right", total=True))
+                    total_column("objects", 0.9),
+                    total_column("checked_30d", 1.0),
+                    total_column("checked_90d", 1.0),
+                    total_column("checked_older", 1.0),
+                    total_column("never_checked", 1.0),
+                    total_column("checked_later", 1.0))
 UNIT_COLUMNS = (ReportColumn("unit", 1.6), ReportColumn("tenant", 0.6),
                 ReportColumn("received_at", 1.0), ReportColumn("last_checked_at", 1.0))
 

@@ -11,7 +11,7 @@ from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from hramba.db.models import Migration, MigrationFile, Purge, Tenant
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.migrate import FINAL, UNRESOLVED
 from hramba.services.reports import Collected, Scope
 
@@ -23,10 +23,10 @@ UNFINISHED = tuple(s for s in (*FINAL, *UNRESOLVED) if s not in SHOWN)
 # page's width: the reconciliation, and its confirmation and staging purge.
 COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
            ReportColumn("started_at", 50),
-           ReportColumn("expected", 56, "right", total=True),
-           *(ReportColumn(state, width, "right", total=True) for state, width in zip(
+           total_column("expected", 56),
+           *(total_column(state, width) for state, width in zip(
                SHOWN, (50, 50, 56, 53, 52), strict=True)),
-           ReportColumn("unfinished", 46, "right", total=True))
+           total_column("unfinished", 46))
 CLOSING_COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
                    ReportColumn("remote", 104), ReportColumn("confirmed_by", 50),
                    ReportColumn("confirmed_at", 52), ReportColumn("purged_at", 52),

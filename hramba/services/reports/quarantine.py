@@ -16,20 +16,20 @@ from sqlalchemy.orm import Session
 
 from hramba.core.findings import CODES
 from hramba.db.models import Quarantined
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.quarantine import DISCARDED, HELD, RELEASED
 from hramba.services.reports import Collected, Scope, as_of, by_end, codes_in_scope
 
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
 
 WAITING_COLUMNS = (ReportColumn("tenant", 0.9), ReportColumn("code", 0.9),
-                   ReportColumn("items", 0.8, "right", total=True),
-                   ReportColumn("under_7d", 1.0, "right", total=True),
-                   ReportColumn("days_7_30", 1.0, "right", total=True),
-                   ReportColumn("over_30d", 1.0, "right", total=True))
+                   total_column("items", 0.8),
+                   total_column("under_7d", 1.0),
+                   total_column("days_7_30", 1.0),
+                   total_column("over_30d", 1.0))
 DECIDED_COLUMNS = (ReportColumn("tenant", 0.9), ReportColumn("code", 0.9),
-                   ReportColumn("released", 1.0, "right", total=True),
-                   ReportColumn("discarded", 1.0, "right", total=True))
+                   total_column("released", 1.0),
+                   total_column("discarded", 1.0))
 
 LABELS: dict[str, tuple[str, str]] = {
     "waiting": ("Gradivo v karanteni, ki čaka na odločitev",

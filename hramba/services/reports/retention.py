@@ -15,22 +15,22 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from hramba.db.models import Disposal, DisposalUnit, Purge, Tenant, Unit
-from hramba.domain.report import ReportColumn, ReportTable, Value
+from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.domain.retention import policy_ref
 from hramba.services.holds import held
 from hramba.services.purge import _in_view as purge_in_view
 from hramba.services.reports import Collected, Scope, codes_in_scope
 
 DUE_COLUMNS = (ReportColumn("tenant", 60), ReportColumn("policy", 140),
-               ReportColumn("units", 50, "right", total=True),
-               ReportColumn("held", 50, "right", total=True),
-               ReportColumn("disposed", 50, "right", total=True))
+               total_column("units", 50),
+               total_column("held", 50),
+               total_column("disposed", 50))
 # The register in two tables of the same rows (by tenant and number), so that each fits
 # an A4 page's width: what was listed and destroyed, and who decided it when.
 DISPOSAL_COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
                     ReportColumn("status", 46), ReportColumn("instruction", 90),
-                    ReportColumn("listed", 40, "right", total=True),
-                    ReportColumn("disposed", 44, "right", total=True),
+                    total_column("listed", 40),
+                    total_column("disposed", 44),
                     ReportColumn("certificate_sha256", 160))
 DECISION_COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
                     ReportColumn("proposed_by", 48), ReportColumn("proposed_at", 52),
