@@ -32,6 +32,7 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/ingest_bench.py
 	$(BIN)/python tests/bench/export_bench.py
+	$(BIN)/python tests/bench/report_bench.py
 
 bench-scale: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/scale_bench.py

@@ -4,6 +4,8 @@
     units/<tenant>/<unit_id>/files/<safe name>
     units/<tenant>/<unit_id>/evidence/<first 16 hex of the record's sha256>.ers
     disposals/<tenant>/disposal-<id>-<first 16 hex of its sha256>.json   (certificates)
+    disposals/<tenant>/disposal-<id>.pdf                 (the same, as a signed zapisnik)
+    disposals/<tenant>/migration-<id>-staging-purge.pdf  (a staging purge's certificate)
     exports/<tenant>/export-<id>-<first 16 hex of its sha256>.zip        (until purged)
     reports/<tenant>/<kind>-<time>[-<table>].<pdf|json|csv>~<16 hex>     (one tenant's)
     reports-archive/<kind>-<time>[-<table>].<pdf|json|csv>~<16 hex>      (several tenants')
@@ -88,6 +90,17 @@ def disposal_key(tenant: str, disposal_id: int, certificate_sha256: str) -> Obje
         raise ValueError("certificate keys are named by the certificate's sha256")
     return ObjectKey(f"{DISPOSALS}{check_tenant_code(tenant)}/disposal-{int(disposal_id)}-"
                      f"{certificate_sha256[:16]}.json")
+
+
+def disposal_pdf_key(tenant: str, disposal_id: int) -> ObjectKey:
+    """The signed zapisnik of a disposal: one per disposal, whatever its bytes."""
+    return ObjectKey(f"{DISPOSALS}{check_tenant_code(tenant)}/disposal-{int(disposal_id)}.pdf")
+
+
+def staging_purge_key(tenant: str, migration_id: int) -> ObjectKey:
+    """The signed certificate of a migration's staging purge (one per migration)."""
+    return ObjectKey(f"{DISPOSALS}{check_tenant_code(tenant)}/"
+                     f"migration-{int(migration_id)}-staging-purge.pdf")
 
 
 def export_prefix(tenant: str, export_id: int) -> str:

@@ -17,7 +17,8 @@ from hramba.wiring import init_archive
 pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3", "plugins.tsa",
                   "plugins.bouncycastle", "plugins.sftp", "plugins.feedserver"]
 
-TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production")
+TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production",
+                   address="Trg svobode 1, 1000 Ljubljana", responsible="Ana Župan")
 NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)
 
 

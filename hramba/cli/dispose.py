@@ -90,21 +90,17 @@ def ls(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 def certificate(ctx: typer.Context, disposal_id: int = ID,
                 out: Path = typer.Option(..., "--out", help="Folder to write into."),
                 as_json: bool = JSON_OPTION) -> None:
-    """Write the destruction certificate and, once sealed, its Evidence Record."""
+    """Write the destruction certificate (JSON, and the signed zapisnik as PDF) and, once
+    sealed, its Evidence Record."""
     from hramba.services import disposal as service
 
-    data, record = service.certificate_files(state(ctx).archive, disposal_id)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / f"disposal-{disposal_id}.json"]
-    written[0].write_bytes(data)
-    if record is not None:
-        written.append(out / f"disposal-{disposal_id}.ers")
-        written[1].write_bytes(record)
+    written = service.certificate_files(state(ctx).archive, disposal_id, out)
+    sealed = any(p.suffix == ".ers" for p in written)
     if as_json:
-        emit_json({"written": [str(p) for p in written], "sealed": record is not None})
+        emit_json({"written": [str(p) for p in written], "sealed": sealed})
         return
     typer.echo("\n".join(str(p) for p in written))
-    if record is None:
+    if not sealed:
         typer.echo("not sealed yet: run `hramba seal`, then write it again")
 
 

@@ -90,6 +90,16 @@ def confirm(ctx: typer.Context, migration_id: int = ID,
             as_json)
 
 
+@app.command("certificate")
+def certificate(ctx: typer.Context, migration_id: int = ID,
+                out: Path = typer.Option(..., "--out", help="Folder to write into.")) -> None:
+    """Write the signed certificate of the migration's staging purge (PDF, its JSON
+    attached), once the retention job has purged the staging area."""
+    from hramba.services.purge import staging_certificate
+
+    typer.echo(staging_certificate(state(ctx).archive, migration_id, out))
+
+
 def _render(current: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(current)

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 app = command_group("Budget users (tenants): register, list, show, change, offboard.")
 
 CODE = typer.Argument(..., help="Budget user code (šifra PU).")
+ADDRESS = typer.Option(None, "--address", help="Postal address, for the certificates.")
+RESPONSIBLE = typer.Option(None, "--responsible", help=(
+    "The person who answers for its records (named in destruction and purge "
+    "certificates)."))
 
 
 @app.command("add")
@@ -28,13 +32,15 @@ def add(
     accession: datetime | None = typer.Option(
         None, "--accession-date", formats=["%Y-%m-%d"],
         help="When the budget user joined the archive (default: today)."),
+    address: str | None = ADDRESS,
+    responsible: str | None = RESPONSIBLE,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a budget user."""
     from hramba.services import tenants
 
     new = tenants.NewTenant(code, tax_number, name, env,
-                            accession.date() if accession else None)
+                            accession.date() if accession else None, address, responsible)
     _render(tenants.add_tenant(state(ctx).archive, new), as_json, "registered")
 
 
@@ -66,6 +72,8 @@ def show(ctx: typer.Context, code: str = CODE, as_json: bool = JSON_OPTION) -> N
                          ("tax number", tenant.tax_number),
                          ("environment", tenant.environment),
                          ("accession", tenant.accession_date),
+                         ("address", tenant.address or "-"),
+                         ("responsible", tenant.responsible or "-"),
                          ("former codes", ", ".join(tenant.former_codes) or "-"),
                          ("offboarded", _offboarded(tenant)),
                          ("exports", "need approval" if tenant.exports_need_approval
@@ -84,18 +92,21 @@ def update(
     export_approval: bool | None = typer.Option(
         None, "--export-approval/--no-export-approval",
         help="Whether its retrieval exports wait for a second person's approval."),
+    address: str | None = ADDRESS,
+    responsible: str | None = RESPONSIBLE,
     env: str | None = typer.Option(None, "--env", hidden=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Change a budget user's name, code or tax number (never its environment), or whether
-    its exports need approval."""
+    """Change a budget user's name, code, tax number, address or responsible person (never
+    its environment), or whether its exports need approval."""
     from hramba.core.errors import RejectedInput
     from hramba.services import tenants
 
     if env is not None:
         raise RejectedInput("a tenant's environment never changes (--env): register a "
                             "production tenant of its own, with its own code")
-    change = tenants.TenantChange(new_code, name, tax_number, export_approval)
+    change = tenants.TenantChange(new_code, name, tax_number, export_approval, address,
+                                  responsible)
     _render(tenants.update_tenant(state(ctx).archive, code, change), as_json, "updated")
 
 

@@ -72,6 +72,9 @@ class Tenant(Base):
     offboarded_at: Mapped[datetime | None]
     offboard_reason: Mapped[str | None] = mapped_column(Text)
     exports_need_approval: Mapped[bool] = mapped_column(default=False)
+    # For the certificates (zapisnik): where it is, and who answers for its records.
+    address: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(255))
 
 
 class Unit(Base):
@@ -382,6 +385,8 @@ class Disposal(Base):
     certificate_key: Mapped[str | None] = mapped_column(String(512))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     evidence: Mapped[bytes | None] = mapped_column(LargeBinary)  # ER of the certificate
+    certificate_pdf_key: Mapped[str | None] = mapped_column(String(512))  # signed zapisnik
+    certificate_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class DisposalUnit(Base):
@@ -412,6 +417,8 @@ class Purge(Base):
     counts: Mapped[dict[str, Any]]
     sha256: Mapped[str] = mapped_column(String(64))  # over the sorted list of what went
     details: Mapped[dict[str, Any]]
+    certificate_key: Mapped[str | None] = mapped_column(String(512))  # staging: signed PDF
+    certificate_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 EXPORT_STATES = ("awaiting-approval", "queued", "building", "ready", "failed", "purged")

@@ -68,6 +68,7 @@ EVENT_TYPES: dict[str, str | None] = {
     "export.linked": "dissemination",
     "report.generated": "creation",
     "report.read": "dissemination",
+    "disposal.certificate_read": "dissemination",
     "unit.verified": "fixity check",
     "audit.read": None,
     # integrity
@@ -86,6 +87,8 @@ EVENT_TYPES: dict[str, str | None] = {
     "unit.disposed": "deletion",
     "traffic.purged": "deletion",
     "staging.purged": "deletion",
+    "staging.certified": "creation",
+    "staging.certificate_read": "dissemination",
     "export.purged": "deletion",
     # the archive itself: configuration, tenants, accounts, access, jobs
     "config.changed": None,

@@ -6,8 +6,10 @@ and not held. Execution deletes every object of each unit (every version, in S3)
 when storage itself no longer retains it and no hold covers it: held and still-locked
 units are skipped and named in the certificate. A disposed unit keeps its row, its files'
 digests and its Evidence Records (the tombstone), so its existence and integrity up to
-disposal stay provable. The destruction certificate (JSON) is stored, and its hash is
-sealed with the next timestamp batch (hramba.services.seal).
+disposal stay provable. The destruction certificate is stored twice: as JSON, whose hash
+is sealed with the next timestamp batch (hramba.services.seal), and as the signed PDF of
+the zapisnik and popis (hramba.domain.certificate) that carries that JSON. Both name the
+creator's address and responsible person, so a proposal needs them recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,14 +29,18 @@ from hramba.core.types import Digest, ObjectKey, StoredObject, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Disposal, DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.domain.access import Action
+from hramba.domain.certificate import destruction_document, to_bytes
+from hramba.domain.document import PdfDocument
 from hramba.domain.retention import policy_ref
 from hramba.services import access, audit
+from hramba.services.certify import creator, store_signed
 from hramba.services.context import Archive
 from hramba.services.holds import held, units_objects
 from hramba.services.locks import exclusive
-from storage.keys import disposal_key
+from hramba.services.units import write_checked
+from storage.keys import disposal_key, disposal_pdf_key
 
-CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/1"
+CERTIFICATE_FORMAT = "e-hramba-destruction-certificate/2"  # /2: creator, archive
 OPEN = ("proposed", "approved")
 DELETING = "deleting"  # its objects are being deleted; see fixity
 PAGE = 200
@@ -50,6 +57,7 @@ def propose(archive: Archive, tenant: str, *, instruction: str,
                             "that allows destruction (--instruction REF)")
     as_of = as_of or archive.clock.now()
     with transaction(archive.db) as session:
+        _check_creator(session, ref.id, tenant)
         listed, left_out = _candidates(session, ref.id, as_of)
         if not listed:
             raise Conflict(f"nothing of {tenant} is due for disposal by {as_of:%Y-%m-%d}"
@@ -67,6 +75,17 @@ def propose(archive: Archive, tenant: str, *, instruction: str,
                                                "units": len(listed), "left_out": left_out})
         disposal_id = row.id
     return _show(archive, disposal_id) | {"left_out": left_out}
+
+
+def _check_creator(session: Session, tenant_id: int, code: str) -> None:
+    """The zapisnik names the creator's address and responsible person: both recorded."""
+    named = creator(session, tenant_id)
+    lacking = [what for what, key in (("address", "address"),
+                                      ("responsible person", "responsible")) if not named[key]]
+    if lacking:
+        raise RejectedInput(f"tenant {code} has no {' or '.join(lacking)} recorded; the "
+                            "destruction certificate names them (hramba tenant update "
+                            f"{code} --address ... --responsible ...)")
 
 
 def _candidates(session: Session, tenant_id: int, as_of: datetime
@@ -151,11 +170,21 @@ def _execute(archive: Archive, disposal_id: int, progress: Progress) -> dict[str
         pending = list(session.scalars(select(DisposalUnit.unit_id).where(
             DisposalUnit.disposal_id == disposal_id, DisposalUnit.state != "disposed")
             .order_by(DisposalUnit.unit_id)))
+    if pending:
+        _can_sign(archive)
     progress.total(len(pending))
     for start in range(0, len(pending), PAGE):
         _dispose_page(archive, disposal_id, pending[start:start + PAGE], progress)
     _certify(archive, disposal_id)
     return _show(archive, disposal_id)
+
+
+def _can_sign(archive: Archive) -> None:
+    """Sign a blank page first: a key expired or a TSA refused stops the disposal before
+    anything is destroyed, not after, with a certificate owed."""
+    from hramba.trust.pdf import render
+
+    archive.signing.sign(render(PdfDocument("e-hramba: signing check", [])))
 
 
 def _dispose_page(archive: Archive, disposal_id: int, unit_ids: list[str],
@@ -231,34 +260,46 @@ def _stat(archive: Archive, key: ObjectKey) -> StoredObject | None:
 
 
 def _certify(archive: Archive, disposal_id: int) -> None:
-    """Record the destruction certificate, store it, then mark the disposal executed; a
-    re-run after a crash stores the certificate already recorded, not a second one."""
+    """Record the destruction certificate, store it as JSON and as the signed zapisnik,
+    then mark the disposal executed; a re-run after a crash stores the certificate
+    already recorded, and keeps the zapisnik already stored, not a second one."""
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         tenant = _code(session, row)
         if row.certificate is None:
-            body = certificate(session, row, archive.clock.now())
-            row.certificate = json.dumps(body, indent=1, sort_keys=True,
-                                         ensure_ascii=False).encode("utf-8")
+            row.certificate = to_bytes(certificate(session, row, archive.clock.now(),
+                                                        archive.name))
         data = row.certificate
     sha256 = Digest.of_bytes(data)
     key = disposal_key(tenant, disposal_id, sha256.hex)
+    keep = archive.policies.for_kind("unit").due(archive.clock.now())
     if not archive.store.exists(key):
-        keep = archive.policies.for_kind("unit").due(archive.clock.now())
         archive.store.put(key, io.BytesIO(data), size=len(data), sha256=sha256,
                           retain_until=keep)
         archive.store.sync()
+    body = json.loads(data)
+    pdf_key = disposal_pdf_key(tenant, disposal_id)
+    document = destruction_document(body, json_name(disposal_id), sha256.hex)
+    pdf_sha256 = store_signed(archive, pdf_key, document, keep).hex
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         row.status, row.executed_at = "executed", archive.clock.now()
         row.certificate_sha256, row.certificate_key = sha256.hex, key
+        row.certificate_pdf_sha256, row.certificate_pdf_key = pdf_sha256, pdf_key
         audit.record(session, archive, "disposal.executed", f"disposal {disposal_id}",
                      tenant=tenant, details={"certificate_sha256": sha256.hex,
                                              "certificate": key,
-                                             "counts": json.loads(data)["counts"]})
+                                             "certificate_pdf_sha256": pdf_sha256,
+                                             "certificate_pdf": pdf_key,
+                                             "counts": body["counts"]})
 
 
-def certificate(session: Session, row: Disposal, now: datetime) -> dict[str, Any]:
+def json_name(disposal_id: int) -> str:
+    return f"disposal-{disposal_id}.json"
+
+
+def certificate(session: Session, row: Disposal, now: datetime,
+                archive_name: str) -> dict[str, Any]:
     """The destruction certificate: who decided what under which instruction, and a
     tombstone of every disposed unit (metadata, digests, its Evidence Record's hash)."""
     listed = session.execute(select(DisposalUnit, Unit).join(Unit).where(
@@ -267,6 +308,7 @@ def certificate(session: Session, row: Disposal, now: datetime) -> dict[str, Any
     skipped = [{"unit_id": d.unit_id, "state": d.state, "detail": d.detail}
                for d, _ in listed if d.state != "disposed"]
     return {"format": CERTIFICATE_FORMAT, "disposal": row.id, "tenant": _code(session, row),
+            "creator": creator(session, row.tenant_id), "archive": archive_name,
             "instruction": row.instruction, "as_of": row.as_of.isoformat(),
             "proposed": {"by": row.proposed_by, "at": row.proposed_at.isoformat()},
             "approved": {"by": row.approved_by, "at": iso(row.approved_at)},
@@ -312,6 +354,8 @@ def _show(archive: Archive, disposal_id: int) -> dict[str, Any]:
                               "reason": row.cancel_reason} if row.cancelled_by else None,
                 "certificate_sha256": row.certificate_sha256,
                 "certificate_key": row.certificate_key,
+                "certificate_pdf_sha256": row.certificate_pdf_sha256,
+                "certificate_pdf_key": row.certificate_pdf_key,
                 "sealed_in_batch": row.batch_id,
                 "units": [{"unit_id": u, "state": s, "detail": d, **_reviewed(unit)}
                           for u, s, d, unit in units]}
@@ -334,14 +378,32 @@ def list_disposals(archive: Archive) -> list[dict[str, Any]]:
     return [_show(archive, i) for i in ids]
 
 
-def certificate_files(archive: Archive, disposal_id: int) -> tuple[bytes, bytes | None]:
-    """The certificate's bytes and, once sealed, its Evidence Record (DER)."""
+def certificate_files(archive: Archive, disposal_id: int, out: Path) -> list[Path]:
+    """Write into `out` the certificate's JSON, once sealed its Evidence Record (DER), and
+    the signed zapisnik (its digest checked as it is written); a read, so an event."""
     _check(archive, disposal_id, Action.DISPOSE_READ)
     with transaction(archive.db) as session:
         row = _get(session, disposal_id)
         if row.certificate is None:
             raise NotFound(f"disposal {disposal_id} has no certificate yet (execute it)")
-        return row.certificate, row.evidence
+        data, record, tenant = row.certificate, row.evidence, _code(session, row)
+        pdf = (row.certificate_pdf_key, row.certificate_pdf_sha256)
+    stem = out / f"disposal-{disposal_id}"
+    targets = [stem.with_suffix(".json"), *([stem.with_suffix(".ers")] if record else []),
+               *([stem.with_suffix(".pdf")] if pdf[0] else [])]
+    if taken := [p for p in targets if p.exists()]:
+        raise Conflict(f"{taken[0]} already exists; choose another --out directory")
+    out.mkdir(parents=True, exist_ok=True)
+    targets[0].write_bytes(data)
+    if record:
+        targets[1].write_bytes(record)
+    if pdf[0] and pdf[1]:
+        write_checked(archive, ObjectKey(pdf[0]), Digest.sha256(pdf[1]), targets[-1])
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "disposal.certificate_read", f"disposal {disposal_id}",
+                     tenant=tenant, details={"out": str(out),
+                                             "files": [p.name for p in targets]})
+    return targets
 
 
 def _check(archive: Archive, disposal_id: int, action: Action) -> None:

@@ -3,7 +3,10 @@ retrieval export packages after theirs.
 
 Each purge deletes, then leaves a purge record (what, when, under which policy, counts
 and a SHA-256 over the sorted list of what went), in the same transaction as its audit
-event. What a purge removes is gone for good: no backup is kept, by design.
+event. What a purge removes is gone for good: no backup is kept, by design. A staging
+purge then gets its certificate: a signed PDF (hramba.domain.certificate) carrying the
+JSON of the migration, the record and every file, stored WORM beside the destruction
+certificates; the next run makes one that a crash left unmade.
 
 The purges are the scheduled retention job's (Action.SCHEDULE: an operator runs them
 under the policies, without a say in what goes), of the tenants its principal serves.
@@ -21,8 +24,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import ConfigurationError, RetentionLocked
-from hramba.core.types import iso
+from hramba.core.errors import ConfigurationError, Conflict, NotFound, RetentionLocked
+from hramba.core.types import Digest, ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import (
     Export,
@@ -34,15 +37,20 @@ from hramba.db.models import (
     Unit,
 )
 from hramba.domain.access import Action
+from hramba.domain.certificate import staging_document, to_bytes
 from hramba.domain.export import ExportState
 from hramba.domain.retention import Policy, policy_ref
 from hramba.services import access, audit
+from hramba.services.certify import creator, store_signed
 from hramba.services.context import Archive
 from hramba.services.holds import held
+from hramba.services.units import write_checked
 from ingest.sftp import Endpoint, SftpSource, remove
-from storage.keys import export_prefix
+from storage.keys import export_prefix, staging_purge_key
 
 PAGE = 1000
+STAGING_FORMAT = "e-hramba-staging-purge-certificate/1"
+MIGRATION = "migration "  # a staging purge's subject: MIGRATION + its id
 HELD_HERE = ("archived", "duplicate", "quarantined")  # what the archive holds a copy of
 
 
@@ -82,7 +90,12 @@ def purge_staging(archive: Archive) -> dict[str, int]:
     due = [(mid, code) for mid, at, code in confirmed if at and policy.due(at) <= now]
     for migration_id, code in due:
         _purge_migration(archive, policy, migration_id, code)
-    return {"staging areas purged": len(due)}
+    with transaction(archive.db) as session:
+        uncertified = list(session.scalars(select(Purge.id).where(
+            Purge.kind == "staging", Purge.certificate_key.is_(None)).order_by(Purge.id)))
+    for purge_id in uncertified:
+        _certify_staging(archive, purge_id)
+    return {"staging areas purged": len(due), "staging purges certified": len(uncertified)}
 
 
 def purge_exports(archive: Archive) -> dict[str, int]:
@@ -141,11 +154,80 @@ def _purge_migration(archive: Archive, policy: Policy, migration_id: int, tenant
             .order_by(MigrationFile.path)).all()
         session.execute(update(Migration).where(Migration.id == migration_id)
                         .values(purged_at=archive.clock.now()))
-        _record(session, archive, policy, "staging", f"migration {migration_id}",
+        _record(session, archive, policy, "staging", _subject(migration_id),
                 {"files": len(on_disk), "bytes": removed, "staged files": len(staged),
                  **remote},
                 [f"{path}\t{size}\t{sha256}" for path, size, sha256 in staged],
                 {"tenant": tenant, "folder": str(folder)})
+
+
+def _certify_staging(archive: Archive, purge_id: int) -> None:
+    """The staging purge's signed certificate, stored and then recorded with an event."""
+    with transaction(archive.db) as session:
+        purge = session.get_one(Purge, purge_id)
+        migration = session.get_one(Migration, int(purge.subject.removeprefix(MIGRATION)))
+        body = _staging_body(session, archive, purge, migration)
+        tenant, executed_at = body["creator"]["code"], purge.executed_at
+    data = to_bytes(body)
+    name = f"migration-{migration.id}-staging-purge.json"
+    key = staging_purge_key(tenant, migration.id)
+    keep = archive.policies.for_kind("unit").due(executed_at)
+    sha256 = store_signed(archive, key, staging_document(body, name, Digest.of_bytes(data).hex),
+                          keep).hex
+    with transaction(archive.db) as session:
+        purge = session.get_one(Purge, purge_id)
+        purge.certificate_key, purge.certificate_sha256 = key, sha256
+        audit.record(session, archive, "staging.certified", purge.subject, tenant=tenant,
+                     details={"purge": purge_id, "certificate": key,
+                              "certificate_sha256": sha256})
+
+
+def staging_certificate(archive: Archive, migration_id: int, out: Path) -> Path:
+    """Write the signed certificate of a migration's staging purge into `out` (its digest
+    checked as it is written); a read, so an event."""
+    subject = _subject(migration_id)
+    access.check_owner(archive, Action.DISPOSE_READ, Migration, migration_id, subject)
+    with transaction(archive.db) as session:
+        found = session.execute(select(Purge.certificate_key, Purge.certificate_sha256).where(
+            Purge.kind == "staging", Purge.subject == subject)).first()
+        tenant = session.scalar(select(Tenant.code).join(Migration).where(
+            Migration.id == migration_id))
+    if found is None or found[0] is None or found[1] is None:
+        raise NotFound(f"{subject} has no staging purge certificate yet (its staging area "
+                       "is purged by the retention job, when the staging policy says)")
+    target = out / f"migration-{migration_id}-staging-purge.pdf"
+    if target.exists():
+        raise Conflict(f"{target} already exists; choose another --out directory")
+    out.mkdir(parents=True, exist_ok=True)
+    write_checked(archive, ObjectKey(found[0]), Digest.sha256(found[1]), target)
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "staging.certificate_read", subject, tenant=tenant,
+                     details={"out": str(out), "files": [target.name]})
+    return target
+
+
+def _staging_body(session: Session, archive: Archive, purge: Purge, migration: Migration
+                  ) -> dict[str, Any]:
+    files = session.execute(select(MigrationFile).where(
+        MigrationFile.migration_id == migration.id).order_by(MigrationFile.path)).scalars()
+    listed = [{"path": f.path, "size": f.size if f.size is not None else f.expected_size,
+               "sha256": f.sha256, "state": f.state, "unit_id": f.unit_id} for f in files]
+    return {"format": STAGING_FORMAT, "purge": purge.id, "archive": archive.name,
+            "creator": creator(session, migration.tenant_id),
+            "migration": {"id": migration.id, "remote": migration.remote,
+                          "started_at": iso(migration.started_at),
+                          "confirmed_at": iso(migration.confirmed_at),
+                          "confirmed_by": migration.confirmed_by,
+                          "accepted_gaps": migration.accepted_gaps,
+                          "purge_remote": migration.purge_remote},
+            "policy": policy_ref(purge.policy_id, purge.policy_version),
+            "executed_at": iso(purge.executed_at), "counts": purge.counts,
+            "record_sha256": purge.sha256,
+            "files_by_state": dict(Counter(f["state"] for f in listed)), "files": listed}
+
+
+def _subject(migration_id: int) -> str:
+    return f"{MIGRATION}{migration_id}"
 
 
 def _purge_remote(archive: Archive, migration_id: int) -> dict[str, int]:
@@ -202,7 +284,9 @@ def list_purges(archive: Archive) -> list[dict[str, Any]]:
         rows = [{"id": p.id, "kind": p.kind, "subject": p.subject,
                  "policy": policy_ref(p.policy_id, p.policy_version),
                  "executed_at": p.executed_at.isoformat(), "counts": p.counts,
-                 "sha256": p.sha256, "details": p.details}
+                 "sha256": p.sha256, "details": p.details,
+                 "certificate_key": p.certificate_key,
+                 "certificate_sha256": p.certificate_sha256}
                 for p in session.scalars(select(Purge).order_by(Purge.id))]
     return [seen for row in rows if (seen := _in_view(row, codes))]
 

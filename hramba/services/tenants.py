@@ -39,6 +39,8 @@ class NewTenant:
     name: str
     environment: str = rules.PRODUCTION
     accession_date: date | None = None
+    address: str | None = None  # for the certificates (zapisnik)
+    responsible: str | None = None  # the person who answers for its records
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class TenantChange:
     name: str | None = None
     tax_number: str | None = None
     exports_need_approval: bool | None = None  # its retrieval exports wait for approval
+    address: str | None = None
+    responsible: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class TenantInfo:
     offboarded_at: datetime | None
     offboard_reason: str | None
     exports_need_approval: bool = False
+    address: str | None = None
+    responsible: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "tax_number": self.tax_number, "name": self.name,
@@ -72,7 +78,8 @@ class TenantInfo:
                 "check_digit_ok": self.check_digit_ok, "former_codes": list(self.former_codes),
                 "offboarded_at": iso(self.offboarded_at),
                 "offboard_reason": self.offboard_reason,
-                "exports_need_approval": self.exports_need_approval}
+                "exports_need_approval": self.exports_need_approval,
+                "address": self.address, "responsible": self.responsible}
 
 
 def add_tenant(archive: Archive, new: NewTenant) -> TenantInfo:
@@ -83,7 +90,8 @@ def add_tenant(archive: Archive, new: NewTenant) -> TenantInfo:
     tenant = Tenant(code=rules.check_code(new.code), name=rules.check_name(new.name),
                     tax_number=rules.check_tax_number(new.tax_number, environment),
                     environment=environment, accession_date=new.accession_date or now.date(),
-                    created_at=now, former_codes=[])
+                    created_at=now, former_codes=[], address=_text(new.address),
+                    responsible=_text(new.responsible))
     with _unique(tenant.code, tenant.tax_number, environment), \
             transaction(archive.db) as session:
         _check_code_free(session, tenant.code)
@@ -162,23 +170,35 @@ def describe(tenant: Tenant) -> TenantInfo:
     return TenantInfo(tenant.code, tenant.tax_number, tenant.name, tenant.environment,
                       tenant.accession_date, rules.tax_check_digit_ok(tenant.tax_number),
                       tuple(tenant.former_codes), tenant.offboarded_at,
-                      tenant.offboard_reason, tenant.exports_need_approval)
+                      tenant.offboard_reason, tenant.exports_need_approval, tenant.address,
+                      tenant.responsible)
 
 
 def _wanted(tenant: Tenant, change: TenantChange) -> dict[str, Any]:
     """The checked new values of `change` that differ from the tenant's."""
     if change == TenantChange():
-        raise RejectedInput("nothing to change: give --name, --code, --tax-number or "
-                            "--export-approval")
+        raise RejectedInput("nothing to change: give --name, --code, --tax-number, "
+                            "--address, --responsible or --export-approval")
     checked = {
         "code": None if change.code is None else rules.check_code(change.code),
         "name": None if change.name is None else rules.check_name(change.name),
         "tax_number": None if change.tax_number is None
         else rules.check_tax_number(change.tax_number, tenant.environment),
         "exports_need_approval": change.exports_need_approval,
+        "address": _text(change.address),
+        "responsible": _text(change.responsible),
     }
     return {field: value for field, value in checked.items()
             if value is not None and value != getattr(tenant, field)}
+
+
+def _text(value: str | None) -> str | None:
+    """An optional free text, trimmed; given but blank is refused, not stored empty."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise RejectedInput("an address or a responsible person cannot be blank")
+    return value.strip()
 
 
 def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hramba.trust.devtsa import (
+    YEARS,
     certificate_builder,
     dev_ca,
     dev_name,
@@ -56,7 +57,7 @@ def create_dev_signing(folder: Path, now: datetime) -> DevSigningFiles:
     ca_key, ca = dev_ca(f"e-hramba development signing CA (NOT qualified) {made}", now)
     key = ec.generate_private_key(ec.SECP256R1())
     certificate = (certificate_builder(dev_name(f"{NOT_QUALIFIED} {made}"), ca.subject,
-                                       key.public_key(), now, years=10)
+                                       key.public_key(), now, years=YEARS)
                    .add_extension(cx509.BasicConstraints(ca=False, path_length=None),
                                   critical=True)
                    .add_extension(key_usage(cert_sign=False), critical=True)

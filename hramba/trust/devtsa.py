@@ -46,6 +46,11 @@ class DevTsaFiles:
         return self.folder / "dev-tsa.key"
 
 
+# As long as its CA: a demo or test archive still timestamps (and signs its destruction
+# certificates) when its ten-year-old invoices fall due; a production TSA is its own.
+YEARS = 30
+
+
 def create_dev_tsa(folder: Path, now: datetime) -> DevTsaFiles:
     """Make the CA and TSA certificate and key once; keep what exists (idempotent)."""
     files = DevTsaFiles(folder)
@@ -56,7 +61,7 @@ def create_dev_tsa(folder: Path, now: datetime) -> DevTsaFiles:
     ca_key, ca = dev_ca(f"{NOT_QUALIFIED} root {made}", now)
     tsa_key = ec.generate_private_key(ec.SECP256R1())
     tsa = (certificate_builder(dev_name(f"{NOT_QUALIFIED} {made}"), ca.subject,
-                               tsa_key.public_key(), now, years=10)
+                               tsa_key.public_key(), now, years=YEARS)
            .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
            .add_extension(key_usage(cert_sign=False), critical=True)
            .add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),

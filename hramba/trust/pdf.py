@@ -104,13 +104,18 @@ class _Face:
         self._advance: dict[int, float] = {code: metrics[name][0] / per_em
                                            for code, name in tt.getBestCmap().items()}
         self._missing: float = metrics[".notdef"][0] / per_em
+        self._shown: dict[str, bytes] = {}  # a report repeats its cells' words often
 
     def width(self, text: str, size: float) -> float:
         return sum(self._advance.get(ord(c), self._missing) for c in text) * size
 
     def show(self, text: str) -> bytes:
         # No /ActualText span per string: the ToUnicode map already extracts the text.
-        return bytes(self.engine.shape(text, with_actual_text=False).graphics_ops)
+        # Shaped once per string: the glyphs it uses are recorded for the subset then.
+        if text not in self._shown:
+            self._shown[text] = bytes(self.engine.shape(text, with_actual_text=False)
+                                      .graphics_ops)
+        return self._shown[text]
 
 
 class _Pages:

@@ -28,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -160,25 +160,40 @@ def unit_rows(world: World, count: int, seed: int) -> Iterator[tuple[Any, ...]]:
                amount, "EUR" if rng.random() < 0.99 else "USD", way.value, sealed)
 
 
+TENANT_COLUMNS = ("id", "code", "tax_number", "name", "environment", "accession_date",
+                  "created_at")
+BATCH_COLUMNS = ("id", "sealed_at", "algorithm", "root", "token", "tsa", "certificates",
+                 "revocation", "audit_seq", "audit_hash", "audit_path", "units")
+
+
+def tenant_rows(world: World, now: datetime) -> Iterator[tuple[Any, ...]]:
+    """The world's tenants, PU001 (the largest) first."""
+    for n, t in enumerate(world.tenants, start=1):
+        yield n, f"PU{n:03d}", t.tax_id, t.name, "production", FIRST_DAY, now
+
+
+def batch_rows(now: datetime) -> Iterator[tuple[Any, ...]]:
+    """The 200 batches the Evidence Records (EVIDENCE) are spread over."""
+    for n in range(1, 201):
+        yield n, now, "sha256", "0" * 64, b"token", "bench", "", "{}", 1, "0" * 64, "{}", 5000
+
+
+def copy_rows(cur: psycopg.Cursor[Any], table: str, columns: tuple[str, ...],
+              rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY `rows` into `table`, each written as it is generated (streamed)."""
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def load(dbname: str, world: World, count: int, seed: int) -> None:
     """Tenants, batches and units by COPY, then the units' Evidence Records (EVIDENCE)."""
     started = time.perf_counter()
+    now = datetime.now(UTC)
     with psycopg.connect(f"{SERVER} dbname={dbname}") as conn, conn.cursor() as cur:
-        now = datetime.now(UTC)
-        with cur.copy("COPY tenants (id, code, tax_number, name, environment, "
-                      "accession_date, created_at) FROM STDIN") as copy:
-            for n, t in enumerate(world.tenants, start=1):
-                copy.write_row((n, f"PU{n:03d}", t.tax_id, t.name, "production",
-                                FIRST_DAY, now))
-        with cur.copy("COPY batches (id, sealed_at, algorithm, root, token, tsa, "
-                      "certificates, revocation, audit_seq, audit_hash, audit_path, units) "
-                      "FROM STDIN") as copy:
-            for n in range(1, 201):
-                copy.write_row((n, now, "sha256", "0" * 64, b"token", "bench", "", "{}", 1,
-                                "0" * 64, "{}", 5000))
-        with cur.copy(f"COPY units ({', '.join(UNIT_COLUMNS)}) FROM STDIN") as units:
-            for row in unit_rows(world, count, seed):
-                units.write_row(row)
+        copy_rows(cur, "tenants", TENANT_COLUMNS, tenant_rows(world, now))
+        copy_rows(cur, "batches", BATCH_COLUMNS, batch_rows(now))
+        copy_rows(cur, "units", UNIT_COLUMNS, unit_rows(world, count, seed))
         cur.execute(EVIDENCE)
         cur.execute("ANALYZE")
     print(f"loaded {count:,} units of {len(world.tenants)} tenants in "
@@ -232,7 +247,7 @@ def searches(world: World, tenant_ids: dict[str, int]) -> list[tuple[str, Princi
     top, rare = world.parties[0], world.parties[-1]
     bu = Principal("bench-bu", frozenset({Role.BUDGET_USER}),
                    frozenset({tenant_ids["PU002"], tenant_ids["PU003"]}))
-    month = {"date_from": date(2024, 3, 1), "date_to": date(2024, 3, 31)}
+    month: dict[str, Any] = {"date_from": date(2024, 3, 1), "date_to": date(2024, 3, 31)}
     return [
         ("largest tenant, a month", None, SearchCriteria(tenant=big, **month)),
         ("largest tenant, everything", None, SearchCriteria(tenant=big)),

@@ -13,5 +13,6 @@ def cli(tmp_path: Path) -> Cli:
     """A CLI on the embedded default in a fresh data directory, with one tenant."""
     cli = Cli(tmp_path / "home", clean_env())
     cli("init")
-    cli("tenant", "add", "OBCINA1", "--tax-number", "SI21423512", "--name", "Občina Primer")
+    cli("tenant", "add", "OBCINA1", "--tax-number", "SI21423512", "--name", "Občina Primer",
+        "--address", "Trg svobode 1, 1000 Ljubljana", "--responsible", "Ana Župan")
     return cli

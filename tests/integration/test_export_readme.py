@@ -26,7 +26,7 @@ from hramba.services.evidence import export_evidence
 from hramba.services.renewal import renew
 from hramba.services.seal import seal
 from hramba.trust.certs import load_certificates
-from hramba.trust.devtsa import DevTimestamper, create_dev_tsa
+from hramba.trust.devtsa import YEARS, DevTimestamper, create_dev_tsa
 from hramba.trust.ers import read_evidence_record
 from hramba.trust.instructions import COMMAND, EXPECTED
 
@@ -35,9 +35,9 @@ from .test_seal import http_sealing
 
 LOCAL = pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
 DAY = timedelta(days=1)
-# The development TSA's certificate runs 3650 days: renewing a day later with a new one,
-# this margin makes the old due and the new not (a renewal never takes a TSA due itself).
-MARGIN = timedelta(days=3650) - DAY / 2
+# The development TSA's certificate runs YEARS: renewing a day later with a new one, this
+# margin makes the old due and the new not (a renewal never takes a TSA due itself).
+MARGIN = timedelta(days=365 * YEARS) - DAY / 2
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from tempfile import mkdtemp
 from typing import Any
 
 import pytest
@@ -107,7 +108,9 @@ def tenant_records(archive: Archive, code: str) -> dict[str, Any]:
 
 @pytest.fixture
 def records(archive: Archive, profile_settings: Settings, tmp_path: Path) -> Records:
-    add_tenant(archive, NewTenant(B, "SI39705684", "Občina Druga", "production"))
+    add_tenant(archive, NewTenant(B, "SI39705684", "Občina Druga", "production",
+                                  address="Glavni trg 2, 2000 Maribor",
+                                  responsible="Bojan Drugi"))
     folder = tmp_path / "in"
     list(write_corpus(folder, 1, ("Občina Druga", "SI39705684")))  # addressed to B
     return Records(tenant_records(archive, A), tenant_records(archive, B), folder,
@@ -138,7 +141,8 @@ COMMANDS: dict[str, Call] = {
     "dispose execute": lambda a, r: disposal.execute(a, r.a["disposal"]),
     "dispose show": lambda a, r: disposal.show(a, r.a["disposal"]),
     "dispose ls": lambda a, r: disposal.list_disposals(a),
-    "dispose certificate": lambda a, r: disposal.certificate_files(a, r.a["disposal"]),
+    "dispose certificate": lambda a, r: disposal.certificate_files(a, r.a["disposal"],
+                                                                 Path(mkdtemp())),
     "fixity": lambda a, r: fixity.run_fixity(a, A),
     "fixity sweep": lambda a, r: fixity.sweep(a),
     "evidence renew": lambda a, r: renew(a),
@@ -180,7 +184,8 @@ BY_RECORD: dict[str, tuple[str, OnRecord]] = {
     "dispose cancel": ("disposal", lambda a, d, r: disposal.cancel(a, d, reason="r")),
     "dispose execute": ("disposal", lambda a, d, r: disposal.execute(a, d)),
     "dispose show": ("disposal", lambda a, d, r: disposal.show(a, d)),
-    "dispose certificate": ("disposal", lambda a, d, r: disposal.certificate_files(a, d)),
+    "dispose certificate": ("disposal", lambda a, d, r: disposal.certificate_files(
+        a, d, Path(mkdtemp()))),
     "fixity --tenant": ("tenant", lambda a, t, r: fixity.run_fixity(a, t)),
 }
 
@@ -329,7 +334,9 @@ def test_a_test_tenant_stays_out_of_production_plans(archive: Archive,
                                                      records: Records) -> None:
     """Its units never appear in a plan for no tenant in particular; naming it works,
     and so does proposing its disposal."""
-    add_tenant(archive, NewTenant(TEST, "SI12345678", "Občina Primer (test)", "test"))
+    add_tenant(archive, NewTenant(TEST, "SI12345678", "Občina Primer (test)", "test",
+                                  address="Trg svobode 1, 1000 Ljubljana",
+                                  responsible="Ana Župan"))
     of_test = tenant_records(archive, TEST)  # proposed by naming it, too
     everything = retention.plan(archive, as_of=DUE)
     assert {u["tenant"] for u in everything["units"]["held"]} == {A, B}

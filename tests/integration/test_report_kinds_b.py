@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from tempfile import mkdtemp
 from typing import Any
 
 import pytest
@@ -49,7 +50,9 @@ KINDS = (ReportKind.RETENTION, ReportKind.HOLDS, ReportKind.MIGRATIONS, ReportKi
 
 
 def second_tenant(archive: Archive) -> None:
-    add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production"))
+    add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production",
+                                  address="Glavni trg 2, 2000 Maribor",
+                                  responsible="Bojan Drugi"))
 
 
 def invoice(archive: Archive, tenant: str, issued: str, n: int) -> str:
@@ -135,7 +138,8 @@ def test_retention_report(archive: Archive, clock: FixedClock, tmp_path: Path) -
     done = disposal.execute(archive, proposal["id"])
     withdrawn = disposal.propose(archive, "OBCINA2", instruction="N-9")["id"]
     disposal.cancel(archive, withdrawn, reason="instruction withdrawn")
-    assert purge_staging(archive) == {"staging areas purged": 1}
+    assert purge_staging(archive) == {"staging areas purged": 1,
+                                      "staging purges certified": 1}
     assert purge_traffic(archive) == {"traffic records purged": 3}
     # Back to real time to sign the reports: the development signing key of NOW has
     # expired by 2037 (and S3 takes no lock already past in real time).
@@ -161,11 +165,11 @@ def test_retention_report(archive: Archive, clock: FixedClock, tmp_path: Path) -
     assert disposed == [u["unit_id"] for u in done["units"] if u["state"] == "disposed"]
     assert sorted(u["unit_id"] for u in shown["units"]) == sorted(
         [ours[0], ours[2], ours[3]])  # due and not held: the 2025 one is due earlier
-    certificate, _ = disposal.certificate_files(archive, proposal["id"])
+    certificate = disposal.certificate_files(archive, proposal["id"], Path(mkdtemp()))[0]
     decided = datetime.fromisoformat(shown["proposed_at"])
     assert table(report, "disposals").rows == [(
         "OBCINA1", proposal["id"], "executed", "NAVODILO-2036/7", len(shown["units"]),
-        len(disposed), hashlib.sha256(certificate).hexdigest())]
+        len(disposed), hashlib.sha256(certificate.read_bytes()).hexdigest())]
     check_totals(table(report, "disposals"))
     assert table(report, "disposal_decisions").rows == [(
         "OBCINA1", proposal["id"], archive.actor, decided, "boris",
@@ -320,7 +324,8 @@ def test_migrations_report(archive: Archive, clock: FixedClock, tmp_path: Path) 
     migrate.confirm(archive, first, accept_gaps="the provider lost five files")
     other = staged(archive, "OBCINA2", {"archived": 2}, NOW + timedelta(days=1))
     clock.at = at(date(2026, 5, 10))
-    assert purge_staging(archive) == {"staging areas purged": 1}
+    assert purge_staging(archive) == {"staging areas purged": 1,
+                                      "staging purges certified": 1}
     later = staged(archive, "OBCINA1", {"archived": 1, "pending": 4}, clock.now())
 
     march = check_stored(archive, ReportKind.MIGRATIONS, tmp_path / "m",

@@ -19,9 +19,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from cryptography import x509 as cx509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from plugins.cli import Cli, clean_env
 from plugins.services import missing
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -40,10 +37,10 @@ from hramba.services.seal import seal
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.services.units import load_unit
 from hramba.trust.certs import load_certificates
-from hramba.trust.devtsa import dev_ca, dev_name, key_usage
 from hramba.trust.pdf import PadesPdfSigner, SigningKey
 
 from .principals import acting_as, principal
+from .signing import short_lived_key
 from .test_search import OTHER_TAX, archive_invoice, budget_user
 
 KINDS_DONE = [k for k in ReportKind
@@ -258,27 +255,6 @@ def test_on_the_command_line(archive: Archive, tmp_path: Path) -> None:
     assert unknown.code == 2
     for kind in KINDS_DONE:
         assert kind.value in unknown.err + cli("report", "--help").out
-
-
-def short_lived_key(folder: Path, now: datetime) -> tuple[Path, Path, Path]:
-    """A signing key whose certificate is valid two days, under a CA of its own."""
-    folder.mkdir(parents=True)
-    ca_key, ca = dev_ca("short-lived signing CA", now)
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = (cx509.CertificateBuilder().subject_name(dev_name("short-lived signer"))
-                   .issuer_name(ca.subject).public_key(key.public_key())
-                   .serial_number(cx509.random_serial_number())
-                   .not_valid_before(now - timedelta(days=1))
-                   .not_valid_after(now + timedelta(days=2))
-                   .add_extension(cx509.BasicConstraints(ca=False, path_length=None), True)
-                   .add_extension(key_usage(cert_sign=False), True)
-                   .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(pem) + ca.public_bytes(pem))
-    (folder / "key.pem").write_bytes(key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return folder / "key.pem", folder / "cert.pem", folder / "ca.pem"
 
 
 def pdftotext(pdf: Path) -> str:

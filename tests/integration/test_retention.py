@@ -75,10 +75,13 @@ def object_keys(archive: Archive, unit_id: str) -> list[ObjectKey]:
 def local_archive(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock,
                   tsa_server: TsaServer) -> Iterator[Archive]:
     """The local object store follows the archive's clock, so ten years can pass; the
-    TSA is a real one over HTTP."""
+    TSA that seals is a real one over HTTP. It keeps real time, and its certificate would
+    have expired when ten years have passed on the archive's clock: the certificates are
+    signed with the development TSA's timestamps, which follow that clock."""
     env = request.getfixturevalue("pg_database_env") if request.param == "postgres" else {}
     archive = init_archive(load_settings(home=str(tmp_path / "home"), environ=env), clock)
     add_tenant(archive, TENANT)
+    archive.signing = archive.connect_signing(archive.sealing)
     archive.sealing = http_sealing(tsa_server.url, tsa_server.trust_anchor)
     yield archive
     archive.close()
@@ -230,13 +233,12 @@ def test_full_lifecycle_ten_years_on(local_archive: Archive, tmp_path: Path,
 
     sealed = seal(archive)
     assert (sealed.certificates, sealed.sealed) == (1, 0)
-    certificate, record = disposal.certificate_files(archive, proposal["id"])
-    assert record is not None
-    (tmp_path / "cert.json").write_bytes(certificate)
-    offline = verify_evidence(record, DataGroup.of_paths([tmp_path / "cert.json"]),
+    certificate, record, _pdf = disposal.certificate_files(archive, proposal["id"],
+                                                           tmp_path / "cert")
+    offline = verify_evidence(record.read_bytes(), DataGroup.of_paths([certificate]),
                               archive.sealing.trust)
     assert offline.passed, offline.as_dict()
-    assert _certificate_names(certificate) == sorted(listed)
+    assert _certificate_names(certificate.read_bytes()) == sorted(listed)
     fixity = run_fixity(archive)
     assert fixity.ok, fixity.as_dict()
     assert verify_chain(archive).ok

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hramba.core.types import FixedClock
-from hramba.trust.devtsa import DevTimestamper, create_dev_tsa
+from hramba.trust.devtsa import YEARS, DevTimestamper, create_dev_tsa
 from hramba.trust.report import AlgorithmPolicy
 from hramba.trust.tokens import EXPIRING, renewal_reason
 
@@ -42,8 +42,8 @@ def test_a_sound_token_is_not_due(tmp_path: Path) -> None:
 
 
 def test_the_tsa_certificate_expiring_within_the_margin(tmp_path: Path) -> None:
-    token, anchor = _token(tmp_path / "tsa")  # the TSA's certificate runs for ten years
-    deadline = NOW + timedelta(days=365 * 10)
+    token, anchor = _token(tmp_path / "tsa")  # the TSA's certificate runs for YEARS
+    deadline = NOW + timedelta(days=365 * YEARS)
     assert renewal_reason(token, deadline, [anchor], AlgorithmPolicy()) == EXPIRING
 
 

@@ -35,10 +35,7 @@ from hramba.domain.report import (
     ReportKind,
     ReportTable,
     Value,
-    csv_name,
-    to_csv,
     to_document,
-    to_json,
 )
 from hramba.domain.retention import LEGAL_ZONE
 from hramba.services import access as rules
@@ -187,9 +184,9 @@ def _store(archive: Archive, report: Report, scope: Scope, lang: str) -> StoredR
     from hramba.trust.pdf import render
 
     stamp = f"{report.kind.value}-{scope.now:%Y%m%dT%H%M%S}"
-    pdf = archive.signing.sign(render(to_document(report, stamp, lang)))
-    contents = {f"{stamp}.pdf": pdf, f"{stamp}.json": to_json(report),
-                **{csv_name(stamp, t): to_csv(t) for t in report.tables}}
+    document = to_document(report, stamp, lang)  # the CSV and JSON are its attachments
+    contents = {f"{stamp}.pdf": archive.signing.sign(render(document)),
+                **{a.name: a.data for a in document.attachments}}
     retain_until = archive.policies.for_kind("report").due(scope.now)
     single = scope.tenant_ids if scope.tenant_ids and len(scope.tenant_ids) == 1 else None
     tenant = scope.codes[0] if single else None

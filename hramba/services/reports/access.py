@@ -19,7 +19,8 @@ from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
 from hramba.services.reports import Collected, Scope, codes_in_scope
 
 READS = ("units.listed", "units.searched", "unit.shown", "unit.read", "unit.exported",
-         "unit.verified", "audit.read", "export.downloaded", "export.linked", "report.read")
+         "unit.verified", "audit.read", "export.downloaded", "export.linked", "report.read",
+         "disposal.certificate_read", "staging.certificate_read")
 EXPORTS = ("export.requested", "export.approved", "export.built", "export.downloaded")
 DENIED = "access.denied"
 COVERED = tuple(dict.fromkeys((*READS, *EXPORTS, DENIED)))  # each action once
