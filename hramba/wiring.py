@@ -147,7 +147,7 @@ def open_archive(settings: Settings, clock: Clock | None = None,
                  credentials: Credentials | None = None) -> Archive:
     """Connect to an initialised archive as the account the credentials prove (by
     default the OS user's); refuse a database that is not migrated."""
-    archive = _connect(settings, clock or SystemClock())
+    archive = connect(settings, clock)
     try:
         archive.principal = accounts.authenticate(
             archive, credentials or Credentials(os_user=accounts.current_os_user()))
@@ -173,7 +173,7 @@ def init_archive(settings: Settings, clock: Clock | None = None,
         from hramba.trust.devsigning import create_dev_signing
 
         create_dev_signing(settings.home / "signing", now)
-    first = _connect(settings, clock or SystemClock())
+    first = connect(settings, clock)
     try:
         new = accounts.bootstrap_admin(first, accounts.current_os_user())
     finally:
@@ -189,8 +189,9 @@ def init_archive(settings: Settings, clock: Clock | None = None,
     return archive
 
 
-def _connect(settings: Settings, clock: Clock) -> Archive:
-    """The archive, acting for nobody yet."""
+def connect(settings: Settings, clock: Clock | None = None) -> Archive:
+    """The archive, acting for nobody yet (a server then acts for each request's)."""
+    clock = clock or SystemClock()
     database = make_url(settings.database_url).database
     if settings.database_url.startswith("sqlite") and not Path(database or "").is_file():
         raise ConfigurationError(f"no archive in {settings.home}: run `hramba init` first")

@@ -22,16 +22,8 @@ import sys
 import traceback
 from typing import TypeGuard
 
-from hramba.core.errors import (
-    ConfigurationError,
-    Conflict,
-    HrambaError,
-    IntegrityViolation,
-    NotFound,
-    NotPermitted,
-    RejectedInput,
-    ServiceUnavailable,
-)
+from hramba.core.errors import BUG, HrambaError
+from hramba.core.errors import exit_code as coded
 
 
 class ProblemsFound(HrambaError):
@@ -41,18 +33,7 @@ class ProblemsFound(HrambaError):
         super().__init__(message)
 
 
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (ProblemsFound, 1),
-    (ConfigurationError, 3),
-    (NotFound, 4),
-    (Conflict, 5),
-    (RejectedInput, 6),
-    (IntegrityViolation, 7),
-    (NotPermitted, 8),
-    (ServiceUnavailable, 75),
-)
-BUG = 70
-
+__all__ = ["BUG", "ProblemsFound", "exit_code", "exit_with", "message"]
 
 UNREADABLE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
@@ -63,9 +44,12 @@ def _unreadable(exc: BaseException) -> TypeGuard[OSError]:
 
 
 def exit_code(exc: BaseException) -> int:
+    """hramba.core.errors' table, and the CLI's own: problems found, input unreadable."""
+    if isinstance(exc, ProblemsFound):
+        return 1
     if _unreadable(exc):
         return 4
-    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), BUG)
+    return coded(exc)
 
 
 def message(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from hramba.cli import (
     retention,
     scheduler,
     search,
+    serve,
     tenant,
     user,
 )
@@ -64,6 +65,7 @@ app.command("seal")(evidence.seal)
 app.command("verify")(evidence.verify)
 app.command("verify-evidence")(evidence.verify_evidence)
 app.command("search")(search.search)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,9 @@
   + ServiceUnavailable       storage, source, TSA, database; retryable
 ```
 
-Front ends map them: the CLI to exit codes in hramba.cli.errors, one table.
+Front ends map them by one table, EXIT_CODES: the CLI to its exit codes
+(hramba.cli.errors), the HTTP API to problem details that carry the same code
+(hramba.web.app).
 
 Adapters translate SDK errors into these at their boundary and keep the cause
 (`raise ServiceUnavailable(...) from exc`). Messages never carry secrets.
@@ -65,3 +67,20 @@ class NotPermitted(HrambaError):
 
 class ServiceUnavailable(HrambaError):
     """Raised when storage, a source, the TSA or the database cannot be reached; retryable."""
+
+
+EXIT_CODES: tuple[tuple[type[HrambaError], int], ...] = (
+    (ConfigurationError, 3),
+    (NotFound, 4),
+    (Conflict, 5),
+    (RejectedInput, 6),
+    (IntegrityViolation, 7),
+    (NotPermitted, 8),
+    (ServiceUnavailable, 75),
+)
+BUG = 70  # anything raised not on purpose
+
+
+def exit_code(exc: BaseException) -> int:
+    """The code of an error e-hramba raised on purpose; BUG for any other."""
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), BUG)

@@ -549,3 +549,19 @@ class AuthFailure(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the claim
     count: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A web session, opened by a password sign-in: kept as the SHA-256 of its secret,
+    with the CSRF token its forms carry; it ends when closed, idle or too old."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]

@@ -99,6 +99,8 @@ EVENT_TYPES: dict[str, str | None] = {
     "account.disabled": None,
     "account.password_set": None,
     "account.token_issued": None,
+    "session.opened": None,
+    "session.closed": None,
     "access.denied": None,
     "job.run": None,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,13 @@ class Archive:
     def actor(self) -> str:
         """Who the audit log says acted: the principal's login."""
         return self.principal.login
+
+    def acting_as(self, principal: Principal) -> Archive:
+        """The same archive (database, store, sealing and signer shared) acting for
+        `principal`: what a server makes of each request."""
+        view = copy.copy(self)
+        view.principal = principal
+        return view
 
     # cached_property: built at first read, and replaceable by assignment (tests do).
     @cached_property

@@ -8,6 +8,7 @@ exist for it, exactly as an unknown id (hramba.services.access records the attem
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from hramba.core.errors import Conflict, IntegrityViolation, NotFound
 from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey, iso
 from hramba.db.engine import transaction
-from hramba.db.models import Batch, Evidence, Tenant, Unit
+from hramba.db.models import Batch, Evidence, File, Tenant, Unit
 from hramba.domain.access import Action
 from hramba.domain.names import local_name
 from hramba.domain.retention import policy_ref
@@ -101,7 +102,8 @@ def describe(unit: Unit) -> dict[str, Any]:
         "source": unit.source,
         "content_sha256": unit.content_sha256,
         "metadata": unit.unit_metadata,
-        "files": [{"name": f.name, "role": f.role, "media_type": f.media_type,
+        "files": [{"position": f.position, "name": f.name, "role": f.role,
+                   "media_type": f.media_type,
                    "size": f.size, "sha256": f.sha256, "object_key": f.object_key}
                   for f in unit.files],
         "retention": {"retain_until": unit.retain_until.isoformat(),
@@ -124,11 +126,40 @@ def get_unit(archive: Archive, unit_id: str, out: Path) -> list[Path]:
     return targets
 
 
-def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
-    """The unit's files in `out` (which must not hold them yet), each digest checked."""
+def read_file(archive: Archive, unit_id: str, position: int
+              ) -> tuple[File, Iterator[bytes]]:
+    """One file of the unit, by its position, and its bytes as storage gives them: the
+    digest is checked when the last has been read (IntegrityViolation then, which a
+    front end can only answer by cutting the transfer short). A read, so an event."""
+    unit = _not_disposed(load_unit(archive, unit_id, Action.READ))
+    found = next((f for f in unit.files if f.position == position), None)
+    if found is None:
+        raise NotFound(f"unit {unit_id} has no file {position} (it has "
+                       f"{len(unit.files)}, from 0)")
+    record_read(archive, "unit.read", unit, file=found.name, position=position)
+    return found, _checked(archive, ObjectKey(found.object_key), Digest.sha256(found.sha256))
+
+
+def _checked(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator[bytes]:
+    with archive.store.open(key) as stream:
+        reader = HashingReader(stream)
+        while chunk := reader.read(CHUNK):
+            yield chunk
+    if reader.hashed().sha256 != sha256:
+        raise IntegrityViolation(f"{key} does not match its recorded {sha256}; "
+                                 "run hramba fixity")
+
+
+def _not_disposed(unit: Unit) -> Unit:
     if unit.disposed_at is not None:
         raise NotFound(f"unit {unit.id} was disposed of on {unit.disposed_at:%Y-%m-%d} "
                        f"(disposal {unit.disposal_id}); only its tombstone remains")
+    return unit
+
+
+def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
+    """The unit's files in `out` (which must not hold them yet), each digest checked."""
+    _not_disposed(unit)
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     targets = [out / local_name(f.name, taken) for f in unit.files]

@@ -1,0 +1,116 @@
+"""The HTTP API, version 1 (`/api/v1`): sign-in, search, a unit, its files.
+
+Each route parses its request, calls one service with the archive acting for the
+request's principal, and returns the service's answer as JSON: the same rules, the same
+audit events and the same refusals as the CLI (a unit of a tenant the principal does not
+serve is 404, as an unknown one is, and the attempt is an event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from hramba.domain.search import Direction
+from hramba.services import sessions, units
+from hramba.services.context import Archive
+from hramba.services.search import MAX_LIMIT, SearchCriteria, search_units
+from hramba.web.auth import acting, base, secret_of
+
+router = APIRouter(prefix="/api/v1")
+Acting = Annotated[Archive, Depends(acting)]
+
+
+class SignIn(BaseModel):
+    login: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class SignedIn(BaseModel):
+    token: str  # the bearer secret: send it as "Authorization: Bearer TOKEN"
+    expires_at: str  # at the latest; 30 minutes idle end it sooner
+    login: str
+    roles: list[str]
+
+
+@router.post("/session", status_code=201, response_model=SignedIn, tags=["session"])
+def sign_in(body: SignIn, request: Request) -> SignedIn:
+    """Sign in with a login and password; the answer's token is the session's secret."""
+    opened = sessions.open_session(base(request), body.login, body.password)
+    return SignedIn(token=opened.secret, expires_at=opened.expires_at.isoformat(),
+                    login=opened.principal.login, roles=sorted(opened.principal.roles))
+
+
+@router.delete("/session", status_code=204, tags=["session"])
+def sign_out(archive: Acting, request: Request) -> Response:
+    """End the session whose secret the request carries."""
+    secret = secret_of(request)
+    if secret:
+        sessions.close_session(archive, secret)
+    return Response(status_code=204)
+
+
+@router.get("/me", tags=["session"])
+def me(archive: Acting) -> dict[str, Any]:
+    """Who the request acts for: login, roles, tenants (null: every tenant)."""
+    principal = archive.principal
+    return {"login": principal.login, "roles": sorted(principal.roles),
+            "tenant_ids": None if principal.tenant_ids is None
+            else sorted(principal.tenant_ids)}
+
+
+@router.get("/units", tags=["units"])
+def search(archive: Acting, request: Request, tenant: str | None = None,
+           date_from: date | None = None, date_to: date | None = None,
+           party: str | None = None, number: str | None = None,
+           document_type: Annotated[str | None, Query(alias="type")] = None,
+           direction: Direction | None = None,
+           amount_min: Decimal | None = None, amount_max: Decimal | None = None,
+           currency: str | None = None,
+           unit_format: Annotated[str | None, Query(alias="format")] = None,
+           sealed: bool | None = None, cursor: str | None = None,
+           limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50) -> dict[str, Any]:
+    """Units the principal may read that meet every criterion given, by tenant and issue
+    date; `next` is the URL of the next page (null: this is the last)."""
+    page = search_units(archive, SearchCriteria(
+        tenant, date_from, date_to, party, number, document_type, direction, amount_min,
+        amount_max, currency, unit_format, sealed, cursor, limit))
+    after = page.next_after
+    return {"units": [hit.as_dict() for hit in page.hits],
+            "next": None if after is None
+            else str(request.url.include_query_params(cursor=after))}
+
+
+@router.get("/units/{unit_id}", tags=["units"])
+def unit(archive: Acting, unit_id: str) -> dict[str, Any]:
+    """What is recorded of a unit: metadata, files, retention, findings, sealing."""
+    return units.show_unit(archive, unit_id)
+
+
+@router.get("/units/{unit_id}/files/{position}", tags=["units"],
+            response_class=StreamingResponse)
+def unit_file(archive: Acting, unit_id: str, position: int) -> StreamingResponse:
+    """One file of a unit, as received (its digest checked as it is sent: a mismatch
+    ends the response early, short of its Content-Length)."""
+    found, chunks = units.read_file(archive, unit_id, position)
+    return StreamingResponse(
+        _stream(chunks), media_type=found.media_type,
+        headers={"Content-Length": str(found.size), "Content-Disposition": _attachment(
+            found.name), "Content-Security-Policy": "sandbox", "ETag": f'"{found.sha256}"'})
+
+
+def _stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    yield from chunks
+
+
+def _attachment(name: str) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name (RFC 5987 encoding)."""
+    fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
