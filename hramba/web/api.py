@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from hramba.db.models import File
 from hramba.domain.search import Direction
 from hramba.services import sessions, units
 from hramba.services.context import Archive
@@ -99,15 +100,14 @@ def unit(archive: Acting, unit_id: str) -> dict[str, Any]:
 def unit_file(archive: Acting, unit_id: str, position: int) -> StreamingResponse:
     """One file of a unit, as received (its digest checked as it is sent: a mismatch
     ends the response early, short of its Content-Length)."""
-    found, chunks = units.read_file(archive, unit_id, position)
-    return StreamingResponse(
-        _stream(chunks), media_type=found.media_type,
-        headers={"Content-Length": str(found.size), "Content-Disposition": _attachment(
-            found.name), "Content-Security-Policy": "sandbox", "ETag": f'"{found.sha256}"'})
+    return file_response(*units.read_file(archive, unit_id, position))
 
 
-def _stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    yield from chunks
+def file_response(found: File, chunks: Iterator[bytes]) -> StreamingResponse:
+    """A file as an attachment (never shown inline: its bytes are the sender's)."""
+    return StreamingResponse(chunks, media_type=found.media_type, headers={
+        "Content-Length": str(found.size), "Content-Disposition": _attachment(found.name),
+        "Content-Security-Policy": "sandbox", "ETag": f'"{found.sha256}"'})
 
 
 def _attachment(name: str) -> str:

@@ -17,18 +17,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from hramba import __version__
 from hramba.config import Settings
 from hramba.core.errors import BUG, HrambaError, NotPermitted, ServiceUnavailable, exit_code
 from hramba.core.types import Clock
-from hramba.web import api
+from hramba.web import api, pages
 from hramba.web.auth import SignInNeeded
+from hramba.web.pages import SignInFirst, error_page
 
 LOG = logging.getLogger("hramba.web")
 PROBLEM = "application/problem+json"
@@ -38,7 +41,7 @@ HEADERS = {
                                 "form-action 'self'; frame-ancestors 'none'; "
                                 "base-uri 'none'"),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin "null"
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
@@ -60,6 +63,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                   description="Long-term archive of e-invoices: search, read, prove.")
     app.state.archive = archive
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(packages=[("hramba.web", "static")]), name="static")
+    app.add_exception_handler(SignInFirst, _sign_in_first)  # type: ignore[arg-type]
     app.add_exception_handler(HrambaError, _refused)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
@@ -68,39 +74,49 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def problem(status: int, detail: str, code: int, headers: dict[str, str] | None = None
-            ) -> JSONResponse:
-    """An RFC 9457 problem: `type` about:blank, so `title` is the status's phrase."""
+def problem(status: int, detail: str, code: int, headers: dict[str, str] | None = None,
+            request: Request | None = None) -> Response:
+    """An RFC 9457 problem: `type` about:blank, so `title` is the status's phrase; for a
+    page (any path outside /api/), the same as a page."""
     from http import HTTPStatus
 
+    if request is not None and not request.url.path.startswith("/api/"):
+        return error_page(request, status, detail)
     return JSONResponse({"type": "about:blank", "title": HTTPStatus(status).phrase,
                          "status": status, "detail": detail, "exit_code": code},
                         status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _refused(request: Request, exc: HrambaError) -> JSONResponse:
+def _refused(request: Request, exc: HrambaError) -> Response:
     code = exit_code(exc)
     if isinstance(exc, SignInNeeded):
-        return problem(401, str(exc), code, {"WWW-Authenticate": 'Bearer realm="e-hramba"'})
+        return problem(401, str(exc), code, {"WWW-Authenticate": 'Bearer realm="e-hramba"'},
+                       request)
     headers = {"Retry-After": "30"} if isinstance(exc, ServiceUnavailable) else None
     status = 403 if isinstance(exc, NotPermitted) else STATUS.get(code, 500)
-    return problem(status, str(exc), code, headers)
+    return problem(status, str(exc), code, headers, request)
 
 
-def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+def _invalid(request: Request, exc: RequestValidationError) -> Response:
     """A request that does not parse: the CLI's usage error (exit 2)."""
     where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                       for e in exc.errors())
-    return problem(400, f"bad request: {where}", 2)
+    return problem(400, f"bad request: {where}", 2, request=request)
 
 
-def _http(request: Request, exc: HTTPException) -> JSONResponse:
-    return problem(exc.status_code, str(exc.detail), 4 if exc.status_code == 404 else 2)
+def _http(request: Request, exc: HTTPException) -> Response:
+    return problem(exc.status_code, str(exc.detail), 4 if exc.status_code == 404 else 2,
+                   request=request)
 
 
-def _bug(request: Request, exc: Exception) -> JSONResponse:
+def _bug(request: Request, exc: Exception) -> Response:
     LOG.exception("%s %s failed", request.method, request.url.path)
-    return problem(500, "internal error: the server's log has the details", BUG)
+    return problem(500, "internal error: the server's log has the details", BUG,
+                   request=request)
+
+
+def _sign_in_first(request: Request, exc: SignInFirst) -> RedirectResponse:
+    return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
 
 
 async def _headers(request: Request,

@@ -11,6 +11,7 @@ from hramba.core.errors import NotPermitted
 from hramba.services.context import Archive
 from hramba.services.sessions import principal_for
 
+
 class SignInNeeded(NotPermitted):
     """No credentials at all (HTTP 401, where wrong ones are 403)."""
 

@@ -5,99 +5,33 @@ problem details of every refusal, and one tenant's session asking for another's 
 from __future__ import annotations
 
 import hashlib
-import io
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from plugins.cli import Cli, clean_env
+from plugins.portal import Server, actions, archive_invoice, budget_user
 from plugins.services import free_port
-from sqlalchemy import select
 
-from hramba.config import Settings
 from hramba.core.types import FixedClock
-from hramba.db.engine import transaction
-from hramba.db.models import AuditEvent
-from hramba.services.accounts import NewAccount, add_account, issue_token, set_password
-from hramba.services.archive import IncomingFile, archive_unit
+from hramba.services.accounts import issue_token
 from hramba.services.context import Archive
 from hramba.services.tenants import NewTenant, add_tenant
-from hramba.web.app import PROBLEM, create_app
+from hramba.web.app import PROBLEM
 
 from .test_search import OTHER_TAX
 
-PASSWORD = "geslo-za-preizkus-1"
-
-
-@dataclass
-class Server:
-    url: str
-
-    def get(self, path: str, token: str | None = None, **params: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.get(self.url + path, headers=headers, params=params, timeout=30)
-
-    def sign_in(self, login: str, password: str = PASSWORD) -> requests.Response:
-        return requests.post(f"{self.url}/api/v1/session", timeout=30,
-                             json={"login": login, "password": password})
-
-    def token(self, login: str) -> str:
-        answer = self.sign_in(login)
-        assert answer.status_code == 201, answer.text
-        token: str = answer.json()["token"]
-        return token
-
-
-@pytest.fixture
-def server(archive: Archive, profile_settings: Settings, clock: FixedClock
-           ) -> Iterator[Server]:
-    """`create_app` served by uvicorn in a thread, on the archive's settings and clock."""
-    port = free_port()
-    config = uvicorn.Config(create_app(profile_settings, clock), host="127.0.0.1", port=port,
-                            log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert thread.is_alive(), "the server stopped"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}")
-    running.should_exit = True
-    thread.join(30)
-
-
-def archive_invoice(archive: Archive, tenant: str, n: int) -> str:
-    """A unit of an invoice and a PDF named as a person names it."""
-    files = [IncomingFile("racun.xml", "invoice", "application/xml",
-                          lambda: io.BytesIO(f"<Invoice n='{n}' t='{tenant}'/>".encode())),
-             IncomingFile(f"Račun št. {n}.pdf", "attachment", "application/pdf",
-                          lambda: io.BytesIO(b"%PDF-1.4 " + bytes(n) * 1000))]
-    return archive_unit(archive, tenant, files, metadata={
-        "issue_date": "2026-02-01", "invoice_number": f"2026-{n}"}).unit_id
-
-
-def budget_user(archive: Archive, login: str, tenant: str) -> None:
-    add_account(archive, NewAccount(login, f"Uporabnik {tenant}", ("budget-user",),
-                                    (tenant,)))
-    set_password(archive, login, PASSWORD)
-
 
 def test_a_budget_user_signs_in_finds_reads_and_downloads(archive: Archive,
-                                                          server: Server) -> None:
+                                                          portal: Server) -> None:
     ids = [archive_invoice(archive, "OBCINA1", n) for n in range(3)]
     budget_user(archive, "ana", "OBCINA1")
-    token = server.token("ana")
-    me = server.get("/api/v1/me", token).json()
+    token = portal.token("ana")
+    me = portal.get("/api/v1/me", token).json()
     assert (me["login"], me["roles"]) == ("ana", ["budget-user"])
 
-    first = server.get("/api/v1/units", token, limit=2)
+    first = portal.get("/api/v1/units", token, limit=2)
     assert first.status_code == 200, first.text
     page = first.json()
     assert len(page["units"]) == 2
@@ -107,10 +41,10 @@ def test_a_budget_user_signs_in_finds_reads_and_downloads(archive: Archive,
     found = [u["unit_id"] for u in page["units"] + rest["units"]]
     assert sorted(found) == sorted(ids)
 
-    shown = server.get(f"/api/v1/units/{ids[0]}", token).json()
+    shown = portal.get(f"/api/v1/units/{ids[0]}", token).json()
     assert shown["unit_id"] == ids[0]
     for f in shown["files"]:
-        download = server.get(f"/api/v1/units/{ids[0]}/files/{f['position']}", token)
+        download = portal.get(f"/api/v1/units/{ids[0]}/files/{f['position']}", token)
         assert download.status_code == 200
         assert hashlib.sha256(download.content).hexdigest() == f["sha256"]
         assert download.headers["content-disposition"].startswith("attachment;")
@@ -120,66 +54,66 @@ def test_a_budget_user_signs_in_finds_reads_and_downloads(archive: Archive,
 
 
 def test_another_tenants_unit_is_not_found_and_the_attempt_recorded(
-        archive: Archive, server: Server) -> None:
+        archive: Archive, portal: Server) -> None:
     add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production"))
     theirs = archive_invoice(archive, "OBCINA2", 1)
     budget_user(archive, "ana", "OBCINA1")
-    token = server.token("ana")
+    token = portal.token("ana")
     for path in (f"/api/v1/units/{theirs}", f"/api/v1/units/{theirs}/files/0"):
-        refused = server.get(path, token)
+        refused = portal.get(path, token)
         assert refused.status_code == 404
         assert refused.headers["content-type"] == PROBLEM
         body = refused.json()
         assert (body["status"], body["exit_code"]) == (404, 4)
         assert theirs in body["detail"]
-    unknown = server.get("/api/v1/units/" + "0" * 32, token).json()
+    unknown = portal.get("/api/v1/units/" + "0" * 32, token).json()
     assert unknown["detail"] == f"unit {'0' * 32} does not exist"
     assert actions(archive, "ana").count("access.denied") == 2
-    assert server.get("/api/v1/units", token, tenant="OBCINA2").status_code == 404
+    assert portal.get("/api/v1/units", token, tenant="OBCINA2").status_code == 404
 
 
 def test_refusals_are_problem_details_with_the_cli_codes(archive: Archive,
-                                                          server: Server) -> None:
+                                                          portal: Server) -> None:
     budget_user(archive, "ana", "OBCINA1")
-    anonymous = server.get("/api/v1/units")
+    anonymous = portal.get("/api/v1/units")
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     assert anonymous.json()["exit_code"] == 8
     for attempt in range(3):  # each failure for a login waits twice as long: 0.25 s, ...
         started = time.monotonic()
-        wrong = server.sign_in("ana", "not the password")
+        wrong = portal.sign_in("ana", "not the password")
         assert time.monotonic() - started >= 0.25 * 2 ** attempt
         assert (wrong.status_code, wrong.json()["exit_code"]) == (403, 8)
         assert wrong.json()["detail"] == ("not permitted: unknown account, wrong "
                                           "credentials or disabled")
     assert actions(archive, "(nobody)").count("access.denied") == 3
-    token = server.token("ana")
-    bad = server.get("/api/v1/units", token, date_from="yesterday")
+    token = portal.token("ana")
+    bad = portal.get("/api/v1/units", token, date_from="yesterday")
     assert (bad.status_code, bad.json()["exit_code"]) == (400, 2)
     assert "date_from" in bad.json()["detail"]
-    assert server.get("/api/v1/nothing", token).json()["status"] == 404
-    openapi = server.get("/api/openapi.json").json()
+    assert portal.get("/api/v1/nothing", token).json()["status"] == 404
+    openapi = portal.get("/api/openapi.json").json()
     assert {"/api/v1/session", "/api/v1/units", "/api/v1/units/{unit_id}"} <= set(
         openapi["paths"])
-    headers = server.get("/api/v1/me", token).headers
+    headers = portal.get("/api/v1/me", token).headers
     assert "default-src 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
-    requests.delete(f"{server.url}/api/v1/session", timeout=30,
+    requests.delete(f"{portal.url}/api/v1/session", timeout=30,
                     headers={"Authorization": f"Bearer {token}"})
-    ended = server.get("/api/v1/me", token)
+    ended = portal.get("/api/v1/me", token)
     assert (ended.status_code, ended.json()["detail"]) == (403, "session ended: sign in again")
 
 
-def test_an_idle_session_ends_and_an_api_token_needs_none(archive: Archive, server: Server,
+def test_an_idle_session_ends_and_an_api_token_needs_none(archive: Archive, portal: Server,
                                                           clock: FixedClock) -> None:
     from datetime import timedelta
 
     budget_user(archive, "ana", "OBCINA1")
-    session = server.token("ana")
+    session = portal.token("ana")
     api_token = issue_token(archive, "ana")
     clock.at += timedelta(minutes=31)
-    assert server.get("/api/v1/me", session).status_code == 403
-    assert server.get("/api/v1/me", api_token).json()["login"] == "ana"
+    assert portal.get("/api/v1/me", session).status_code == 403
+    assert portal.get("/api/v1/me", api_token).json()["login"] == "ana"
 
 
 @pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
@@ -202,9 +136,3 @@ def test_hramba_serve_answers_on_its_port(archive: Archive, tmp_path: Any) -> No
     finally:
         proc.terminate()
         proc.wait(30)
-
-
-def actions(archive: Archive, actor: str) -> list[str]:
-    with transaction(archive.db) as session:
-        return list(session.scalars(select(AuditEvent.action).where(
-            AuditEvent.actor == actor).order_by(AuditEvent.seq)))

@@ -1,0 +1,74 @@
+"""The portal's words, in Slovenian (the default) and English: key -> (sl, en). A test
+checks that every key a template uses is here, in both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGS = ("sl", "en")
+
+WORDS: dict[str, tuple[str, str]] = {
+    "archive": ("e-hramba", "e-hramba"),
+    "sign_in": ("Prijava", "Sign in"),
+    "sign_out": ("Odjava", "Sign out"),
+    "login": ("Uporabniško ime", "Login"),
+    "password": ("Geslo", "Password"),
+    "signed_in_as": ("Prijavljeni ste kot", "Signed in as"),
+    "refused_sign_in": ("Prijava ni uspela: napačno uporabniško ime ali geslo, ali pa je "
+                        "račun onemogočen.",
+                        "Sign-in failed: wrong login or password, or a disabled account."),
+    "documents": ("Dokumenti", "Documents"),
+    "search": ("Išči", "Search"),
+    "party": ("Partner (davčna številka ali začetek imena)",
+              "Party (tax number or start of the name)"),
+    "number": ("Številka računa", "Invoice number"),
+    "date_from": ("Izdan od", "Issued from"),
+    "date_to": ("Izdan do", "Issued until"),
+    "tenant": ("Proračunski uporabnik", "Budget user"),
+    "all": ("vsi", "all"),
+    "issue_date": ("Datum izdaje", "Issue date"),
+    "type": ("Vrsta", "Type"),
+    "counterparty": ("Partner", "Counterparty"),
+    "amount": ("Znesek", "Amount"),
+    "format": ("Format", "Format"),
+    "state": ("Stanje", "State"),
+    "sealed": ("zapečaten", "sealed"),
+    "pending": ("čaka na žig", "awaiting its timestamp"),
+    "disposed": ("izločen", "disposed of"),
+    "next_page": ("Naslednja stran", "Next page"),
+    "no_units": ("Ni dokumentov, ki bi ustrezali iskanju.", "No documents match."),
+    "unit": ("Enota", "Unit"),
+    "received_at": ("Prejeto", "Received"),
+    "files": ("Datoteke", "Files"),
+    "name": ("Ime", "Name"),
+    "role": ("Vloga", "Role"),
+    "size": ("Velikost", "Size"),
+    "download": ("Prenesi", "Download"),
+    "evidence": ("Dokazilo o obstoju", "Evidence of existence"),
+    "sealed_in": ("zapečateno v paketu", "sealed in batch"),
+    "not_sealed": ("še ni zapečateno (naslednji paket časovnih žigov)",
+                   "not sealed yet (the next timestamp batch)"),
+    "retention": ("Hramba", "Retention"),
+    "retain_until": ("Hrani se do", "Kept until"),
+    "policy": ("Pravilo", "Policy"),
+    "legal_hold": ("Pravno zadržanje", "Legal hold"),
+    "yes": ("da", "yes"),
+    "no": ("ne", "no"),
+    "role_invoice": ("račun", "invoice"),
+    "role_attachment": ("priloga", "attachment"),
+    "role_envelope": ("ovojnica", "envelope"),
+    "role_manifest": ("popis enote", "unit manifest"),
+    "role_document": ("dokument", "document"),
+    "findings": ("Opozorila ob prejemu", "Findings at intake"),
+    "error": ("Napaka", "Error"),
+    "language": ("English", "Slovensko"),
+}
+
+
+def words(lang: str) -> Callable[[str], str]:
+    index = LANGS.index(lang)
+
+    def say(key: str) -> str:
+        return WORDS[key][index]
+
+    return say

@@ -1,0 +1,188 @@
+"""The portal's pages in headless Chromium (sign in, find, read, download, sign out) and
+over HTTP (CSRF, another tenant's unit, escaping, the language switch)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from plugins.browser import screenshot
+from plugins.portal import PASSWORD, Server, actions, archive_invoice, budget_user
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from hramba.services.archive import ROLES, IncomingFile, archive_unit
+from hramba.services.context import Archive
+from hramba.services.tenants import NewTenant, add_tenant
+from hramba.web.pages import LOGIN_COOKIE, SESSION_COOKIE, TEMPLATES
+from hramba.web.words import LANGS, WORDS
+
+from .test_search import OTHER_TAX
+
+MARKUP = "<script>alert(1)</script>"
+LOCAL = pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+
+
+def hostile_invoice(archive: Archive) -> str:
+    """A unit whose every text field is markup: the page must show it as text."""
+    files = [IncomingFile(f"{MARKUP}.xml", "invoice", "application/xml",
+                          lambda: __import__("io").BytesIO(b"<Invoice/>"))]
+    return archive_unit(archive, "OBCINA1", files, metadata={
+        "issue_date": "2026-02-03", "invoice_number": MARKUP, "seller_name": MARKUP,
+        "buyer_name": f"<img src=x onerror=alert(2)>{MARKUP}", "currency": "EUR",
+        "payable_amount": "12.50"}).unit_id
+
+
+def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
+        archive: Archive, portal: Server, browser: Any, tmp_path: Path) -> None:
+    ids = [archive_invoice(archive, "OBCINA1", n) for n in range(3)]
+    hostile = hostile_invoice(archive)
+    budget_user(archive, "ana", "OBCINA1")
+    browser.get(f"{portal.url}/units")
+    assert "/login" in browser.current_url  # signed out: the sign-in page, then back
+    screenshot(browser, tmp_path, "portal-1-sign-in")
+    browser.find_element(By.NAME, "login").send_keys("ana")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    WebDriverWait(browser, 30).until(lambda b: "/login" not in b.current_url)
+    assert browser.current_url == f"{portal.url}/units", browser.find_element(
+        By.TAG_NAME, "main").text
+    assert "Prijavljeni ste kot ana" in browser.find_element(By.TAG_NAME, "header").text
+    rows = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    assert len(rows) == 4
+    screenshot(browser, tmp_path, "portal-2-documents")
+
+    browser.find_element(By.NAME, "number").send_keys("2026-1")
+    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
+    WebDriverWait(browser, 30).until(lambda b: "number=2026-1" in b.current_url)
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    row.find_element(By.LINK_TEXT, "2026-1").click()
+    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith(ids[1]))
+    assert browser.current_url.endswith(f"/units/{ids[1]}")
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "Račun št. 1.pdf" in main
+    screenshot(browser, tmp_path, "portal-3-document")
+    downloads = tmp_path / "downloads"
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.find_elements(By.LINK_TEXT, "Prenesi")[1].click()
+    target = downloads / "Račun št. 1.pdf"
+    deadline = time.monotonic() + 30
+    while not target.is_file():
+        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
+        time.sleep(0.2)
+    assert target.read_bytes() == b"%PDF-1.4 " + bytes(1) * 1000
+
+    browser.get(f"{portal.url}/units/{hostile}")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - no script ran
+    assert MARKUP in browser.find_element(By.TAG_NAME, "h1").text
+    assert f"{MARKUP}.xml" in browser.find_element(By.TAG_NAME, "main").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img")
+    screenshot(browser, tmp_path, "portal-4-markup-is-text")
+
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    WebDriverWait(browser, 30).until(lambda b: "/login" in b.current_url)
+    browser.get(f"{portal.url}/units")
+    assert "/login" in browser.current_url  # the session ended
+    seen = actions(archive, "ana")
+    assert seen[:3] == ["session.opened", "units.searched", "units.searched"]
+    assert {"unit.shown", "unit.read", "session.closed"} <= set(seen)
+
+
+def sign_in(portal: Server, login: str = "ana") -> dict[str, str]:
+    """Through the sign-in form, as a browser does: the session's cookies."""
+    form = requests.get(f"{portal.url}/login", timeout=30)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    answer = requests.post(f"{portal.url}/login", timeout=30, allow_redirects=False,
+                           cookies={LOGIN_COOKIE: form.cookies[LOGIN_COOKIE]},
+                           data={"login": login, "password": PASSWORD,
+                                 "csrf": token.group(1)})
+    assert answer.status_code == 303, answer.text
+    cookie = answer.headers["set-cookie"]
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/"):
+        assert flag.lower() in cookie.lower(), cookie
+    return {SESSION_COOKIE: answer.cookies[SESSION_COOKIE]}
+
+
+def page_csrf(portal: Server, cookies: dict[str, str]) -> str:
+    page = requests.get(f"{portal.url}/units", cookies=cookies, timeout=30)
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    return token.group(1)
+
+
+@LOCAL
+def test_a_form_without_its_csrf_token_or_from_another_site_is_refused(
+        archive: Archive, portal: Server) -> None:
+    budget_user(archive, "ana", "OBCINA1")
+    no_cookie = requests.post(f"{portal.url}/login", timeout=30, allow_redirects=False,
+                              data={"login": "ana", "password": PASSWORD, "csrf": "x"})
+    assert no_cookie.status_code == 403
+    assert SESSION_COOKIE not in no_cookie.cookies
+    cookies = sign_in(portal)
+    csrf = page_csrf(portal, cookies)
+    logout = f"{portal.url}/logout"
+    for data, headers in (({"csrf": "not-the-token"}, {}),
+                          ({"csrf": csrf}, {"Origin": "https://evil.example"})):
+        refused = requests.post(logout, data=data, headers=headers, cookies=cookies,
+                                timeout=30, allow_redirects=False)
+        assert refused.status_code == 403
+        assert "text/html" in refused.headers["content-type"]
+    assert requests.post(logout, cookies=cookies, timeout=30).status_code == 400  # none
+    assert page_csrf(portal, cookies)  # the session still stands
+    done = requests.post(logout, data={"csrf": csrf}, cookies=cookies, timeout=30,
+                         allow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/login")
+    after = requests.get(f"{portal.url}/units", cookies=cookies, timeout=30,
+                         allow_redirects=False)
+    assert after.status_code == 303
+
+
+@LOCAL
+def test_another_tenants_unit_is_a_page_not_found(archive: Archive, portal: Server) -> None:
+    add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production"))
+    theirs = archive_invoice(archive, "OBCINA2", 1)
+    budget_user(archive, "ana", "OBCINA1")
+    cookies = sign_in(portal)
+    for path in (f"/units/{theirs}", f"/units/{theirs}/files/0"):
+        refused = requests.get(portal.url + path, cookies=cookies, timeout=30)
+        assert refused.status_code == 404
+        assert f"unit {theirs} does not exist" in refused.text
+    assert actions(archive, "ana").count("access.denied") == 2
+    listed = requests.get(f"{portal.url}/units", cookies=cookies, timeout=30).text
+    assert theirs not in listed
+
+
+@LOCAL
+def test_english_on_request_and_markup_escaped(archive: Archive, portal: Server) -> None:
+    hostile = hostile_invoice(archive)
+    budget_user(archive, "ana", "OBCINA1")
+    cookies = sign_in(portal)
+    english = requests.get(f"{portal.url}/units?lang=en", cookies=cookies, timeout=30)
+    assert "<h1>Documents</h1>" in english.text
+    assert '<html lang="en">' in english.text
+    page = requests.get(f"{portal.url}/units/{hostile}", timeout=30,
+                        cookies=cookies | {"hramba_lang": "en"}).text
+    assert "Kept until" in page
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T", page)  # Ljubljana's time
+    assert MARKUP not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img" not in page
+    assert "default-src 'none'" in requests.get(f"{portal.url}/login",
+                                                timeout=30).headers["content-security-policy"]
+
+
+def test_every_word_of_every_template_is_in_both_languages() -> None:
+    folder = Path(TEMPLATES.loader.get_source(TEMPLATES, "base.html")[1]).parent  # type: ignore[union-attr]
+    used = {key for template in folder.glob("*.html")
+            for key in re.findall(r't\("([a-z_]+)"\)', template.read_text())}
+    used |= {f"role_{role}" for role in (*ROLES, "manifest")}  # t("role_" + f.role)
+    assert used <= set(WORDS), used - set(WORDS)
+    assert all(len(pair) == len(LANGS) and all(pair) for pair in WORDS.values())

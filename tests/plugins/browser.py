@@ -1,0 +1,50 @@
+"""Headless Chromium from Debian (packages chromium and chromium-driver), driven by
+Selenium through that chromedriver: nothing is downloaded at test time (Selenium Manager
+is never asked, the driver's path being given)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.services import missing
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless Chromium (its own profile: no cookies from another test), 1280
+    pixels wide; stopped after the test by its driver."""
+    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+        missing("Chromium is not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1280,1000", "--lang=sl",
+                     f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver: Any, folder: Path, name: str) -> Path:
+    """The page as the browser shows it, under the test's output folder (and /tmp, to
+    look at)."""
+    target = folder / f"{name}.png"
+    driver.save_screenshot(str(target))
+    shutil.copy(target, Path("/tmp") / f"browser-{name}.png")
+    return target
