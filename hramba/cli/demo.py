@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hramba.services.context import Archive
 
 DEMO_TENANT = ("DEMO", "SI12345678", "Občina Demo", "test")
+PORTAL_LOGIN = "demo-pu"
 
 
 def demo(
@@ -58,7 +59,25 @@ def demo(
     emit_report(audit.verify_chain(archive), as_json=False)
     emit_report(fixity.run_fixity(archive), as_json=False)
     _retention_plan(archive)
-    typer.echo(f"the demo archive lives in {home}\n  try: hramba --home {home} ls --limit 5")
+    password = _portal_account(archive)
+    typer.echo(f"the demo archive lives in {home}\n  try: hramba --home {home} ls --limit 5\n"
+               f"  the portal: hramba --home {home} serve, then http://127.0.0.1:8080/ as "
+               f"{PORTAL_LOGIN} with the password {password} (the budget user "
+               f"{DEMO_TENANT[0]}'s account, made for this demo)")
+
+
+def _portal_account(archive: Archive) -> str:
+    """A budget-user account of the demo tenant with a new random password (shown once:
+    it guards a throwaway archive of generated invoices)."""
+    import secrets
+
+    from hramba.services.accounts import NewAccount, add_account, set_password
+
+    password = secrets.token_urlsafe(12)
+    add_account(archive, NewAccount(PORTAL_LOGIN, "Občina Demo, finance", ("budget-user",),
+                                    (DEMO_TENANT[0],)))
+    set_password(archive, PORTAL_LOGIN, password)
+    return password
 
 
 def _retention_plan(archive: Archive) -> None:

@@ -32,7 +32,7 @@ from hramba.services.sessions import SESSION_PREFIX, SessionRules
 from hramba.services.tenants import list_tenants
 from hramba.web.api import file_response
 from hramba.web.auth import base
-from hramba.web.words import LANGS, words
+from hramba.web.words import LANGS, amount, document_kind, words
 
 SESSION_COOKIE, LOGIN_COOKIE, LANG_COOKIE = "hramba_session", "hramba_login", "hramba_lang"
 PAGE_SIZE = 50
@@ -91,7 +91,8 @@ def render(request: Request, template: str, status: int = 200, signed_in: Signed
            **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     html = TEMPLATES.get_template(template).render(
-        t=words(lang), lang=lang, other_lang=LANGS[1 - LANGS.index(lang)],
+        t=words(lang), lang=lang, amount=lambda value: amount(value, lang),
+        kind=lambda name: document_kind(name, lang), other_lang=LANGS[1 - LANGS.index(lang)],
         principal=signed_in.archive.principal if signed_in else None,
         csrf=signed_in.csrf if signed_in else context.pop("csrf", ""), **context)
     response = HTMLResponse(html, status_code=status)

@@ -4,6 +4,7 @@ checks that every key a template uses is here, in both."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 LANGS = ("sl", "en")
 
@@ -59,10 +60,39 @@ WORDS: dict[str, tuple[str, str]] = {
     "role_envelope": ("ovojnica", "envelope"),
     "role_manifest": ("popis enote", "unit manifest"),
     "role_document": ("dokument", "document"),
+    # document types (hramba.domain.search.DOCUMENT_TYPES), as "type_" + name
+    "type_invoice": ("račun", "invoice"),
+    "type_credit-note": ("dobropis", "credit note"),
+    "type_debit-note": ("bremepis", "debit note"),
+    "type_corrected": ("popravljen račun", "corrected invoice"),
+    "type_prepayment": ("račun za predplačilo", "prepayment invoice"),
+    "type_self-billed": ("samozaračun", "self-billed invoice"),
+    "type_partial": ("delni račun", "partial invoice"),
+    "type_pro-forma": ("predračun", "pro-forma invoice"),
+    "type_invoice-information": ("obvestilo o računu", "invoice information"),
     "findings": ("Opozorila ob prejemu", "Findings at intake"),
     "error": ("Napaka", "Error"),
     "language": ("English", "Slovensko"),
 }
+
+
+def amount(value: object, lang: str) -> str:
+    """An amount as written here: 61.304,94 in Slovenian, 61,304.94 in English."""
+    if value in (None, ""):
+        return ""
+    try:
+        shown = f"{Decimal(str(value)):,.2f}"
+    except InvalidOperation:
+        return str(value)
+    return shown.translate(str.maketrans(",.", ".,")) if lang == "sl" else shown
+
+
+def document_kind(name: str | None, lang: str) -> str:
+    """A document type's name (DOCUMENT_TYPES) in words, else the code as it came."""
+    if name is None:
+        return "–"
+    key = f"type_{name}"
+    return WORDS[key][LANGS.index(lang)] if key in WORDS else name
 
 
 def words(lang: str) -> Callable[[str], str]:

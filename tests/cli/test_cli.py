@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+import requests
 from plugins.cli import Cli, clean_env
+from plugins.portal import served
 from plugins.samples import samples_dir
 from plugins.services import free_port
 
@@ -129,6 +132,16 @@ def test_demo_runs_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
     assert "audit: OK" in result.out
     assert "fixity: OK (125 objects checked" in result.out  # 3 files, manifest, record
     assert f"lives in {tmp_path / 'demo'}" in result.out
+    # The portal on the embedded default: the demo's budget user signs in and finds them.
+    portal = re.search(r"http://127.0.0.1:8080/ as (\S+) with the password (\S+) ", result.out)
+    assert portal is not None, result.out
+    with served(Cli(tmp_path / "demo", clean_env())) as url:
+        signed = requests.post(f"{url}/api/v1/session", timeout=30, json={
+            "login": portal.group(1), "password": portal.group(2)})
+        assert signed.status_code == 201, signed.text
+        found = requests.get(f"{url}/api/v1/units", timeout=30, params={"tenant": "DEMO"},
+                             headers={"Authorization": f"Bearer {signed.json()['token']}"})
+        assert len(found.json()["units"]) == 25
 
 
 def test_real_samples_go_through_intake(cli: Cli, tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import requests
 from plugins.cli import Cli, clean_env
-from plugins.portal import Server, actions, archive_invoice, budget_user
-from plugins.services import free_port
+from plugins.portal import Server, actions, archive_invoice, budget_user, served
 
 from hramba.core.types import FixedClock
 from hramba.services.accounts import issue_token
@@ -119,20 +118,6 @@ def test_an_idle_session_ends_and_an_api_token_needs_none(archive: Archive, port
 @pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
 def test_hramba_serve_answers_on_its_port(archive: Archive, tmp_path: Any) -> None:
     archive.close()
-    cli = Cli(archive.home, clean_env())
-    port = free_port()
-    proc = cli.popen("serve", "--port", str(port))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, "hramba serve stopped"
-                assert time.monotonic() < deadline, "hramba serve did not start"
-                time.sleep(0.2)
-        assert answer.json()["info"]["title"] == "e-hramba"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with served(Cli(archive.home, clean_env())) as url:
+        answer = requests.get(f"{url}/api/openapi.json", timeout=30)
+    assert answer.json()["info"]["title"] == "e-hramba"

@@ -16,6 +16,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
+from hramba.domain.search import DOCUMENT_TYPES
 from hramba.services.archive import ROLES, IncomingFile, archive_unit
 from hramba.services.context import Archive
 from hramba.services.tenants import NewTenant, add_tenant
@@ -174,6 +175,9 @@ def test_english_on_request_and_markup_escaped(archive: Archive, portal: Server)
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T", page)  # Ljubljana's time
     assert MARKUP not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "12.50 EUR" in page
+    slovenian = requests.get(f"{portal.url}/units/{hostile}", cookies=cookies, timeout=30)
+    assert "12,50 EUR" in slovenian.text
     assert "<img" not in page
     assert "default-src 'none'" in requests.get(f"{portal.url}/login",
                                                 timeout=30).headers["content-security-policy"]
@@ -184,5 +188,6 @@ def test_every_word_of_every_template_is_in_both_languages() -> None:
     used = {key for template in folder.glob("*.html")
             for key in re.findall(r't\("([a-z_]+)"\)', template.read_text())}
     used |= {f"role_{role}" for role in (*ROLES, "manifest")}  # t("role_" + f.role)
+    used |= {f"type_{name}" for name in DOCUMENT_TYPES}  # document_kind
     assert used <= set(WORDS), used - set(WORDS)
     assert all(len(pair) == len(LANGS) and all(pair) for pair in WORDS.values())

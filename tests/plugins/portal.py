@@ -7,6 +7,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from hramba.services.accounts import NewAccount, add_account, set_password
 from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive
 from hramba.web.app import create_app
+from plugins.cli import Cli
 from plugins.services import free_port
 
 PASSWORD = "geslo-za-preizkus-1"
@@ -87,3 +89,26 @@ def actions(archive: Archive, actor: str) -> list[str]:
     with transaction(archive.db) as session:
         return list(session.scalars(select(AuditEvent.action).where(
             AuditEvent.actor == actor).order_by(AuditEvent.seq)))
+
+
+@contextmanager
+def served(cli: Cli) -> Iterator[str]:
+    """`hramba serve` of this CLI's archive on a free port, until the block ends: its URL,
+    once it answers."""
+    port = free_port()
+    process = cli.popen("serve", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/api/openapi.json", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, "hramba serve stopped"
+                assert time.monotonic() < deadline, "hramba serve did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
