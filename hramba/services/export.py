@@ -39,7 +39,7 @@ from hramba.services import access, audit
 from hramba.services.context import Archive
 from hramba.services.package import Request, Validation, write_package
 from hramba.services.search import SearchCriteria, count_matches, each_match
-from hramba.services.units import write_checked
+from hramba.services.units import checked_stream, write_checked
 from hramba.trust.certs import load_pem_text, to_pem
 from storage.keys import export_key
 
@@ -188,6 +188,16 @@ def download_export(archive: Archive, export_id: int, out: Path) -> Path:
         audit.record(session, archive, "export.downloaded", _subject(export_id), tenant=code,
                      details={"criteria": criteria, "sha256": sha256, "out": str(out)})
     return target
+
+
+def stream_export(archive: Archive, export_id: int) -> tuple[ExportView, Iterator[bytes]]:
+    """The package's bytes, its SHA-256 checked after the last, for a front end that
+    sends it on (the portal); a download, so an event."""
+    code, key, sha256, criteria = _package(archive, export_id)
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "export.downloaded", _subject(export_id), tenant=code,
+                     details={"criteria": criteria, "sha256": sha256, "out": "web"})
+    return show_export(archive, export_id), checked_stream(archive, key, Digest.sha256(sha256))
 
 
 def link_export(archive: Archive, export_id: int, days: int | None = None

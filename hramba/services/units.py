@@ -137,10 +137,13 @@ def read_file(archive: Archive, unit_id: str, position: int
         raise NotFound(f"unit {unit_id} has no file {position} (it has "
                        f"{len(unit.files)}, from 0)")
     record_read(archive, "unit.read", unit, file=found.name, position=position)
-    return found, _checked(archive, ObjectKey(found.object_key), Digest.sha256(found.sha256))
+    return found, checked_stream(archive, ObjectKey(found.object_key),
+                                 Digest.sha256(found.sha256))
 
 
-def _checked(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator[bytes]:
+def checked_stream(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator[bytes]:
+    """The object's bytes as storage gives them; IntegrityViolation after the last if
+    they are not the recorded ones (a front end then cuts its transfer short)."""
     with archive.store.open(key) as stream:
         reader = HashingReader(stream)
         while chunk := reader.read(CHUNK):

@@ -19,7 +19,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hramba.db.models import File
+from hramba.domain.export import bag_name
 from hramba.domain.search import Direction
+from hramba.services import export as exports
 from hramba.services import sessions, units
 from hramba.services.context import Archive
 from hramba.services.search import MAX_LIMIT, SearchCriteria, search_units
@@ -103,11 +105,57 @@ def unit_file(archive: Acting, unit_id: str, position: int) -> StreamingResponse
     return file_response(*units.read_file(archive, unit_id, position))
 
 
+class ExportRequest(BaseModel):
+    tenant: str = Field(max_length=64)
+    reason: str = Field(max_length=2000)
+    party: str | None = Field(None, max_length=200)
+    number: str | None = Field(None, max_length=200)
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@router.post("/exports", status_code=201, tags=["exports"])
+def request_export(archive: Acting, body: ExportRequest) -> dict[str, Any]:
+    """Ask for a retrieval export of the tenant's units that meet the criteria; it is
+    built by the scheduler's job (after approval, where it needs one)."""
+    return exports.request_export(archive, SearchCriteria(
+        body.tenant, body.date_from, body.date_to, body.party, body.number),
+        body.reason).as_dict()
+
+
+@router.get("/exports", tags=["exports"])
+def list_exports(archive: Acting, tenant: str | None = None) -> dict[str, Any]:
+    """The exports of the tenants the principal serves, newest first."""
+    return {"exports": [e.as_dict() for e in exports.list_exports(archive, tenant)]}
+
+
+@router.get("/exports/{export_id}", tags=["exports"])
+def export(archive: Acting, export_id: int) -> dict[str, Any]:
+    return exports.show_export(archive, export_id).as_dict()
+
+
+@router.get("/exports/{export_id}/package", tags=["exports"],
+            response_class=StreamingResponse)
+def export_package(archive: Acting, export_id: int) -> StreamingResponse:
+    """The built package: a ZIP of one BagIt bag (docs/cli.md, export)."""
+    return package_response(*exports.stream_export(archive, export_id))
+
+
+def package_response(view: exports.ExportView, chunks: Iterator[bytes]) -> StreamingResponse:
+    return _attached(chunks, f"{bag_name(view.export_id)}.zip", "application/zip",
+                     view.size or 0, view.sha256 or "")
+
+
 def file_response(found: File, chunks: Iterator[bytes]) -> StreamingResponse:
     """A file as an attachment (never shown inline: its bytes are the sender's)."""
-    return StreamingResponse(chunks, media_type=found.media_type, headers={
-        "Content-Length": str(found.size), "Content-Disposition": _attachment(found.name),
-        "Content-Security-Policy": "sandbox", "ETag": f'"{found.sha256}"'})
+    return _attached(chunks, found.name, found.media_type, found.size, found.sha256)
+
+
+def _attached(chunks: Iterator[bytes], name: str, media_type: str, size: int,
+              sha256: str) -> StreamingResponse:
+    return StreamingResponse(chunks, media_type=media_type, headers={
+        "Content-Length": str(size), "Content-Disposition": _attachment(name),
+        "Content-Security-Policy": "sandbox", "ETag": f'"{sha256}"'})
 
 
 def _attachment(name: str) -> str:

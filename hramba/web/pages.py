@@ -23,14 +23,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
-from hramba.core.errors import NotPermitted, RejectedInput
+from hramba.core.errors import NotFound, NotPermitted, RejectedInput
 from hramba.domain.retention import LEGAL_ZONE
+from hramba.services import export as exports
 from hramba.services import sessions, units
 from hramba.services.context import Archive
 from hramba.services.search import SearchCriteria, search_units
 from hramba.services.sessions import SESSION_PREFIX, SessionRules
 from hramba.services.tenants import list_tenants
-from hramba.web.api import file_response
+from hramba.web.api import file_response, package_response
 from hramba.web.auth import base
 from hramba.web.words import LANGS, amount, document_kind, words
 
@@ -174,6 +175,43 @@ def unit_page(request: Request, page: Page, unit_id: str) -> HTMLResponse:
 @router.get("/units/{unit_id}/files/{position}")
 def unit_file(page: Page, unit_id: str, position: int) -> Response:
     return file_response(*units.read_file(page.archive, unit_id, position))
+
+
+@router.get("/exports")
+def exports_page(request: Request, page: Page) -> HTMLResponse:
+    return _exports(request, page, {}, None)
+
+
+@router.post("/exports")
+def request_export(request: Request, page: Page, csrf: Annotated[str, Form(max_length=64)],
+                   tenant: Annotated[str, Form(max_length=64)],
+                   reason: Annotated[str, Form(max_length=2000)],
+                   party: Annotated[str, Form(max_length=200)] = "",
+                   number: Annotated[str, Form(max_length=200)] = "",
+                   date_from: Annotated[str, Form(max_length=10)] = "",
+                   date_to: Annotated[str, Form(max_length=10)] = "") -> Response:
+    _checked(request, page, csrf)
+    asked = {"tenant": tenant, "reason": reason, "party": party, "number": number,
+             "date_from": date_from, "date_to": date_to}
+    try:
+        exports.request_export(page.archive, SearchCriteria(
+            tenant, _day(date_from), _day(date_to), party.strip() or None,
+            number.strip() or None), reason)
+    except (RejectedInput, NotFound) as exc:
+        return _exports(request, page, asked, str(exc))
+    return RedirectResponse("/exports", status_code=303)
+
+
+@router.get("/exports/{export_id}/package")
+def export_package(page: Page, export_id: int) -> Response:
+    return package_response(*exports.stream_export(page.archive, export_id))
+
+
+def _exports(request: Request, page: Signed, asked: dict[str, str], problem: str | None
+             ) -> HTMLResponse:
+    return render(request, "exports.html", 200 if problem is None else 400, page,
+                  exports=exports.list_exports(page.archive), asked=asked, problem=problem,
+                  tenants=[t.code for t in list_tenants(page.archive)])
 
 
 def _login_page(request: Request, next_path: str, refused: bool = False) -> HTMLResponse:

@@ -38,6 +38,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "disposed": ("izločen", "disposed of"),
     "next_page": ("Naslednja stran", "Next page"),
     "no_units": ("Ni dokumentov, ki bi ustrezali iskanju.", "No documents match."),
+    "exports": ("Izvozi", "Exports"),
+    "exports_intro": ("Izvoz je paket ZIP z izvirniki izbranih dokumentov, njihovimi "
+                      "dokazili o obstoju in navodili za preverjanje (BagIt). Pripravi se v "
+                      "ozadju; ko je pripravljen, ga prenesete tukaj.",
+                      "An export is a ZIP package of the chosen documents' originals, their "
+                      "evidence of existence and how to check them (BagIt). It is built in "
+                      "the background; once ready, download it here."),
+    "reason": ("Namen", "Reason"),
+    "request_export": ("Zahtevaj izvoz", "Request an export"),
+    "requested": ("Zahtevano", "Requested"),
+    "units_count": ("Enot", "Units"),
+    "no_exports": ("Ni izvozov.", "No exports."),
+    "export_awaiting-approval": ("čaka na odobritev", "awaiting approval"),
+    "export_queued": ("v pripravi", "queued"),
+    "export_building": ("v pripravi", "building"),
+    "export_ready": ("pripravljen", "ready"),
+    "export_failed": ("ni uspel", "failed"),
+    "export_purged": ("izbrisan po poteku roka", "purged after its period"),
     "unit": ("Enota", "Unit"),
     "received_at": ("Prejeto", "Received"),
     "files": ("Datoteke", "Files"),

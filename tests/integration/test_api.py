@@ -14,11 +14,14 @@ from plugins.cli import Cli, clean_env
 from plugins.portal import Server, actions, archive_invoice, budget_user, served
 
 from hramba.core.types import FixedClock
+from hramba.domain.access import Role
 from hramba.services.accounts import issue_token
 from hramba.services.context import Archive
+from hramba.services.export import build_queued
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.web.app import PROBLEM
 
+from .principals import acting_as, principal
 from .test_search import OTHER_TAX
 
 
@@ -121,3 +124,35 @@ def test_hramba_serve_answers_on_its_port(archive: Archive, tmp_path: Any) -> No
     with served(Cli(archive.home, clean_env())) as url:
         answer = requests.get(f"{url}/api/openapi.json", timeout=30)
     assert answer.json()["info"]["title"] == "e-hramba"
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_an_export_requested_built_and_downloaded_over_the_api(archive: Archive,
+                                                                portal: Server) -> None:
+    ids = [archive_invoice(archive, "OBCINA1", n) for n in range(2)]
+    add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production"))
+    budget_user(archive, "ana", "OBCINA1")
+    budget_user(archive, "bojan", "OBCINA2")
+    token = portal.token("ana")
+    asked = requests.post(f"{portal.url}/api/v1/exports", timeout=30,
+                          headers={"Authorization": f"Bearer {token}"},
+                          json={"tenant": "OBCINA1", "reason": "revizija"})
+    assert asked.status_code == 201, asked.text
+    export_id = asked.json()["export_id"]
+    assert (asked.json()["state"], asked.json()["matched"]) == ("queued", len(ids))
+    early = portal.get(f"/api/v1/exports/{export_id}/package", token)
+    assert (early.status_code, early.json()["exit_code"]) == (404, 4)
+    with acting_as(archive, principal("scheduler", Role.OPERATOR)):
+        build_queued(archive)
+    listed = portal.get("/api/v1/exports", token).json()["exports"]
+    assert [(e["export_id"], e["state"]) for e in listed] == [(export_id, "ready")]
+    package = portal.get(f"/api/v1/exports/{export_id}/package", token)
+    assert package.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(package.content).hexdigest() == listed[0]["sha256"]
+    other = portal.token("bojan")
+    assert portal.get(f"/api/v1/exports/{export_id}/package", other).status_code == 404
+    assert portal.get(f"/api/v1/exports/{export_id}", other).status_code == 404
+    none = requests.post(f"{portal.url}/api/v1/exports", timeout=30,
+                         headers={"Authorization": f"Bearer {other}"},
+                         json={"tenant": "OBCINA1", "reason": "radovednost"})
+    assert none.status_code == 404

@@ -3,8 +3,10 @@ over HTTP (CSRF, another tenant's unit, escaping, the language switch)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,17 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
+from hramba.db.models import EXPORT_STATES
+from hramba.domain.access import Role
 from hramba.domain.search import DOCUMENT_TYPES
 from hramba.services.archive import ROLES, IncomingFile, archive_unit
 from hramba.services.context import Archive
+from hramba.services.export import build_queued, show_export
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.web.pages import LOGIN_COOKIE, SESSION_COOKIE, TEMPLATES
 from hramba.web.words import LANGS, WORDS
 
+from .principals import acting_as, principal
 from .test_search import OTHER_TAX
 
 MARKUP = "<script>alert(1)</script>"
@@ -94,6 +100,46 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
     seen = actions(archive, "ana")
     assert seen[:3] == ["session.opened", "units.searched", "units.searched"]
     assert {"unit.shown", "unit.read", "session.closed"} <= set(seen)
+
+
+@LOCAL
+def test_a_budget_user_requests_an_export_and_downloads_it_once_built(
+        archive: Archive, portal: Server, browser: Any, tmp_path: Path) -> None:
+    ids = [archive_invoice(archive, "OBCINA1", n) for n in range(3)]
+    budget_user(archive, "ana", "OBCINA1")
+    browser.get(f"{portal.url}/login?next=/exports")
+    browser.find_element(By.NAME, "login").send_keys("ana")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("/exports"))
+    browser.find_element(By.NAME, "number").send_keys("2026-2")
+    browser.find_element(By.NAME, "reason").send_keys("revizija računskega sodišča")
+    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
+    WebDriverWait(browser, 30).until(
+        lambda b: "v pripravi" in b.find_element(By.TAG_NAME, "main").text)
+    screenshot(browser, tmp_path, "portal-5-export-requested")
+    with acting_as(archive, principal("scheduler", Role.OPERATOR)):
+        assert build_queued(archive)["exports built"] == 1
+    browser.refresh()
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    assert "pripravljen" in row.text
+    screenshot(browser, tmp_path, "portal-6-export-ready")
+    downloads = tmp_path / "downloads"
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(downloads)})
+    row.find_element(By.LINK_TEXT, "Prenesi").click()
+    package = downloads / "export-1.zip"
+    deadline = time.monotonic() + 30
+    while not package.is_file():
+        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
+        time.sleep(0.2)
+    assert hashlib.sha256(package.read_bytes()).hexdigest() == show_export(archive, 1).sha256
+    with zipfile.ZipFile(package) as bag:
+        names = bag.namelist()
+    assert any(ids[2] in name for name in names)
+    assert not any(ids[0] in name or ids[1] in name for name in names)
+    seen = actions(archive, "ana")
+    assert {"export.requested", "export.downloaded"} <= set(seen)
 
 
 def sign_in(portal: Server, login: str = "ana") -> dict[str, str]:
@@ -189,5 +235,6 @@ def test_every_word_of_every_template_is_in_both_languages() -> None:
             for key in re.findall(r't\("([a-z_]+)"\)', template.read_text())}
     used |= {f"role_{role}" for role in (*ROLES, "manifest")}  # t("role_" + f.role)
     used |= {f"type_{name}" for name in DOCUMENT_TYPES}  # document_kind
+    used |= {f"export_{state}" for state in EXPORT_STATES}  # t("export_" + e.state)
     assert used <= set(WORDS), used - set(WORDS)
     assert all(len(pair) == len(LANGS) and all(pair) for pair in WORDS.values())
