@@ -231,9 +231,9 @@ def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
     if fmt not in _PATHS:
         raise ValueError(f"not an invoice format: {fmt!r}")
     raw = {key: _first_text(root, *paths) for key, paths in _PATHS[fmt].items()}
-    raw["issue_date"] = (_cii_date(raw["issue_date"]) if fmt == "cii"
-                         else _iso_date(raw["issue_date"]))
-    raw["payable_amount"] = _amount(raw["payable_amount"])
+    raw["issue_date"] = (cii_date(raw["issue_date"]) if fmt == "cii"
+                         else iso_date(raw["issue_date"]))
+    raw["payable_amount"] = decimal_text(raw["payable_amount"])
     return {key: raw[key] for key in METADATA_KEYS}
 
 
@@ -265,14 +265,14 @@ def _text_of(element: etree._Element) -> str | None:
     return joined
 
 
-def _iso_date(text: str | None) -> str | None:
+def iso_date(text: str | None) -> str | None:
     """YYYY-MM-DD from xs:date or xs:dateTime (e-SLOG 1.6 writes 2012-04-01T00:00:00.0Z)."""
     if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T+\-Z].*)?", text):
         return None
     return _valid_date(text[:10])
 
 
-def _cii_date(text: str | None) -> str | None:
+def cii_date(text: str | None) -> str | None:
     """YYYY-MM-DD from CII's format 102 (YYYYMMDD)."""
     if text is None or not re.fullmatch(r"\d{8}", text):
         return None
@@ -286,7 +286,7 @@ def _valid_date(text: str) -> str | None:
         return None
 
 
-def _amount(text: str | None) -> str | None:
+def decimal_text(text: str | None) -> str | None:
     """Two-place decimal string; more places are kept rather than silently rounded.
 
     Only the xs:decimal lexical form is accepted (Decimal alone would also take "NaN",
@@ -331,7 +331,7 @@ def envelope_metadata(root: etree._Element) -> dict[str, object]:
     ns = etree.QName(envelope).namespace
     result: dict[str, object] = {key: _env_text(envelope, ns, *paths)
                                  for key, paths in _ENVELOPE_FIELDS.items()}
-    result["payable_amount"] = _amount(_env_text(envelope, ns, "payment_data/amount"))
+    result["payable_amount"] = decimal_text(_env_text(envelope, ns, "payment_data/amount"))
     result["attachments"] = [_attachment_entry(entry, ns) for entry in
                              envelope.iterfind(_clark(ns, "attachments/attachment"))]
     return result

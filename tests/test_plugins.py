@@ -6,7 +6,7 @@ from pathlib import Path
 
 import plugins.services
 import pytest
-from plugins import postgres, s3, sftp, tsa
+from plugins import browser, postgres, s3, sftp, tsa
 from plugins.samples import samples_dir
 from plugins.services import SERVICE_FIXTURES, service_markers
 
@@ -37,7 +37,8 @@ def test_each_service_has_its_declared_marker_and_its_fixture(
     declared = {line.split(":", 1)[0] for line in pytestconfig.getini("markers")}
     for marker, fixture in SERVICE_FIXTURES.items():
         assert marker in declared
-        assert any(hasattr(plugin, fixture) for plugin in (postgres, s3, sftp, tsa)), fixture
+        plugins_ = (postgres, s3, sftp, tsa, browser)
+        assert any(hasattr(plugin, fixture) for plugin in plugins_), fixture
 
 
 def test_every_collected_test_carries_the_markers_of_its_services(

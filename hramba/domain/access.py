@@ -29,7 +29,7 @@ class Action(StrEnum):
     TENANT_READ = "read tenants"
     INGEST = "ingest"
     MIGRATE = "run migrations"
-    MIGRATE_CONFIRM = "confirm a migration"
+    MIGRATE_CONFIRM = "review and confirm a migration"
     QUARANTINE = "decide on quarantined input"
     HOLD = "place or release legal holds"
     RETENTION_READ = "read retention plans, holds and purges"

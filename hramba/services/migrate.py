@@ -11,8 +11,9 @@ the archive's content-derived unit ids mean nothing is ever archived twice. The 
 copies live under <home>/staging/migration-<id>/ until the staging policy's purge after the
 budget user's confirmation (60 days; hramba.services.purge, run by the retention job).
 
-An archivist migrates and follows the migration (Action.MIGRATE); the budget user, or an
-archivist for it, confirms it (Action.MIGRATE_CONFIRM), each only for a tenant it serves.
+An archivist migrates (Action.MIGRATE); the budget user, or an archivist for it, reviews
+the migration (its status and reconciliation) and confirms it (Action.MIGRATE_CONFIRM),
+each only for a tenant it serves.
 """
 
 from __future__ import annotations
@@ -184,8 +185,18 @@ def _safe_relative(path: str) -> Path:
 
 def status(archive: Archive, migration_id: int) -> dict[str, Any]:
     """Expected, transferred and each outcome's count; bytes; confirmation and purge."""
-    _check(archive, migration_id, Action.MIGRATE)
+    _check(archive, migration_id, Action.MIGRATE_CONFIRM)
     return _status(archive, migration_id)
+
+
+def list_migrations(archive: Archive) -> list[dict[str, Any]]:
+    """Every migration of the tenants the principal serves, newest first: what the budget
+    user reviews before it confirms one."""
+    access.authorize(archive, Action.MIGRATE_CONFIRM)
+    with transaction(archive.db) as session:
+        ids = list(session.scalars(access.scoped(
+            select(Migration.id).order_by(Migration.id.desc()), archive, Migration.tenant_id)))
+    return [_status(archive, i) for i in ids]
 
 
 def _check(archive: Archive, migration_id: int, action: Action) -> None:
@@ -216,7 +227,7 @@ def _status(archive: Archive, migration_id: int) -> dict[str, Any]:
 
 def report(archive: Archive, migration_id: int) -> list[dict[str, Any]]:
     """The reconciliation: one row per file with its outcome and digests."""
-    _check(archive, migration_id, Action.MIGRATE)
+    _check(archive, migration_id, Action.MIGRATE_CONFIRM)
     with transaction(archive.db) as session:
         return [{"path": f.path, "state": f.state, "size": f.size,
                  "expected_size": f.expected_size, "sha256": f.sha256,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from hramba.core.errors import Conflict, IntegrityViolation, NotFound
+from hramba.core.errors import CodedRejection, Conflict, IntegrityViolation, NotFound
 from hramba.core.types import CHUNK, Digest, HashingReader, ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Batch, Evidence, File, Tenant, Unit
@@ -25,6 +25,10 @@ from hramba.domain.retention import policy_ref
 from hramba.domain.search import Party, counterparty
 from hramba.services import access, audit
 from hramba.services.context import Archive
+from ingest.formats import INVOICE_FORMATS, parse_xml
+from ingest.readable import ReadableInvoice, readable_invoice
+
+MAX_SHOWN = 20_000_000  # bytes of invoice XML the portal renders; larger: download it
 
 
 def list_units(archive: Archive, tenant: str | None = None,
@@ -151,6 +155,25 @@ def checked_stream(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator
     if reader.hashed().sha256 != sha256:
         raise IntegrityViolation(f"{key} does not match its recorded {sha256}; "
                                  "run hramba fixity")
+
+
+def readable(archive: Archive, unit_id: str) -> ReadableInvoice | None:
+    """The unit's invoice as a person reads it (ingest.readable), or None: no invoice file
+    in a format read so, a file too large to show, or only a tombstone left. Reading the
+    invoice to show it is a read, so an event."""
+    unit = load_unit(archive, unit_id, Action.READ)
+    invoice = next((f for f in unit.files if f.role == "invoice"), None)
+    if (unit.disposed_at is not None or unit.format not in INVOICE_FORMATS or invoice is None
+            or invoice.size > MAX_SHOWN):
+        return None
+    data = b"".join(checked_stream(archive, ObjectKey(invoice.object_key),
+                                   Digest.sha256(invoice.sha256)))
+    record_read(archive, "unit.read", unit, file=invoice.name, position=invoice.position,
+                shown=True)
+    try:
+        return readable_invoice(unit.format, parse_xml(data, invoice.name))
+    except (CodedRejection, ValueError):  # archived as received, odd or not: shown raw only
+        return None
 
 
 def _not_disposed(unit: Unit) -> Unit:

@@ -22,7 +22,7 @@ from hramba.db.models import File
 from hramba.domain.export import bag_name
 from hramba.domain.search import Direction
 from hramba.services import export as exports
-from hramba.services import sessions, units
+from hramba.services import migrate, reports, sessions, units
 from hramba.services.context import Archive
 from hramba.services.search import MAX_LIMIT, SearchCriteria, search_units
 from hramba.web.auth import acting, base, secret_of
@@ -139,6 +139,44 @@ def export(archive: Acting, export_id: int) -> dict[str, Any]:
 def export_package(archive: Acting, export_id: int) -> StreamingResponse:
     """The built package: a ZIP of one BagIt bag (docs/cli.md, export)."""
     return package_response(*exports.stream_export(archive, export_id))
+
+
+class Confirmation(BaseModel):
+    accept_gaps: str | None = Field(None, max_length=2000)  # why, despite unresolved files
+    purge_remote: bool = False  # at the staging purge, delete them at the provider too
+
+
+@router.get("/migrations", tags=["migrations"])
+def list_migrations(archive: Acting) -> dict[str, Any]:
+    """The migrations of the principal's tenants, newest first, with their counts."""
+    return {"migrations": migrate.list_migrations(archive)}
+
+
+@router.post("/migrations/{migration_id}/confirm", tags=["migrations"])
+def confirm_migration(archive: Acting, migration_id: int, body: Confirmation
+                      ) -> dict[str, Any]:
+    """The budget user confirms that the previous provider's export is complete."""
+    return migrate.confirm(archive, migration_id, body.accept_gaps, body.purge_remote)
+
+
+@router.get("/reports", tags=["reports"])
+def list_reports(archive: Acting) -> dict[str, Any]:
+    """The stored reports the principal may read, newest first, with their files."""
+    return {"reports": [r.as_dict() for r in reports.list_reports(archive)]}
+
+
+@router.get("/reports/{report_id}/files/{name}", tags=["reports"],
+            response_class=StreamingResponse)
+def report_file(archive: Acting, report_id: int, name: str) -> StreamingResponse:
+    """One file of a report (its signed PDF, its JSON or a CSV), by its name."""
+    return report_response(name, *reports.stream_report(archive, report_id, name))
+
+
+def report_response(name: str, f: dict[str, Any], chunks: Iterator[bytes]
+                    ) -> StreamingResponse:
+    media = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
+    return _attached(chunks, name, media.get(name.rpartition(".")[2], "application/octet-stream"),
+                     f["size"], f["sha256"])
 
 
 def package_response(view: exports.ExportView, chunks: Iterator[bytes]) -> StreamingResponse:

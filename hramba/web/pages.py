@@ -12,7 +12,9 @@ document: they are for people.
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,15 +25,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
-from hramba.core.errors import NotFound, NotPermitted, RejectedInput
+from hramba.core.errors import Conflict, NotFound, NotPermitted, RejectedInput
+from hramba.domain.report import LABELS as REPORT_LABELS
 from hramba.domain.retention import LEGAL_ZONE
 from hramba.services import export as exports
-from hramba.services import sessions, units
+from hramba.services import migrate, reports, sessions, units
 from hramba.services.context import Archive
 from hramba.services.search import SearchCriteria, search_units
 from hramba.services.sessions import SESSION_PREFIX, SessionRules
 from hramba.services.tenants import list_tenants
-from hramba.web.api import file_response, package_response
+from hramba.web.api import file_response, package_response, report_response
 from hramba.web.auth import base
 from hramba.web.words import LANGS, amount, document_kind, words
 
@@ -91,9 +94,11 @@ def lang_of(request: Request) -> str:
 def render(request: Request, template: str, status: int = 200, signed_in: Signed | None = None,
            **context: Any) -> HTMLResponse:
     lang = lang_of(request)
+    index = LANGS.index(lang)
     html = TEMPLATES.get_template(template).render(
-        t=words(lang), lang=lang, amount=lambda value: amount(value, lang),
-        kind=lambda name: document_kind(name, lang), other_lang=LANGS[1 - LANGS.index(lang)],
+        t=words(lang), lang=lang, other_lang=LANGS[1 - index],
+        amount=lambda value: amount(value, lang), kind=lambda name: document_kind(name, lang),
+        report_kind=lambda kind: REPORT_LABELS.get(kind, (kind, kind))[index],
         principal=signed_in.archive.principal if signed_in else None,
         csrf=signed_in.csrf if signed_in else context.pop("csrf", ""), **context)
     response = HTMLResponse(html, status_code=status)
@@ -169,7 +174,9 @@ def units_page(request: Request, page: Page, tenant: str = "", party: str = "",
 @router.get("/units/{unit_id}")
 def unit_page(request: Request, page: Page, unit_id: str) -> HTMLResponse:
     shown = units.show_unit(page.archive, unit_id)
-    return render(request, "unit.html", 200, page, unit=shown, meta=shown["metadata"])
+    xml = next((f["position"] for f in shown["files"] if f["role"] == "invoice"), None)
+    return render(request, "unit.html", 200, page, unit=shown, meta=shown["metadata"],
+                  invoice=units.readable(page.archive, unit_id), xml_position=xml)
 
 
 @router.get("/units/{unit_id}/files/{position}")
@@ -205,6 +212,58 @@ def request_export(request: Request, page: Page, csrf: Annotated[str, Form(max_l
 @router.get("/exports/{export_id}/package")
 def export_package(page: Page, export_id: int) -> Response:
     return package_response(*exports.stream_export(page.archive, export_id))
+
+
+MIGRATION_COUNTS = ("expected", "transferred", "archived", "duplicate", "quarantined",
+                    "mismatched", "missing", "pending")
+
+
+@router.get("/migrations")
+def migrations_page(request: Request, page: Page) -> HTMLResponse:
+    return _migrations(request, page, None)
+
+
+@router.post("/migrations/{migration_id}/confirm")
+def confirm_migration(request: Request, page: Page, migration_id: int,
+                      csrf: Annotated[str, Form(max_length=64)],
+                      accept_gaps: Annotated[str, Form(max_length=2000)] = "",
+                      purge_remote: Annotated[str, Form(max_length=1)] = "") -> Response:
+    _checked(request, page, csrf)
+    try:
+        migrate.confirm(page.archive, migration_id, accept_gaps.strip() or None,
+                        purge_remote == "1")
+    except Conflict as exc:
+        return _migrations(request, page, str(exc))
+    return RedirectResponse("/migrations", status_code=303)
+
+
+@router.get("/migrations/{migration_id}/report")
+def migration_report(page: Page, migration_id: int) -> Response:
+    """The reconciliation, one row per file (as `hramba migrate report --format csv`)."""
+    rows = migrate.report(page.archive, migration_id)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else ["path"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(text.getvalue(), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="migration-{migration_id}.csv"'})
+
+
+@router.get("/reports")
+def reports_page(request: Request, page: Page) -> HTMLResponse:
+    return render(request, "reports.html", 200, page,
+                  reports=reports.list_reports(page.archive))
+
+
+@router.get("/reports/{report_id}/files/{name}")
+def report_file(page: Page, report_id: int, name: str) -> Response:
+    return report_response(name, *reports.stream_report(page.archive, report_id, name))
+
+
+def _migrations(request: Request, page: Signed, problem: str | None) -> HTMLResponse:
+    return render(request, "migrations.html", 200 if problem is None else 409, page,
+                  migrations=migrate.list_migrations(page.archive), counts=MIGRATION_COUNTS,
+                  problem=problem)
 
 
 def _exports(request: Request, page: Signed, asked: dict[str, str], problem: str | None

@@ -12,16 +12,21 @@ import pytest
 import requests
 from plugins.cli import Cli, clean_env
 from plugins.portal import Server, actions, archive_invoice, budget_user, served
+from plugins.sftp import SftpServer
 
 from hramba.core.types import FixedClock
 from hramba.domain.access import Role
+from hramba.domain.report import ReportKind
 from hramba.services.accounts import issue_token
 from hramba.services.context import Archive
 from hramba.services.export import build_queued
+from hramba.services.migrate import start_sftp
+from hramba.services.reports import make_report
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.web.app import PROBLEM
 
 from .principals import acting_as, principal
+from .test_migrate import export, remote
 from .test_search import OTHER_TAX
 
 
@@ -156,3 +161,29 @@ def test_an_export_requested_built_and_downloaded_over_the_api(archive: Archive,
                          headers={"Authorization": f"Bearer {other}"},
                          json={"tenant": "OBCINA1", "reason": "radovednost"})
     assert none.status_code == 404
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_migrations_reviewed_and_confirmed_and_reports_fetched(
+        archive: Archive, portal: Server, sftp_server: SftpServer) -> None:
+    path, _ = export(sftp_server)
+    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    stored, _report = make_report(archive, ReportKind.HOLDINGS, "OBCINA1")
+    budget_user(archive, "ana", "OBCINA1")
+    token = portal.token("ana")
+    (listed,) = portal.get("/api/v1/migrations", token).json()["migrations"]
+    assert (listed["id"], listed["archived"], listed["missing"]) == (migration, 5, 1)
+    confirm = f"{portal.url}/api/v1/migrations/{migration}/confirm"
+    auth = {"Authorization": f"Bearer {token}"}
+    gaps = requests.post(confirm, json={}, headers=auth, timeout=30)
+    assert (gaps.status_code, gaps.json()["exit_code"]) == (409, 5)
+    done = requests.post(confirm, json={"accept_gaps": "pojasnjeno"}, headers=auth, timeout=30)
+    assert done.status_code == 200, done.text
+    assert done.json()["confirmed_at"] is not None
+    (report,) = portal.get("/api/v1/reports", token).json()["reports"]
+    for name, f in report["files"].items():
+        got = portal.get(f"/api/v1/reports/{report['report_id']}/files/{name}", token)
+        assert hashlib.sha256(got.content).hexdigest() == f["sha256"] == \
+            stored.files[name]["sha256"]
+    assert portal.get(f"/api/v1/reports/{report['report_id']}/files/nothing.pdf",
+                      token).status_code == 404

@@ -12,23 +12,31 @@ from typing import Any
 
 import pytest
 import requests
-from plugins.browser import screenshot
+from plugins.browser import screenshot, wait_for
 from plugins.portal import PASSWORD, Server, actions, archive_invoice, budget_user
+from plugins.sftp import SftpServer
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
 
-from hramba.db.models import EXPORT_STATES
+from hramba.db.engine import transaction
+from hramba.db.models import EXPORT_STATES, Migration
 from hramba.domain.access import Role
+from hramba.domain.report import ReportKind
 from hramba.domain.search import DOCUMENT_TYPES
 from hramba.services.archive import ROLES, IncomingFile, archive_unit
 from hramba.services.context import Archive
+from hramba.services.corpus import write_packages
 from hramba.services.export import build_queued, show_export
+from hramba.services.ingest import ingest_directory
+from hramba.services.migrate import start_sftp, status
+from hramba.services.reports import make_report
 from hramba.services.tenants import NewTenant, add_tenant
-from hramba.web.pages import LOGIN_COOKIE, SESSION_COOKIE, TEMPLATES
-from hramba.web.words import LANGS, WORDS
+from hramba.services.units import readable
+from hramba.web.pages import LOGIN_COOKIE, MIGRATION_COUNTS, SESSION_COOKIE, TEMPLATES
+from hramba.web.words import LANGS, WORDS, amount
 
 from .principals import acting_as, principal
+from .test_migrate import export, remote
 from .test_search import OTHER_TAX
 
 MARKUP = "<script>alert(1)</script>"
@@ -56,7 +64,7 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
     browser.find_element(By.NAME, "login").send_keys("ana")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
-    WebDriverWait(browser, 30).until(lambda b: "/login" not in b.current_url)
+    wait_for(browser, lambda b: "/login" not in b.current_url)
     assert browser.current_url == f"{portal.url}/units", browser.find_element(
         By.TAG_NAME, "main").text
     assert "Prijavljeni ste kot ana" in browser.find_element(By.TAG_NAME, "header").text
@@ -66,10 +74,11 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
 
     browser.find_element(By.NAME, "number").send_keys("2026-1")
     browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    WebDriverWait(browser, 30).until(lambda b: "number=2026-1" in b.current_url)
+    wait_for(browser, lambda b: "number=2026-1" in b.current_url and len(
+        b.find_elements(By.CSS_SELECTOR, "main tbody tr")) == 1)
     (row,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
     row.find_element(By.LINK_TEXT, "2026-1").click()
-    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith(ids[1]))
+    wait_for(browser, lambda b: "Račun št. 1.pdf" in b.find_element(By.TAG_NAME, "main").text)
     assert browser.current_url.endswith(f"/units/{ids[1]}")
     main = browser.find_element(By.TAG_NAME, "main").text
     assert "Račun št. 1.pdf" in main
@@ -94,7 +103,7 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
     screenshot(browser, tmp_path, "portal-4-markup-is-text")
 
     browser.find_element(By.CSS_SELECTOR, "header form button").click()
-    WebDriverWait(browser, 30).until(lambda b: "/login" in b.current_url)
+    wait_for(browser, lambda b: "/login" in b.current_url)
     browser.get(f"{portal.url}/units")
     assert "/login" in browser.current_url  # the session ended
     seen = actions(archive, "ana")
@@ -111,11 +120,11 @@ def test_a_budget_user_requests_an_export_and_downloads_it_once_built(
     browser.find_element(By.NAME, "login").send_keys("ana")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
-    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("/exports"))
+    wait_for(browser, lambda b: b.current_url.endswith("/exports"))
     browser.find_element(By.NAME, "number").send_keys("2026-2")
     browser.find_element(By.NAME, "reason").send_keys("revizija računskega sodišča")
     browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    WebDriverWait(browser, 30).until(
+    wait_for(browser,
         lambda b: "v pripravi" in b.find_element(By.TAG_NAME, "main").text)
     screenshot(browser, tmp_path, "portal-5-export-requested")
     with acting_as(archive, principal("scheduler", Role.OPERATOR)):
@@ -140,6 +149,50 @@ def test_a_budget_user_requests_an_export_and_downloads_it_once_built(
     assert not any(ids[0] in name or ids[1] in name for name in names)
     seen = actions(archive, "ana")
     assert {"export.requested", "export.downloaded"} <= set(seen)
+
+
+@LOCAL
+def test_a_budget_user_confirms_a_migration_and_downloads_a_report(
+        archive: Archive, portal: Server, browser: Any, sftp_server: SftpServer,
+        tmp_path: Path) -> None:
+    path, _ = export(sftp_server)
+    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    stored, _report = make_report(archive, ReportKind.HOLDINGS, "OBCINA1")
+    budget_user(archive, "ana", "OBCINA1")
+    browser.get(f"{portal.url}/login?next=/migrations")
+    browser.find_element(By.NAME, "login").send_keys("ana")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    wait_for(browser, lambda b: b.current_url.endswith("/migrations"))
+    section = browser.find_element(By.CSS_SELECTOR, "section.migration")
+    assert f"Migracija {migration}: OBCINA1" in section.text
+    screenshot(browser, tmp_path, "portal-7-migration")
+    section.find_element(By.NAME, "accept_gaps").send_keys("neujemanje pojasnjeno")
+    section.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(browser,
+        lambda b: "Potrjeno" in b.find_element(By.TAG_NAME, "main").text)
+    confirmed = status(archive, migration)
+    assert confirmed["confirmed_at"] is not None
+    with transaction(archive.db) as session:
+        row = session.get_one(Migration, migration)
+        assert (row.confirmed_by, row.accepted_gaps) == ("ana", "neujemanje pojasnjeno")
+
+    browser.get(f"{portal.url}/reports")
+    (row_,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    assert "Hramba" in row_.text  # the holdings report, by its Slovenian name
+    screenshot(browser, tmp_path, "portal-8-reports")
+    downloads = tmp_path / "downloads"
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(downloads)})
+    row_.find_element(By.LINK_TEXT, "PDF").click()
+    (name,) = [n for n in stored.files if n.endswith(".pdf")]
+    target = downloads / name
+    deadline = time.monotonic() + 30
+    while not target.is_file():
+        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
+        time.sleep(0.2)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == stored.files[name]["sha256"]
+    assert {"migration.confirmed", "report.read"} <= set(actions(archive, "ana"))
 
 
 def sign_in(portal: Server, login: str = "ana") -> dict[str, str]:
@@ -236,5 +289,44 @@ def test_every_word_of_every_template_is_in_both_languages() -> None:
     used |= {f"role_{role}" for role in (*ROLES, "manifest")}  # t("role_" + f.role)
     used |= {f"type_{name}" for name in DOCUMENT_TYPES}  # document_kind
     used |= {f"export_{state}" for state in EXPORT_STATES}  # t("export_" + e.state)
+    used |= {f"m_{key}" for key in MIGRATION_COUNTS}  # t("m_" + key)
     assert used <= set(WORDS), used - set(WORDS)
     assert all(len(pair) == len(LANGS) and all(pair) for pair in WORDS.values())
+
+
+@LOCAL
+def test_an_invoice_reads_as_a_person_reads_it_in_both_languages(
+        archive: Archive, portal: Server, browser: Any, tmp_path: Path) -> None:
+    """A generated UJP package (envelope, e-SLOG 2.0, PDF): parties, lines, VAT, totals,
+    payment, and the XML as received one click away."""
+    list(write_packages(tmp_path / "in", 1, ("Občina Primer", "SI21423512")))
+    (outcome,) = list(ingest_directory(archive, tmp_path / "in", "OBCINA1"))
+    unit_id = outcome.unit_id
+    assert unit_id is not None
+    invoice = readable(archive, unit_id)
+    assert invoice is not None
+    budget_user(archive, "ana", "OBCINA1")
+    cookies = sign_in(portal)
+    for lang, heading in (("sl", "Postavke"), ("en", "Lines")):
+        page = requests.get(f"{portal.url}/units/{unit_id}?lang={lang}", cookies=cookies,
+                            timeout=30)
+        assert page.status_code == 200, page.text
+        assert heading in page.text
+    text = page.text
+    assert invoice.seller.name
+    assert invoice.seller.name in text
+    assert invoice.lines
+    assert invoice.lines[0].name
+    assert invoice.lines[0].name in text
+    assert invoice.totals.payable is not None
+    assert amount(invoice.totals.payable, "en") in text
+    assert invoice.payment.accounts
+    assert invoice.payment.accounts[0] in text
+    browser.get(f"{portal.url}/login?next=/units/{unit_id}")
+    browser.find_element(By.NAME, "login").send_keys("ana")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    wait_for(browser, lambda b: "Postavke" in b.find_element(By.TAG_NAME, "main").text)
+    screenshot(browser, tmp_path, "portal-9-invoice")
+    xml = browser.find_element(By.LINK_TEXT, "Izvorni XML, kot je bil prejet")
+    assert xml.get_attribute("href").endswith(f"/units/{unit_id}/files/1")

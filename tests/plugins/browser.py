@@ -5,7 +5,7 @@ is never asked, the driver's path being given)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +48,13 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
     driver.save_screenshot(str(target))
     shutil.copy(target, Path("/tmp") / f"browser-{name}.png")
     return target
+
+
+def wait_for(driver: Any, condition: Callable[[Any], object], seconds: float = 30) -> None:
+    """Until `condition(driver)` holds; a page replaced meanwhile (an element gone stale
+    while it navigates) is asked again, not an error."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
+                  ).until(condition)

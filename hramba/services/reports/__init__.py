@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from hramba.domain.retention import LEGAL_ZONE
 from hramba.services import access as rules
 from hramba.services import audit
 from hramba.services.context import Archive
-from hramba.services.units import write_checked
+from hramba.services.units import checked_stream, write_checked
 from storage.keys import report_key
 
 
@@ -269,15 +269,7 @@ def list_reports(archive: Archive, kind: ReportKind | None = None) -> list[Store
 def get_report(archive: Archive, report_id: int, out: Path,
                formats: tuple[str, ...] = FORMATS) -> list[Path]:
     """The report's files of `formats` into `out`, each digest checked as it is written."""
-    rules.authorize(archive, Action.REPORT)
-    with transaction(archive.db) as session:
-        row = session.get(ReportRow, report_id)
-        visible = row is not None and _visible(row, rules.codes_in_view(session, archive))
-        view = _view(row) if row is not None else None
-    if view is None or not visible:
-        if view is not None:
-            rules.deny(archive, Action.REPORT, f"report {report_id}", None, why="scope")
-        raise NotFound(f"report {report_id} does not exist")
+    view = _readable(archive, report_id)
     out.mkdir(parents=True, exist_ok=True)
     wanted = [(name, f) for name, f in view.files.items() if name.rpartition(".")[2] in formats]
     targets = []
@@ -287,10 +279,40 @@ def get_report(archive: Archive, report_id: int, out: Path,
             raise Conflict(f"{target} already exists; choose another --out directory")
         write_checked(archive, ObjectKey(f["key"]), Digest.sha256(f["sha256"]), target)
         targets.append(target)
-    with transaction(archive.db) as session:
-        audit.record(session, archive, "report.read", f"report {report_id}", details={
-            "out": str(out), "files": [p.name for p in targets]})
+    _read(archive, report_id, {"out": str(out), "files": [p.name for p in targets]})
     return targets
+
+
+def stream_report(archive: Archive, report_id: int, name: str
+                  ) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """One file of the report (its key, size and SHA-256) and its bytes, the digest
+    checked after the last, for a front end that sends it on."""
+    view = _readable(archive, report_id)
+    if name not in view.files:
+        raise NotFound(f"report {report_id} has no file {name!r} (it has "
+                       f"{', '.join(sorted(view.files))})")
+    f = view.files[name]
+    _read(archive, report_id, {"out": "web", "files": [name]})
+    return f, checked_stream(archive, ObjectKey(f["key"]), Digest.sha256(f["sha256"]))
+
+
+def _readable(archive: Archive, report_id: int) -> StoredReport:
+    """The report, if the principal may read it; another tenant's is NotFound (audited)."""
+    rules.authorize(archive, Action.REPORT)
+    with transaction(archive.db) as session:
+        row = session.get(ReportRow, report_id)
+        visible = row is not None and _visible(row, rules.codes_in_view(session, archive))
+        view = _view(row) if row is not None else None
+    if view is None or not visible:
+        if view is not None:
+            rules.deny(archive, Action.REPORT, f"report {report_id}", None, why="scope")
+        raise NotFound(f"report {report_id} does not exist")
+    return view
+
+
+def _read(archive: Archive, report_id: int, details: dict[str, Any]) -> None:
+    with transaction(archive.db) as session:
+        audit.record(session, archive, "report.read", f"report {report_id}", details=details)
 
 
 def _visible(row: ReportRow, codes: set[str] | None) -> bool:
