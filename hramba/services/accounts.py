@@ -160,8 +160,24 @@ def authenticate(archive: Archive, credentials: Credentials,
             session.execute(delete(AuthFailure).where(AuthFailure.key == claim))
             return principal_of(account)
     failures = _record_failure(archive, claim, credentials)
-    sleep(min(MAX_DELAY, 0.25 * 2 ** (failures - 1)))
+    sleep(_delay(failures))
     raise NotPermitted("not permitted: unknown account, wrong credentials or disabled")
+
+
+def wait_before(archive: Archive, credentials: Credentials) -> float:
+    """Seconds before the next attempt of this claim may be tried: what the delays of
+    `authenticate` ask, for a server that answers "retry later" instead of sleeping (a
+    sleeping thread is one a guesser takes from everybody)."""
+    with transaction(archive.db) as session:
+        row = session.get(AuthFailure, _claim(credentials))
+    if row is None:
+        return 0.0
+    since = (archive.clock.now() - row.last_at).total_seconds()
+    return max(0.0, _delay(row.count) - since) if since < FAILURE_WINDOW.total_seconds() else 0.0
+
+
+def _delay(failures: int) -> float:
+    return min(MAX_DELAY, 0.25 * 2.0 ** (failures - 1))
 
 
 def principal_of(account: Account) -> Principal:

@@ -29,6 +29,14 @@ SESSION_PREFIX = "hrs_"
 ENDED = "session ended: sign in again"
 
 
+class TooSoon(NotPermitted):
+    """A sign-in attempted before the delay of the login's last failure ran out."""
+
+    def __init__(self, message: str, wait: float) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class SessionRules:
     idle: timedelta = timedelta(minutes=30)
@@ -45,8 +53,14 @@ class Opened:
 
 def open_session(archive: Archive, login: str, password: str,
                  rules: SessionRules = SessionRules()) -> Opened:
-    """Sign in: the principal the password proves, and a new session for it."""
-    principal = accounts.authenticate(archive, Credentials(login=login, password=password))
+    """Sign in: the principal the password proves, and a new session for it. After a
+    failed attempt for the login, the next is refused (TooSoon) until its delay has
+    passed, without being tried: the server never sleeps on a guesser's behalf."""
+    credentials = Credentials(login=login, password=password)
+    if (wait := accounts.wait_before(archive, credentials)) > 0:
+        raise TooSoon(f"too many failed sign-ins for this login: try again in "
+                      f"{wait:.1f} s", wait)
+    principal = accounts.authenticate(archive, credentials, sleep=lambda _seconds: None)
     secret, csrf = SESSION_PREFIX + secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = archive.clock.now()
     with transaction(archive.db) as session:

@@ -8,15 +8,20 @@ serve is 404, as an unknown one is, and the attempt is an event).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from hramba.db.models import File
 from hramba.domain.export import bag_name
@@ -24,6 +29,7 @@ from hramba.domain.search import Direction
 from hramba.services import export as exports
 from hramba.services import migrate, reports, sessions, units
 from hramba.services.context import Archive
+from hramba.services.evidence import export_evidence
 from hramba.services.search import MAX_LIMIT, SearchCriteria, search_units
 from hramba.web.auth import acting, base, secret_of
 
@@ -103,6 +109,33 @@ def unit_file(archive: Acting, unit_id: str, position: int) -> StreamingResponse
     """One file of a unit, as received (its digest checked as it is sent: a mismatch
     ends the response early, short of its Content-Length)."""
     return file_response(*units.read_file(archive, unit_id, position))
+
+
+@router.get("/units/{unit_id}/evidence", tags=["units"], response_class=FileResponse)
+def unit_evidence(archive: Acting, unit_id: str) -> FileResponse:
+    """The unit's evidence package, as `hramba evidence export` writes it, zipped: its
+    files (or, disposed of, its tombstone), its Evidence Record, the validation data and
+    README.txt with the checks as commands, for an auditor to verify offline."""
+    return evidence_response(archive, unit_id)
+
+
+def evidence_response(archive: Archive, unit_id: str) -> FileResponse:
+    """The package in a temporary folder, removed once it has been sent."""
+    folder = Path(tempfile.mkdtemp(prefix="hramba-evidence-"))
+    try:
+        name = f"evidence-{unit_id}"
+        export_evidence(archive, unit_id, folder / name)
+        package = folder / f"{name}.zip"
+        with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as bag:
+            for path in sorted((folder / name).rglob("*")):
+                if path.is_file():
+                    bag.write(path, path.relative_to(folder).as_posix())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(package, media_type="application/zip", filename=package.name,
+                        background=BackgroundTask(shutil.rmtree, folder, True),
+                        headers={"Content-Security-Policy": "sandbox"})
 
 
 class ExportRequest(BaseModel):

@@ -15,6 +15,7 @@ code for the same error (`exit_code`), so a script can treat both alike.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -29,6 +30,7 @@ from hramba import __version__
 from hramba.config import Settings
 from hramba.core.errors import BUG, HrambaError, NotPermitted, ServiceUnavailable, exit_code
 from hramba.core.types import Clock
+from hramba.services.sessions import TooSoon
 from hramba.web import api, pages
 from hramba.web.auth import SignInNeeded
 from hramba.web.pages import SignInFirst, error_page
@@ -91,6 +93,9 @@ def _refused(request: Request, exc: HrambaError) -> Response:
     code = exit_code(exc)
     if isinstance(exc, SignInNeeded):
         return problem(401, str(exc), code, {"WWW-Authenticate": 'Bearer realm="e-hramba"'},
+                       request)
+    if isinstance(exc, TooSoon):
+        return problem(429, str(exc), code, {"Retry-After": str(math.ceil(exc.wait))},
                        request)
     headers = {"Retry-After": "30"} if isinstance(exc, ServiceUnavailable) else None
     status = 403 if isinstance(exc, NotPermitted) else STATUS.get(code, 500)

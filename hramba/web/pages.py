@@ -32,9 +32,9 @@ from hramba.services import export as exports
 from hramba.services import migrate, reports, sessions, units
 from hramba.services.context import Archive
 from hramba.services.search import SearchCriteria, search_units
-from hramba.services.sessions import SESSION_PREFIX, SessionRules
+from hramba.services.sessions import SESSION_PREFIX, SessionRules, TooSoon
 from hramba.services.tenants import list_tenants
-from hramba.web.api import file_response, package_response, report_response
+from hramba.web.api import evidence_response, file_response, package_response, report_response
 from hramba.web.auth import base
 from hramba.web.words import LANGS, amount, document_kind, words
 
@@ -131,6 +131,8 @@ def login(request: Request, login: Annotated[str, Form(max_length=64)],
         return error_page(request, 403, "the sign-in form expired: open it again")
     try:
         opened = sessions.open_session(base(request), login, password)
+    except TooSoon as exc:
+        return _login_page(request, _local(next), refused=True, detail=str(exc))
     except NotPermitted:
         return _login_page(request, _local(next), refused=True)
     response = RedirectResponse(_local(next), status_code=303)
@@ -182,6 +184,11 @@ def unit_page(request: Request, page: Page, unit_id: str) -> HTMLResponse:
 @router.get("/units/{unit_id}/files/{position}")
 def unit_file(page: Page, unit_id: str, position: int) -> Response:
     return file_response(*units.read_file(page.archive, unit_id, position))
+
+
+@router.get("/units/{unit_id}/evidence")
+def unit_evidence(page: Page, unit_id: str) -> Response:
+    return evidence_response(page.archive, unit_id)
 
 
 @router.get("/exports")
@@ -273,10 +280,11 @@ def _exports(request: Request, page: Signed, asked: dict[str, str], problem: str
                   tenants=[t.code for t in list_tenants(page.archive)])
 
 
-def _login_page(request: Request, next_path: str, refused: bool = False) -> HTMLResponse:
+def _login_page(request: Request, next_path: str, refused: bool = False,
+                detail: str = "") -> HTMLResponse:
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", 403 if refused else 200, csrf=token,
-                      next=next_path, refused=refused)
+                      next=next_path, refused=refused, detail=detail)
     _cookie(response, LOGIN_COOKIE, token, 600)
     return response
 

@@ -140,6 +140,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "sealed_in": ("zapečateno v paketu", "sealed in batch"),
     "not_sealed": ("še ni zapečateno (naslednji paket časovnih žigov)",
                    "not sealed yet (the next timestamp batch)"),
+    "evidence_package": ("Prenesi paket dokazil (ZIP) za preverjanje brez povezave",
+                         "Download the evidence package (ZIP) to verify offline"),
     "retention": ("Hramba", "Retention"),
     "retain_until": ("Hrani se do", "Kept until"),
     "policy": ("Pravilo", "Policy"),

@@ -5,23 +5,29 @@ problem details of every refusal, and one tenant's session asking for another's 
 from __future__ import annotations
 
 import hashlib
+import io
+import tempfile
 import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from plugins.cli import Cli, clean_env
-from plugins.portal import Server, actions, archive_invoice, budget_user, served
+from plugins.portal import PASSWORD, Server, actions, archive_invoice, budget_user, served
 from plugins.sftp import SftpServer
 
 from hramba.core.types import FixedClock
 from hramba.domain.access import Role
 from hramba.domain.report import ReportKind
-from hramba.services.accounts import issue_token
+from hramba.services.accounts import NewAccount, add_account, issue_token, set_password
 from hramba.services.context import Archive
 from hramba.services.export import build_queued
 from hramba.services.migrate import start_sftp
 from hramba.services.reports import make_report
+from hramba.services.seal import seal
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.web.app import PROBLEM
 
@@ -79,20 +85,25 @@ def test_another_tenants_unit_is_not_found_and_the_attempt_recorded(
     assert portal.get("/api/v1/units", token, tenant="OBCINA2").status_code == 404
 
 
-def test_refusals_are_problem_details_with_the_cli_codes(archive: Archive,
-                                                          portal: Server) -> None:
+def test_refusals_are_problem_details_with_the_cli_codes(archive: Archive, portal: Server,
+                                                          clock: FixedClock) -> None:
     budget_user(archive, "ana", "OBCINA1")
     anonymous = portal.get("/api/v1/units")
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     assert anonymous.json()["exit_code"] == 8
-    for attempt in range(3):  # each failure for a login waits twice as long: 0.25 s, ...
+    for delay in (0.25, 0.5, 1.0):  # each failure for a login waits twice as long
         started = time.monotonic()
         wrong = portal.sign_in("ana", "not the password")
-        assert time.monotonic() - started >= 0.25 * 2 ** attempt
+        assert time.monotonic() - started < 5  # refused at once: no server thread sleeps
         assert (wrong.status_code, wrong.json()["exit_code"]) == (403, 8)
         assert wrong.json()["detail"] == ("not permitted: unknown account, wrong "
                                           "credentials or disabled")
+        soon = portal.sign_in("ana")  # even the right password, before the delay ran out
+        assert (soon.status_code, soon.json()["exit_code"]) == (429, 8)
+        assert soon.headers["retry-after"] == "1"
+        assert f"try again in {delay:.1f} s" in soon.json()["detail"]
+        clock.at += timedelta(seconds=delay)
     assert actions(archive, "(nobody)").count("access.denied") == 3
     token = portal.token("ana")
     bad = portal.get("/api/v1/units", token, date_from="yesterday")
@@ -187,3 +198,33 @@ def test_migrations_reviewed_and_confirmed_and_reports_fetched(
             stored.files[name]["sha256"]
     assert portal.get(f"/api/v1/reports/{report['report_id']}/files/nothing.pdf",
                       token).status_code == 404
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_an_auditor_fetches_a_units_evidence_and_verifies_it_offline(
+        archive: Archive, portal: Server, tmp_path: Path) -> None:
+    add_tenant(archive, NewTenant("OBCINA2", OTHER_TAX, "Občina Druga", "production"))
+    unit = archive_invoice(archive, "OBCINA2", 3)
+    seal(archive)
+    add_account(archive, NewAccount("revizor", "Računsko sodišče", ("auditor",)))
+    set_password(archive, "revizor", PASSWORD)
+    budget_user(archive, "ana", "OBCINA1")
+    got = portal.get(f"/api/v1/units/{unit}/evidence", portal.token("revizor"))
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(got.content)) as bag:
+        bag.extractall(tmp_path)
+    folder = tmp_path / f"evidence-{unit}"
+    data = sorted(str(p) for p in (folder / "data").iterdir())
+    assert len(data) == 3  # the invoice, its PDF, the manifest
+    checked = Cli(tmp_path / "nowhere", clean_env())(
+        "verify-evidence", "--er", str(folder / "evidence.ers"), "--trust",
+        str(folder / "validation" / "trust-anchors.pem"), "--accept-unqualified", *data)
+    assert "PASSED" in checked.out
+    assert "unit.exported" in actions(archive, "revizor")
+    refused = portal.get(f"/api/v1/units/{unit}/evidence", portal.token("ana"))
+    assert refused.status_code == 404
+    deadline = time.monotonic() + 10  # the temporary folder goes once the answer is sent
+    while list(Path(tempfile.gettempdir()).glob("hramba-evidence-*")):
+        assert time.monotonic() < deadline, "the evidence package's folder stayed"
+        time.sleep(0.1)

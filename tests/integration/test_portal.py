@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from plugins.browser import screenshot, wait_for
+from plugins.browser import download, screenshot, sign_in_with, wait_for
 from plugins.portal import PASSWORD, Server, actions, archive_invoice, budget_user
 from plugins.sftp import SftpServer
 from selenium.common.exceptions import NoAlertPresentException
@@ -61,9 +60,7 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
     browser.get(f"{portal.url}/units")
     assert "/login" in browser.current_url  # signed out: the sign-in page, then back
     screenshot(browser, tmp_path, "portal-1-sign-in")
-    browser.find_element(By.NAME, "login").send_keys("ana")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    sign_in_with(browser, None, "ana", PASSWORD)
     wait_for(browser, lambda b: "/login" not in b.current_url)
     assert browser.current_url == f"{portal.url}/units", browser.find_element(
         By.TAG_NAME, "main").text
@@ -83,15 +80,8 @@ def test_a_budget_user_signs_in_finds_an_invoice_reads_and_downloads_it(
     main = browser.find_element(By.TAG_NAME, "main").text
     assert "Račun št. 1.pdf" in main
     screenshot(browser, tmp_path, "portal-3-document")
-    downloads = tmp_path / "downloads"
-    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
-                            {"behavior": "allow", "downloadPath": str(downloads)})
-    browser.find_elements(By.LINK_TEXT, "Prenesi")[1].click()
-    target = downloads / "Račun št. 1.pdf"
-    deadline = time.monotonic() + 30
-    while not target.is_file():
-        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
-        time.sleep(0.2)
+    target = download(browser, browser.find_elements(By.LINK_TEXT, "Prenesi")[1],
+                      tmp_path / "downloads", "Račun št. 1.pdf")
     assert target.read_bytes() == b"%PDF-1.4 " + bytes(1) * 1000
 
     browser.get(f"{portal.url}/units/{hostile}")
@@ -116,10 +106,7 @@ def test_a_budget_user_requests_an_export_and_downloads_it_once_built(
         archive: Archive, portal: Server, browser: Any, tmp_path: Path) -> None:
     ids = [archive_invoice(archive, "OBCINA1", n) for n in range(3)]
     budget_user(archive, "ana", "OBCINA1")
-    browser.get(f"{portal.url}/login?next=/exports")
-    browser.find_element(By.NAME, "login").send_keys("ana")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    sign_in_with(browser, f"{portal.url}/login?next=/exports", "ana", PASSWORD)
     wait_for(browser, lambda b: b.current_url.endswith("/exports"))
     browser.find_element(By.NAME, "number").send_keys("2026-2")
     browser.find_element(By.NAME, "reason").send_keys("revizija računskega sodišča")
@@ -133,15 +120,8 @@ def test_a_budget_user_requests_an_export_and_downloads_it_once_built(
     (row,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
     assert "pripravljen" in row.text
     screenshot(browser, tmp_path, "portal-6-export-ready")
-    downloads = tmp_path / "downloads"
-    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
-                            {"behavior": "allow", "downloadPath": str(downloads)})
-    row.find_element(By.LINK_TEXT, "Prenesi").click()
-    package = downloads / "export-1.zip"
-    deadline = time.monotonic() + 30
-    while not package.is_file():
-        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
-        time.sleep(0.2)
+    package = download(browser, row.find_element(By.LINK_TEXT, "Prenesi"),
+                       tmp_path / "downloads", "export-1.zip")
     assert hashlib.sha256(package.read_bytes()).hexdigest() == show_export(archive, 1).sha256
     with zipfile.ZipFile(package) as bag:
         names = bag.namelist()
@@ -159,10 +139,7 @@ def test_a_budget_user_confirms_a_migration_and_downloads_a_report(
     migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
     stored, _report = make_report(archive, ReportKind.HOLDINGS, "OBCINA1")
     budget_user(archive, "ana", "OBCINA1")
-    browser.get(f"{portal.url}/login?next=/migrations")
-    browser.find_element(By.NAME, "login").send_keys("ana")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    sign_in_with(browser, f"{portal.url}/login?next=/migrations", "ana", PASSWORD)
     wait_for(browser, lambda b: b.current_url.endswith("/migrations"))
     section = browser.find_element(By.CSS_SELECTOR, "section.migration")
     assert f"Migracija {migration}: OBCINA1" in section.text
@@ -181,16 +158,8 @@ def test_a_budget_user_confirms_a_migration_and_downloads_a_report(
     (row_,) = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
     assert "Hramba" in row_.text  # the holdings report, by its Slovenian name
     screenshot(browser, tmp_path, "portal-8-reports")
-    downloads = tmp_path / "downloads"
-    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
-                            {"behavior": "allow", "downloadPath": str(downloads)})
-    row_.find_element(By.LINK_TEXT, "PDF").click()
     (name,) = [n for n in stored.files if n.endswith(".pdf")]
-    target = downloads / name
-    deadline = time.monotonic() + 30
-    while not target.is_file():
-        assert time.monotonic() < deadline, f"no download in {list(downloads.glob('*'))}"
-        time.sleep(0.2)
+    target = download(browser, row_.find_element(By.LINK_TEXT, "PDF"), tmp_path / "downloads", name)
     assert hashlib.sha256(target.read_bytes()).hexdigest() == stored.files[name]["sha256"]
     assert {"migration.confirmed", "report.read"} <= set(actions(archive, "ana"))
 
@@ -322,10 +291,7 @@ def test_an_invoice_reads_as_a_person_reads_it_in_both_languages(
     assert amount(invoice.totals.payable, "en") in text
     assert invoice.payment.accounts
     assert invoice.payment.accounts[0] in text
-    browser.get(f"{portal.url}/login?next=/units/{unit_id}")
-    browser.find_element(By.NAME, "login").send_keys("ana")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    sign_in_with(browser, f"{portal.url}/login?next=/units/{unit_id}", "ana", PASSWORD)
     wait_for(browser, lambda b: "Postavke" in b.find_element(By.TAG_NAME, "main").text)
     screenshot(browser, tmp_path, "portal-9-invoice")
     xml = browser.find_element(By.LINK_TEXT, "Izvorni XML, kot je bil prejet")

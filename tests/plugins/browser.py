@@ -5,6 +5,7 @@ is never asked, the driver's path being given)."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,27 @@ def wait_for(driver: Any, condition: Callable[[Any], object], seconds: float = 3
 
     WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
                   ).until(condition)
+
+
+def sign_in_with(driver: Any, url: str | None, login: str, password: str) -> None:
+    """The portal's sign-in form (at `url`, or the page shown), filled in and sent."""
+    from selenium.webdriver.common.by import By
+
+    if url is not None:
+        driver.get(url)
+    driver.find_element(By.NAME, "login").send_keys(login)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form.signin button").click()
+
+
+def download(driver: Any, link: Any, folder: Path, name: str, seconds: float = 30) -> Path:
+    """Click `link` and wait until the browser has saved `name` into `folder`."""
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(folder)})
+    link.click()
+    target = folder / name
+    deadline = time.monotonic() + seconds
+    while not target.is_file():
+        assert time.monotonic() < deadline, f"no download in {list(folder.glob('*'))}"
+        time.sleep(0.2)
+    return target
