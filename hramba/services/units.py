@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -25,8 +25,9 @@ from hramba.domain.retention import policy_ref
 from hramba.domain.search import Party, counterparty
 from hramba.services import access, audit
 from hramba.services.context import Archive
-from ingest.formats import INVOICE_FORMATS, parse_xml
-from ingest.readable import ReadableInvoice, readable_invoice
+
+if TYPE_CHECKING:
+    from ingest.readable import ReadableInvoice
 
 MAX_SHOWN = 20_000_000  # bytes of invoice XML the portal renders; larger: download it
 
@@ -161,6 +162,10 @@ def readable(archive: Archive, unit_id: str) -> ReadableInvoice | None:
     """The unit's invoice as a person reads it (ingest.readable), or None: no invoice file
     in a format read so, a file too large to show, or only a tombstone left. Reading the
     invoice to show it is a read, so an event."""
+    # Imported here: lxml is not for `hramba show`, which must answer at once (issue #9).
+    from ingest.formats import INVOICE_FORMATS, parse_xml
+    from ingest.readable import readable_invoice
+
     unit = load_unit(archive, unit_id, Action.READ)
     invoice = next((f for f in unit.files if f.role == "invoice"), None)
     if (unit.disposed_at is not None or unit.format not in INVOICE_FORMATS or invoice is None
