@@ -35,7 +35,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/report_bench.py
 
 bench-scale: $(VENV)/.installed-test
-	$(BIN)/python tests/bench/scale_bench.py
+	$(BIN)/python tests/bench/scale_bench.py --keep
+	$(BIN)/python tests/bench/portal_bench.py --reuse
 
 clean:
 	rm -rf $(VENV) .bench .pytest_cache .mypy_cache .ruff_cache hramba-data

@@ -150,30 +150,40 @@ def issue_token(archive: Archive, login: str) -> str:
 
 
 def authenticate(archive: Archive, credentials: Credentials,
-                 sleep: Callable[[float], None] = time.sleep) -> Principal:
+                 sleep: Callable[[float], None] = time.sleep, claimed: bool = False
+                 ) -> Principal:
     """The principal these credentials prove, or NotPermitted (after a delay that grows
-    with each failure for the same claim). Nothing says whether the login exists."""
+    with each failure for the same claim). Nothing says whether the login exists.
+    `claimed`: claim_attempt already counted this attempt as a failure."""
     claim = _claim(credentials)
     with transaction(archive.db) as session:
         account = _verified(session, credentials)
         if account is not None and account.disabled_at is None:
             session.execute(delete(AuthFailure).where(AuthFailure.key == claim))
             return principal_of(account)
-    failures = _record_failure(archive, claim, credentials)
+    failures = _record_failure(archive, claim, credentials, count=not claimed)
     sleep(_delay(failures))
     raise NotPermitted("not permitted: unknown account, wrong credentials or disabled")
 
 
-def wait_before(archive: Archive, credentials: Credentials) -> float:
-    """Seconds before the next attempt of this claim may be tried: what the delays of
-    `authenticate` ask, for a server that answers "retry later" instead of sleeping (a
-    sleeping thread is one a guesser takes from everybody)."""
-    with transaction(archive.db) as session:
-        row = session.get(AuthFailure, _claim(credentials))
-    if row is None:
-        return 0.0
-    since = (archive.clock.now() - row.last_at).total_seconds()
-    return max(0.0, _delay(row.count) - since) if since < FAILURE_WINDOW.total_seconds() else 0.0
+def claim_attempt(archive: Archive, credentials: Credentials) -> float:
+    """For a server that answers "retry later" instead of sleeping (a sleeping thread is
+    one a guesser takes from everybody): the seconds before this claim may be tried, or
+    0, and then the attempt is counted as a failure before its password is checked
+    (authenticate with claimed=True; the right password clears it), so that guesses sent
+    at once wait their turn as those sent one after another do."""
+    claim, now = _claim(credentials), archive.clock.now()
+    try:
+        with transaction(archive.db) as session:
+            row = session.get(AuthFailure, claim, with_for_update=True)
+            if row is None or now - row.last_at > FAILURE_WINDOW:
+                row = session.merge(AuthFailure(key=claim, count=0, last_at=now))
+            elif (wait := _delay(row.count) - (now - row.last_at).total_seconds()) > 0:
+                return wait
+            row.count, row.last_at = row.count + 1, now
+    except IntegrityError:  # an attempt of the same claim, at the same moment, came first
+        return _delay(1)
+    return 0.0
 
 
 def _delay(failures: int) -> float:
@@ -287,13 +297,16 @@ def _claim(credentials: Credentials) -> str:
     return _sha256(who)
 
 
-def _record_failure(archive: Archive, claim: str, credentials: Credentials) -> int:
+def _record_failure(archive: Archive, claim: str, credentials: Credentials,
+                    count: bool) -> int:
     now = archive.clock.now()
     with transaction(archive.db) as session:
         row = session.get(AuthFailure, claim, with_for_update=True)
         if row is None or now - row.last_at > FAILURE_WINDOW:
             row = session.merge(AuthFailure(key=claim, count=0, last_at=now))
-        row.count, row.last_at = row.count + 1, now
+            count = True
+        if count:
+            row.count, row.last_at = row.count + 1, now
         claimed = credentials.login or credentials.os_user or "(token)"
         audit.record(session, archive, "access.denied", "sign-in",
                      details={"claimed": claimed, "failures": row.count})

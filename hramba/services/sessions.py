@@ -54,13 +54,15 @@ class Opened:
 def open_session(archive: Archive, login: str, password: str,
                  rules: SessionRules = SessionRules()) -> Opened:
     """Sign in: the principal the password proves, and a new session for it. After a
-    failed attempt for the login, the next is refused (TooSoon) until its delay has
-    passed, without being tried: the server never sleeps on a guesser's behalf."""
+    failed attempt for the login, and while one is being checked, the next is refused
+    (TooSoon) until its delay has passed, without being tried: the server never sleeps
+    on a guesser's behalf, and guesses sent at once are tried one at a time."""
     credentials = Credentials(login=login, password=password)
-    if (wait := accounts.wait_before(archive, credentials)) > 0:
+    if (wait := accounts.claim_attempt(archive, credentials)) > 0:
         raise TooSoon(f"too many failed sign-ins for this login: try again in "
                       f"{wait:.1f} s", wait)
-    principal = accounts.authenticate(archive, credentials, sleep=lambda _seconds: None)
+    principal = accounts.authenticate(archive, credentials, sleep=lambda _seconds: None,
+                                      claimed=True)
     secret, csrf = SESSION_PREFIX + secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = archive.clock.now()
     with transaction(archive.db) as session:

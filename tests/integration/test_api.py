@@ -9,6 +9,7 @@ import io
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -116,10 +117,23 @@ def test_refusals_are_problem_details_with_the_cli_codes(archive: Archive, porta
     headers = portal.get("/api/v1/me", token).headers
     assert "default-src 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+    assert float(headers["server-timing"].removeprefix("app;dur=")) > 0
     requests.delete(f"{portal.url}/api/v1/session", timeout=30,
                     headers={"Authorization": f"Bearer {token}"})
     ended = portal.get("/api/v1/me", token)
     assert (ended.status_code, ended.json()["detail"]) == (403, "session ended: sign in again")
+
+
+def test_guesses_sent_at_once_are_tried_one_at_a_time(archive: Archive, portal: Server,
+                                                       clock: FixedClock) -> None:
+    budget_user(archive, "ana", "OBCINA1")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: portal.sign_in("ana", f"ugibanje-{n}"), range(8)))
+    assert sorted(a.status_code for a in answers) == [403] + [429] * 7
+    assert actions(archive, "(nobody)").count("access.denied") == 1
+    assert portal.sign_in("ana").status_code == 429  # the first guess's delay runs
+    clock.at += timedelta(seconds=1)
+    assert portal.sign_in("ana").status_code == 201
 
 
 def test_an_idle_session_ends_and_an_api_token_needs_none(archive: Archive, portal: Server,
