@@ -6,8 +6,11 @@ The formats and the XPaths come from shared/FORMATS.md: e-SLOG 2.0 (section a), 
 Everything an archive receives is untrusted, so parsing is deliberately narrow: entities are
 never expanded, nothing is loaded over the network or from disk, and a document with any
 DOCTYPE is refused (no e-invoice format uses one, and a DTD is how entity attacks arrive).
-libxml2's default limits stay on (no huge_tree); one consequence is that a single text node,
-and thus one base64 attachment, cannot exceed 10,000,000 characters (~7.5 MB decoded).
+libxml2's default limits stay on, but for one: a text node may exceed its 10,000,000
+characters, so that a base64 attachment up to our own limit (50 MiB decoded, in a document
+of at most MAX_XML_BYTES) parses. A document that hits a libxml2 limit is parsed again
+with that limit lifted (huge_tree) only when it is within MAX_XML_BYTES and declares no
+DOCTYPE; entities stay unexpanded and the network off.
 
 Codes raised here (as XmlRejected.code):
 
@@ -80,6 +83,9 @@ class Embedded:
     data: bytes
 
 
+# 50 MiB decoded is 66.7 MiB of base64: room for the attachment and the invoice around it.
+MAX_XML_BYTES = 72 * 1024 * 1024
+
 # --- parsing -----------------------------------------------------------------------------
 
 
@@ -88,10 +94,16 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
 
     A fresh parser per call because lxml parsers must not be shared between threads.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             dtd_validation=False, huge_tree=False)
     try:
-        root = etree.fromstring(data, parser)
+        try:
+            root = etree.fromstring(data, _parser(huge=False))
+        except etree.XMLSyntaxError as exc:
+            if exc.code != etree.ErrorTypes.ERR_RESOURCE_LIMIT or _mentions_doctype(data):
+                raise
+            if len(data) > MAX_XML_BYTES:
+                raise XmlRejected("HRB-I021", f"{name}: {len(data)} bytes, over the limit of "
+                                              f"{MAX_XML_BYTES} for one XML document") from exc
+            root = etree.fromstring(data, _parser(huge=True))  # a long text node: base64
     except etree.XMLSyntaxError as exc:
         # libxml2 stops a billion-laughs file with a syntax error even without expansion;
         # a declared DTD is the real reason to refuse, so report that code.
@@ -102,6 +114,11 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
         raise XmlRejected("HRB-I011", f"{name}: DOCTYPE is not allowed "
                                       f"({root.getroottree().docinfo.doctype})")
     return root
+
+
+def _parser(huge: bool) -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=huge)
 
 
 def _has_doctype(root: etree._Element) -> bool:
@@ -219,6 +236,30 @@ _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
         "buyer_name": (_CII_AGREEMENT + "ram:BuyerTradeParty/ram:Name",),  # BT-44
     },
 }
+
+
+# A party's tax number beside its VAT id (BT-32 for the seller; e-SLOG's NBT-013 for the
+# buyer): budget users that are not VAT-registered have only this. FORMATS.md (a), (d);
+# e-SLOG 1.6's VA is already the tax number.
+_UBL_TAX_NUMBER = ("cac:Party/cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID='VAT')]"
+                   "/cbc:CompanyID")
+_TAX_PATHS: dict[str, dict[str, str]] = {
+    "eslog20": {f"{side}_tax_number": _ESLOG20_PARTY.format(code) + (
+        "e:G_SG3/e:S_RFF/e:C_C506[e:D_1153='AHP']/e:D_1154")
+        for side, code in (("seller", "SE"), ("buyer", "BY"))},
+    "ubl": {"seller_tax_number": "/*/cac:AccountingSupplierParty/" + _UBL_TAX_NUMBER,
+            "buyer_tax_number": "/*/cac:AccountingCustomerParty/" + _UBL_TAX_NUMBER},
+    "cii": {f"{side}_tax_number": _CII_AGREEMENT + (
+        f"ram:{party}TradeParty/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='FC']")
+        for side, party in (("seller", "Seller"), ("buyer", "Buyer"))},
+}
+
+
+def tax_numbers(fmt: str, root: etree._Element) -> dict[str, str]:
+    """The parties' tax numbers where the invoice gives them (seller_tax_number,
+    buyer_tax_number), as written; absent keys where it does not."""
+    found = {key: _first_text(root, path) for key, path in _TAX_PATHS.get(fmt, {}).items()}
+    return {key: value for key, value in found.items() if value}
 
 
 def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:

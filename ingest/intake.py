@@ -16,7 +16,6 @@ from typing import Any, cast
 from hramba.core.errors import CodedRejection
 from ingest import formats, package
 
-MAX_XML_BYTES = 64 * 1024 * 1024
 NOT_AN_INVOICE = "HRB-I024"
 
 
@@ -58,8 +57,9 @@ def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
     if package.sniff(head) != "application/xml":
         raise IntakeRejected(NOT_AN_INVOICE, f"{path.name}: not an e-invoice (the content "
                                              f"is {package.sniff(head)})")
-    if path.stat().st_size > MAX_XML_BYTES:
-        raise IntakeRejected("HRB-I021", f"{path.name}: larger than {MAX_XML_BYTES} bytes")
+    if path.stat().st_size > formats.MAX_XML_BYTES:
+        raise IntakeRejected("HRB-I021", f"{path.name}: larger than "
+                                         f"{formats.MAX_XML_BYTES} bytes")
     return _from_invoice(path.name, path.read_bytes(), xsd_dir)
 
 
@@ -82,7 +82,7 @@ def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
         raise IntakeRejected("HRB-I024", f"{name}: no recognisable e-invoice (root "
                                          f"{root.tag!r} is {fmt})")
     parsed = Parsed(fmt, [Part(name, "invoice", "application/xml", data)],
-                    dict(formats.invoice_metadata(fmt, root)))
+                    formats.invoice_metadata(fmt, root) | formats.tax_numbers(fmt, root))
     for embedded in formats.embedded_attachments(fmt, root):
         _check_executable(name, embedded.filename, embedded.data)
         parsed.parts.append(Part(_unique(embedded.filename, parsed.parts), "attachment",

@@ -143,6 +143,9 @@ def show(ctx: typer.Context, unit_id: str = UNIT_ID, as_json: bool = JSON_OPTION
         emit_json(unit)
         return
     typer.echo(f"unit {unit['unit_id']} of {unit['tenant']}, received {when(unit['received_at'])}")
+    if unit["direction"]:
+        typer.echo(f"  {unit['direction']}: {'to' if unit['direction'] == 'issued' else 'from'} "
+                   f"{unit['counterparty']}")
     sealed = unit["sealed"]
     typer.echo(f"  sealed in batch {sealed['batch']} at {when(sealed['sealed_at'])}" if sealed
                else "  not sealed yet (hramba seal)")

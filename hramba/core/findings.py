@@ -34,10 +34,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I023": (Severity.ERROR, "executable content"),
     "HRB-I024": (Severity.ERROR, "no recognisable e-invoice"),
     "HRB-I025": (Severity.ERROR, "conflict: the same document was archived with other content"),
-    "HRB-I026": (Severity.ERROR, "no tenant matches the receiver"),
+    "HRB-I026": (Severity.ERROR, "no tenant matches a party to the document"),
     "HRB-I027": (Severity.ERROR, "package is not a readable ZIP"),
     "HRB-I028": (Severity.ERROR, "embedded attachment is not valid base64"),
     "HRB-I029": (Severity.ERROR, "feed item does not match its announced size or sha256"),
+    "HRB-I031": (Severity.ERROR, "the tenant given is not a party: another tenant is"),
     "HRB-W001": (Severity.WARNING, "attachment name breaks the UJP rule (Name.ext, English "
                                    "letters and digits, no spaces)"),
     "HRB-W002": (Severity.WARNING, "attachment is a compressed archive"),

@@ -118,9 +118,12 @@ class SearchFields:
     @classmethod
     def of(cls, metadata: Mapping[str, Any], tenant_tax_number: str) -> SearchFields:
         """From a unit's metadata (intake's fields, ingest.formats); a party's tax id is
-        its VAT id, else the envelope's sender or receiver identifier."""
-        seller = party_id(metadata.get("seller_vat") or metadata.get("sender_id"))
-        buyer = party_id(metadata.get("buyer_vat") or metadata.get("receiver_id"))
+        its VAT id, else its tax number, else the envelope's sender or receiver
+        identifier."""
+        seller = party_id(metadata.get("seller_vat") or metadata.get("seller_tax_number")
+                          or metadata.get("sender_id"))
+        buyer = party_id(metadata.get("buyer_vat") or metadata.get("buyer_tax_number")
+                         or metadata.get("receiver_id"))
         way = direction(tenant_tax_number, seller, buyer)
         return cls(_date(metadata.get("issue_date")),
                    _text(metadata.get("document_type"), TYPE_WIDTH),

@@ -16,8 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-SELLERS = [("Dobavitelj d.o.o.", "SI21423512"), ("Komunala Primer d.o.o.", "SI39705684"),
-           ("Pisarniški material d.d.", "SI56251009")]
+# Tax numbers with valid check digits that no test or demo tenant has: every invoice made
+# here is one its buyer received, never one a tenant issued.
+SELLERS = [("Dobavitelj d.o.o.", "SI15032582"), ("Komunala Primer d.o.o.", "SI68202938"),
+           ("Pisarniški material d.d.", "SI63241552")]
 ITEMS = ["Pisarniški papir A4", "Toner za tiskalnik", "Storitev čiščenja",
          "Električna energija", "Vzdrževanje programske opreme", "Dobava vode"]
 

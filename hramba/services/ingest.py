@@ -18,6 +18,7 @@ from hramba.db.engine import transaction
 from hramba.db.models import Tenant, Unit
 from hramba.domain.access import Action
 from hramba.domain.retention import LEGAL_ZONE
+from hramba.domain.search import name_key
 from hramba.domain.tenant import PRODUCTION, normalise_tax_number
 from hramba.services import access
 from hramba.services.archive import (
@@ -96,11 +97,20 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
     yield from _archive_batch(archive, pending)
 
 
+# The parties' numbers intake may find, the receiving side first: a document goes to the
+# tenant that receives it, else to the one that issued it (ZDDV-1 keeps both).
+BUYER_KEYS = ("receiver_id", "buyer_vat", "buyer_tax_number")
+SELLER_KEYS = ("sender_id", "seller_vat", "seller_tax_number")
+WRONG_TENANT = "HRB-I031"
+
+
 class Router:
-    """Which tenant a document belongs to: the one given, or the one whose tax number is
-    the envelope's receiver or the invoice's buyer; only tenants the principal serves.
-    A budget user's production tenant, not its test one, gets what is routed by number
-    (a test tenant is fed by naming it)."""
+    """Which tenant a document belongs to: the one given, or the one whose tax number (or
+    VAT id, with or without SI) is the receiver's or buyer's, else the sender's or
+    seller's; only tenants the principal serves. A budget user's production tenant, not
+    its test one, gets what is routed by number (a test tenant is fed by naming it). A
+    tenant given for a document whose parties are another registered tenant, and not it,
+    is refused: never filed silently under the wrong one."""
 
     def __init__(self, archive: Archive, tenant: str | None) -> None:
         fixed = access.tenant(archive, tenant, Action.INGEST) if tenant else None
@@ -109,18 +119,33 @@ class Router:
         with transaction(archive.db) as session:
             self.by_tax = {t.tax_number: TenantRef.of(t) for t in session.scalars(
                 access.scoped(query, archive, Tenant.id))}
+            self.registered = set(session.scalars(select(Tenant.tax_number)))
 
-    def route(self, metadata: dict[str, Any]) -> TenantRef | None:
+    def route(self, metadata: dict[str, Any]) -> TenantRef:
+        """The tenant, or CodedRejection: HRB-I026 none, HRB-I031 not the one given."""
+        numbers = party_numbers(metadata)
         if self.fixed:
+            others = [n for n in numbers if n in self.registered]
+            if others and self.fixed.tax_number not in numbers:
+                raise CodedRejection(WRONG_TENANT, f"the document's parties are "
+                                     f"{' and '.join(others)}, a registered tenant, not "
+                                     f"{self.fixed.code} ({self.fixed.tax_number})")
             return self.fixed
-        for key in ("receiver_id", "buyer_vat"):
-            try:
-                found = self.by_tax.get(normalise_tax_number(str(metadata.get(key) or "")))
-            except RejectedInput:
-                continue
-            if found:
-                return found
-        return None
+        found = next((self.by_tax[n] for n in numbers if n in self.by_tax), None)
+        if found is None:
+            raise CodedRejection("HRB-I026", _no_tenant(metadata))
+        return found
+
+
+def party_numbers(metadata: dict[str, Any]) -> list[str]:
+    """The parties' Slovenian tax numbers (SI and 8 digits), receiving side first."""
+    numbers = []
+    for key in (*BUYER_KEYS, *SELLER_KEYS):
+        try:
+            numbers.append(normalise_tax_number(str(metadata.get(key) or "")))
+        except RejectedInput:
+            continue
+    return list(dict.fromkeys(numbers))
 
 
 Pending = list["IngestResult | tuple[Candidate, Measured]"]
@@ -192,9 +217,10 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
         if not (any_file and exc.code == NOT_AN_INVOICE):  # code and name are printed apart
             return reject(exc.code, exc.reason.removeprefix(f"{candidate.path.name}: "))
         parsed = as_document(candidate.path)
-    tenant = router.route(parsed.metadata)
-    if tenant is None:
-        return reject("HRB-I026", _no_tenant(parsed.metadata))
+    try:
+        tenant = router.route(parsed.metadata)
+    except CodedRejection as exc:
+        return reject(exc.code, exc.reason)
     try:
         return candidate, measure(_unit_input(tenant, candidate, parsed, source))
     except RejectedInput as exc:
@@ -202,10 +228,10 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
 
 
 def _no_tenant(metadata: dict[str, Any]) -> str:
-    numbers = [str(metadata[k]) for k in ("receiver_id", "buyer_vat") if metadata.get(k)]
+    numbers = [str(metadata[k]) for k in (*BUYER_KEYS, *SELLER_KEYS) if metadata.get(k)]
     if not numbers:
-        return "the document names no receiver or buyer tax number"
-    return ("no registered budget user has the receiver's or buyer's tax number "
+        return "the document names no party's tax number"
+    return ("no registered budget user has the tax number of a party to the document: "
             + " or ".join(dict.fromkeys(numbers)))
 
 
@@ -227,10 +253,15 @@ def _open_binary(path: Path) -> BinaryIO:
 
 
 def document_key(metadata: dict[str, Any]) -> str | None:
-    """Sender (or seller) and document id (or invoice number): one document's identity."""
-    party = metadata.get("sender_id") or metadata.get("seller_vat")
+    """One document's identity: its sender (or seller: VAT id, else tax number, else
+    name), its type (an invoice and a credit note may share a number) and its document
+    id (or invoice number). Migration 0015 applied this rule to the units before it."""
+    name = name_key(metadata.get("seller_name"))
+    party = (metadata.get("sender_id") or metadata.get("seller_vat")
+             or metadata.get("seller_tax_number") or (name and f"name:{name}"))
     number = metadata.get("doc_id") or metadata.get("invoice_number")
-    return f"{party}|{number}" if party and number else None
+    kind = metadata.get("document_type") or ""
+    return f"{party}|{kind}|{number}" if party and number else None
 
 
 def _traffic(envelope: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -95,7 +95,9 @@ def show_unit(archive: Archive, unit_id: str) -> dict[str, Any]:
                 Evidence.unit_id == unit.id).scalar_subquery())).first()
         audit.record(session, archive, "unit.shown", unit.id, tenant=unit.tenant.code)
     sealed = {"batch": sealing[0], "sealed_at": sealing[1].isoformat()} if sealing else None
-    return describe(unit) | {"sealed": sealed}
+    other = _invoice(unit)
+    return describe(unit) | {"direction": other["direction"],
+                             "counterparty": other["counterparty"], "sealed": sealed}
 
 
 def describe(unit: Unit) -> dict[str, Any]:

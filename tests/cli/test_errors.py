@@ -133,7 +133,7 @@ def test_messages_count_in_words_and_name_things_once(cli: Cli, tmp_path: Path) 
     reason = routed["results"][0]["reason"]
     assert routed["results"][0]["codes"] == ["HRB-I026"]
     assert "None" not in reason
-    assert "names no receiver or buyer tax number" in reason
+    assert "names no party's tax number" in reason
     listed = cli("ls").out
     assert " UTC " in listed
 

@@ -184,3 +184,48 @@ def test_0010_fills_the_search_columns_of_earlier_units_page_by_page(
                      "issued", None),
         "u-empty": (None,) * 10}
     assert numbers == {unit_id: m["invoice_number"] for unit_id, m in many.items()}
+
+
+def test_0015_keys_each_earlier_unit_by_seller_type_and_number(empty_engine: Engine) -> None:
+    """Page by page (more than 5,000 units); a seller without a VAT id by its tax number or
+    its name; and back again on downgrade."""
+    from sqlalchemy import select, text
+
+    from hramba.db.models import Unit
+
+    migrate.upgrade(empty_engine, "0014")
+    earlier = {"u-vat": ({"seller_vat": "SI39705684", "document_type": "381",
+                          "invoice_number": "R-1"}, "SI39705684|R-1"),
+               "u-envelope": ({"sender_id": "SI1", "doc_id": "D-1", "seller_vat": "SI2",
+                               "invoice_number": "R-1", "document_type": "380"}, "SI1|D-1"),
+               "u-tax": ({"seller_tax_number": "12345678", "invoice_number": "R-2"}, None),
+               "u-name": ({"seller_name": "Šola  PTUJ", "invoice_number": "R-3"}, None),
+               "u-none": ({"invoice_number": "R-4"}, None)}
+    many = {f"u-{n:05d}": ({"seller_vat": "SI1", "invoice_number": f"N-{n}"}, f"SI1|N-{n}")
+            for n in range(5100)}
+    at = "2026-01-01 00:00:00+00:00"
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (id, code, tax_number, name, environment, "
+                          "accession_date, created_at) VALUES (1, 'T', 'SI21423512', 'T', "
+                          "'production', '2026-01-01', :at)"), {"at": at})
+        conn.execute(text(
+            "INSERT INTO units (id, tenant_id, content_sha256, received_at, retain_until, "
+            "legal_hold, format, source, metadata, policy_id, policy_version, "
+            "retention_basis, needs_classification, document_key) VALUES (:id, 1, :id, :at, "
+            ":at, false, 'eslog20', '', :metadata, 'p', 1, 'received_at', false, :key)"),
+            [{"id": unit_id, "at": at, "metadata": json.dumps(metadata), "key": key}
+             for unit_id, (metadata, key) in (earlier | many).items()])
+    migrate.upgrade(empty_engine)
+
+    def keys() -> dict[str, str | None]:
+        with empty_engine.connect() as conn:
+            return {row[0]: row[1] for row in conn.execute(select(Unit.id, Unit.document_key))}
+
+    assert {k: v for k, v in keys().items() if k in earlier} == {
+        "u-vat": "SI39705684|381|R-1", "u-envelope": "SI1|380|D-1", "u-tax": "12345678||R-2",
+        "u-name": "name:sola ptuj||R-3", "u-none": None}
+    assert {k: v for k, v in keys().items() if k in many} == {
+        unit_id: f"SI1||{m['invoice_number']}" for unit_id, (m, _) in many.items()}
+    migrate.downgrade(empty_engine, "0014")
+    assert keys() == {unit_id: key for unit_id, (_, key) in (earlier | many).items()} | {
+        "u-tax": "12345678|R-2"}

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from hramba.db.models import TrafficRecord
 from hramba.services.context import Archive
-from hramba.services.corpus import ujp_package
+from hramba.services.corpus import SELLERS, invoice, ujp_package
 from hramba.services.ingest import ingest_directory, summarise
 from hramba.services.quarantine import list_quarantine
+from hramba.services.tenants import NewTenant, add_tenant
 from hramba.services.units import show_unit
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -129,3 +130,64 @@ def test_xsd_validation_when_configured(archive: Archive, tmp_path: Path) -> Non
     assert (good.outcome, good.codes) == ("archived", [])
     assert broken.outcome == "archived"
     assert "HRB-W006" in broken.codes
+
+
+# --- routing by either party, by tax number, and the tenant given --------------------------
+
+OTHER = ("Občina Druga", "SI56251009")
+
+
+def issued_by(data: bytes, tax_number: str) -> bytes:
+    """The invoice as if `tax_number` had issued it (it names the seller so)."""
+    for _, seller in SELLERS:
+        data = data.replace(seller.encode(), tax_number.encode())
+    return data
+
+
+def test_an_invoice_a_tenant_issued_is_its_own_and_kept_as_issued(
+        archive: Archive, tmp_path: Path) -> None:
+    issued = issued_by(invoice(11, random.Random(11), ("Kupec d.o.o.", "SI11111111"),
+                               2000, 3000), BUYER[1])
+    received = invoice(12, random.Random(12), BUYER, 2000, 3000)
+    results = ingest_directory(archive, inbox(tmp_path, {"i.xml": issued, "r.xml": received}))
+    shown = [show_unit(archive, str(r.unit_id)) for r in results]
+    assert [(u["tenant"], u["direction"]) for u in shown] == [("OBCINA1", "issued"),
+                                                              ("OBCINA1", "received")]
+    assert shown[0]["counterparty"] == "Kupec d.o.o."
+
+
+def test_a_buyer_known_only_by_its_tax_number_without_si_is_found(
+        archive: Archive, tmp_path: Path) -> None:
+    data = invoice(13, random.Random(13), BUYER, 2000, 3000).replace(
+        b"<D_1153>VA</D_1153><D_1154>SI21423512", b"<D_1153>AHP</D_1153><D_1154>21423512")
+    assert b"SI21423512" not in data
+    (result,) = ingest_directory(archive, inbox(tmp_path, {"ahp.xml": data}))
+    unit = show_unit(archive, str(result.unit_id))
+    assert (unit["tenant"], unit["direction"]) == ("OBCINA1", "received")
+    assert unit["metadata"]["buyer_tax_number"] == "21423512"
+
+
+def test_a_tenant_given_for_another_tenants_document_is_refused(
+        archive: Archive, tmp_path: Path) -> None:
+    add_tenant(archive, NewTenant("OBCINA2", OTHER[1], OTHER[0], "production"))
+    theirs = invoice(14, random.Random(14), OTHER, 2000, 3000)
+    nobodys = invoice(15, random.Random(15), ("Neznan", "SI11111111"), 2000, 3000)
+    wrong, released = ingest_directory(
+        archive, inbox(tmp_path, {"a.xml": theirs, "b.xml": nobodys}), "OBCINA1")
+    assert (wrong.outcome, wrong.codes) == ("quarantined", ["HRB-I031"])
+    assert "SI56251009, a registered tenant, not OBCINA1 (SI21423512)" in str(wrong.reason)
+    assert released.outcome == "archived"  # parties no tenant has: the operator decides
+    (tmp_path / "again").mkdir()
+    (routed,) = ingest_directory(archive, inbox(tmp_path / "again", {"a.xml": theirs}))
+    assert show_unit(archive, str(routed.unit_id))["tenant"] == "OBCINA2"
+
+
+def test_an_invoice_and_a_credit_note_may_share_a_number(archive: Archive,
+                                                         tmp_path: Path) -> None:
+    bill = invoice(16, random.Random(16), BUYER, 2000, 3000)
+    credit = bill.replace(b"<D_1001>380</D_1001>", b"<D_1001>381</D_1001>")
+    again = bill.replace(b"</M_INVOIC>", b"<!-- changed --></M_INVOIC>")
+    results = ingest_directory(archive, inbox(tmp_path, {
+        "a.xml": bill, "b.xml": credit, "c.xml": again}))
+    assert [(r.outcome, r.codes) for r in results] == [
+        ("archived", []), ("archived", []), ("quarantined", ["HRB-I025"])]

@@ -18,6 +18,7 @@ from plugins.samples import samples_dir
 
 from hramba.core.errors import ConfigurationError, RejectedInput
 from hramba.domain.search import name_key
+from ingest import formats
 from ingest.formats import (
     Embedded,
     XmlRejected,
@@ -440,6 +441,25 @@ def test_attachment_size_limit(size: int, accepted: bool) -> None:
         assert caught.value.code == "HRB-I021"
 
 
+def test_an_attachment_over_libxml2s_text_limit_parses_within_ours() -> None:
+    pdf = b"%PDF-1.7 " + bytes(range(256)) * 36_000  # 9.2 MB: 12.3 million base64 characters
+    xml = cii_with(f'<ram:AttachmentBinaryObject filename="big.pdf">'
+                   f"{base64.b64encode(pdf).decode()}</ram:AttachmentBinaryObject>")
+    assert embedded_attachments("cii", parse_xml(xml, "big.xml"))[0].data == pdf
+
+
+def test_a_long_text_node_over_our_limit_or_with_a_doctype_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    long_text = b"<r>" + b"A" * 10_000_001 + b"</r>"
+    with pytest.raises(XmlRejected) as caught:
+        parse_xml(b"<!DOCTYPE r>" + long_text, "doctype.xml")
+    assert caught.value.code == "HRB-I011"
+    monkeypatch.setattr(formats, "MAX_XML_BYTES", 10_000_000)
+    with pytest.raises(XmlRejected, match=r"long\.xml: 10000008 bytes, over the limit") as caught:
+        parse_xml(long_text, "long.xml")
+    assert caught.value.code == "HRB-I021"
+
+
 def test_size_is_judged_before_decoding() -> None:
     # Not valid base64 at all: only a size check that runs first can say HRB-I021.
     root = parse_xml(cii_with("<ram:AttachmentBinaryObject>" + "!" * 400
@@ -557,3 +577,17 @@ def test_a_missing_schema_is_a_configuration_error(tmp_path: Path) -> None:
     root = parse_xml(b"<Invoice xmlns='urn:eslog:2.00'/>", "t.xml")
     with pytest.raises(ConfigurationError, match=r"eSLOG20_INVOIC_v200\.xsd"):
         xsd_errors("eslog20", root, tmp_path)
+
+
+@pytest.mark.parametrize(("relative", "expected"), [
+    ("eslog20/media24si-eslog2_inv.xml", {"seller_tax_number": "12345678",
+                                          "buyer_tax_number": "87654321"}),
+    ("cii/CII_example5.xml", {"seller_tax_number": "NL16356706"}),  # schemeID FC
+    ("ubl/ubl-tc434-example5.xml", {"seller_tax_number": "NL16356706"}),  # scheme LOC
+    ("ubl/ubl-tc434-example1.xml", {}),
+    ("eslog16/sample_eSLOG16_1.xml", {}),  # its VA is the tax number already
+])
+def test_a_partys_tax_number_beside_its_vat_id(relative: str,
+                                                expected: dict[str, str]) -> None:
+    root = parse_xml(load(relative), relative)
+    assert formats.tax_numbers(detect(root), root) == expected
