@@ -176,11 +176,15 @@ def claim_attempt(archive: Archive, credentials: Credentials) -> float:
     try:
         with transaction(archive.db) as session:
             row = session.get(AuthFailure, claim, with_for_update=True)
-            if row is None or now - row.last_at > FAILURE_WINDOW:
-                row = session.merge(AuthFailure(key=claim, count=0, last_at=now))
+            if row is None:  # an INSERT: a claim of the same moment makes it fail, below
+                session.add(AuthFailure(key=claim, count=1, last_at=now))
+                session.flush()
+            elif now - row.last_at > FAILURE_WINDOW:
+                row.count, row.last_at = 1, now
             elif (wait := _delay(row.count) - (now - row.last_at).total_seconds()) > 0:
                 return wait
-            row.count, row.last_at = row.count + 1, now
+            else:
+                row.count, row.last_at = row.count + 1, now
     except IntegrityError:  # an attempt of the same claim, at the same moment, came first
         return _delay(1)
     return 0.0

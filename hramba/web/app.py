@@ -77,6 +77,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     return app
 
 
+def from_environment() -> FastAPI:
+    """The application over the settings of the environment: each worker process's, when
+    `hramba serve --workers` starts several."""
+    from hramba.config import load_settings
+
+    return create_app(load_settings())
+
+
 def problem(status: int, detail: str, code: int, headers: dict[str, str] | None = None,
             request: Request | None = None) -> Response:
     """An RFC 9457 problem: `type` about:blank, so `title` is the status's phrase; for a

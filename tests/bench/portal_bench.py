@@ -71,12 +71,12 @@ def figures(values: list[float]) -> str:
 class Portal:
     """`hramba serve` of the bench's archive, in a process of its own."""
 
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, home: Path, env: dict[str, str], workers: int) -> None:
         port = 20000 + secrets.randbelow(20000)
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen([HRAMBA, "--home", str(home), "serve", "--port",
-                                         str(port)], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                         str(port), "--workers", str(workers)], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -229,6 +229,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="hramba serve --workers")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")} | {
         "HRAMBA_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}"}
@@ -246,7 +247,8 @@ def main() -> None:
         tenant, party = world.tenants[0], world.parties[0].tax_id
         unit_ids = ingest_invoices(home, env, tenant.name, tenant.tax_id)
         logins = accounts(home, env)
-        portal = Portal(home, env)
+        portal = Portal(home, env, args.workers)
+        print(f"hramba serve --workers {args.workers}")
         one_at_a_time(portal, logins, unit_ids, party, args.rounds)
         load_figures(portal, logins[0], unit_ids, party, args.clients, args.seconds)
     finally:

@@ -12,7 +12,6 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -129,7 +128,7 @@ def test_guesses_sent_at_once_are_tried_one_at_a_time(archive: Archive, portal: 
     budget_user(archive, "ana", "OBCINA1")
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: portal.sign_in("ana", f"ugibanje-{n}"), range(8)))
-    assert sorted(a.status_code for a in answers) == [403] + [429] * 7
+    assert sorted(a.status_code for a in answers) == [403] + [429] * 7, [a.text for a in answers]
     assert actions(archive, "(nobody)").count("access.denied") == 1
     assert portal.sign_in("ana").status_code == 429  # the first guess's delay runs
     clock.at += timedelta(seconds=1)
@@ -149,11 +148,17 @@ def test_an_idle_session_ends_and_an_api_token_needs_none(archive: Archive, port
 
 
 @pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
-def test_hramba_serve_answers_on_its_port(archive: Archive, tmp_path: Any) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hramba_serve_answers_on_its_port(archive: Archive, workers: int) -> None:
+    budget_user(archive, "ana", "OBCINA1")
+    unit_id = archive_invoice(archive, "OBCINA1", 1)
     archive.close()
-    with served(Cli(archive.home, clean_env())) as url:
-        answer = requests.get(f"{url}/api/openapi.json", timeout=30)
-    assert answer.json()["info"]["title"] == "e-hramba"
+    with served(Cli(archive.home, clean_env()), "--workers", str(workers)) as url:
+        assert requests.get(f"{url}/api/openapi.json", timeout=30).json()["info"][
+            "title"] == "e-hramba"
+        token = Server(url).token("ana")  # a session one worker opens, every worker knows
+        shown = [Server(url).get(f"/api/v1/units/{unit_id}", token) for _ in range(6)]
+    assert {answer.status_code for answer in shown} == {200}
 
 
 @pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)

@@ -92,11 +92,11 @@ def actions(archive: Archive, actor: str) -> list[str]:
 
 
 @contextmanager
-def served(cli: Cli) -> Iterator[str]:
-    """`hramba serve` of this CLI's archive on a free port, until the block ends: its URL,
-    once it answers."""
+def served(cli: Cli, *options: str) -> Iterator[str]:
+    """`hramba serve` of this CLI's archive on a free port (with `options`), until the
+    block ends: its URL, once it answers."""
     port = free_port()
-    process = cli.popen("serve", "--port", str(port))
+    process = cli.popen("serve", "--port", str(port), *options)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
