@@ -63,6 +63,8 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.interval": (int, 60),
     "feed.max_attempts": (int, 3),
     "intake.xsd_dir": (str, ""),
+    "signatures.trust_roots": (str, ""),
+    "signatures.fetch_revocation": (bool, False),
     "retention.minimum_lock_days": (int, 365),
     "exports.max_units": (int, 10_000),
     "exports.over_limit": (str, "approve"),
@@ -172,6 +174,8 @@ class Settings:
     source: str
     feed: FeedSettings = FeedSettings(None, "", 60, 3)
     xsd_dir: Path | None = None  # e-SLOG XSDs (local files only) for intake validation
+    signature_roots: Path | None = None  # CA certificates signatures at intake chain to
+    fetch_revocation: bool = False  # may intake ask OCSP responders and CRLs over HTTP?
     minimum_lock_days: int = 365
     scheduler: SchedulerSettings = SchedulerSettings()
     signing: SigningSettings = SigningSettings()
@@ -201,6 +205,8 @@ class Settings:
             "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
                      "interval": self.feed.interval, "max_attempts": self.feed.max_attempts},
             "intake": {"xsd_dir": str(self.xsd_dir or "")},
+            "signatures": {"trust_roots": str(self.signature_roots or ""),
+                           "fetch_revocation": self.fetch_revocation},
             "retention": {"minimum_lock_days": self.minimum_lock_days},
             "scheduler": {**self.scheduler.schedules, "timezone": self.scheduler.timezone,
                           "fixity_period_days": self.scheduler.fixity_period_days},
@@ -284,6 +290,9 @@ def _build(v: dict[str, Any], source: str) -> Settings:
                           _at_least("feed.max_attempts", v, 1)),
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
+        signature_roots=Path(v["signatures.trust_roots"]).expanduser().absolute()
+        if v["signatures.trust_roots"] else None,
+        fetch_revocation=v["signatures.fetch_revocation"],
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v), signing=_signing(v), exports=_exports(v),
         archive_name=v["archive.name"].strip() or "e-hramba")

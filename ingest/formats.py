@@ -50,9 +50,13 @@ NS: dict[str, str] = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+    # ZUGFeRD 1.0: CII of the older D13B draft, its own root (the XML of a hybrid PDF)
+    "zf": "urn:ferd:CrossIndustryDocument:invoice:1p0",
+    "zram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:12",
+    "zudt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:15",
 }
 HALCOM_NS = "hal:icl:01"
-INVOICE_FORMATS = ("eslog20", "eslog16", "ubl", "cii")
+INVOICE_FORMATS = ("eslog20", "eslog16", "ubl", "cii", "zugferd1")
 METADATA_KEYS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat",
                  "payable_amount", "currency", "seller_name", "buyer_name")
 XSD_FILES = {"eslog20": "eSLOG20_INVOIC_v200.xsd", "eslog16": "eSLOG_1-6_EnostavniRacun.xsd"}
@@ -63,6 +67,7 @@ _ROOTS: dict[tuple[str | None, str], str] = {
     (NS["inv"], "Invoice"): "ubl",
     (NS["cn"], "CreditNote"): "ubl",
     (NS["rsm"], "CrossIndustryInvoice"): "cii",
+    (NS["zf"], "CrossIndustryDocument"): "zugferd1",
     (None, "envelope"): "envelope",
 }
 _DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(enc) for enc in ("ascii", "utf-16-le", "utf-16-be"))
@@ -238,6 +243,26 @@ _PATHS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+_ZF_TRADE = "/zf:CrossIndustryDocument/zf:SpecifiedSupplyChainTradeTransaction/"
+_ZF_AGREEMENT = _ZF_TRADE + "zram:ApplicableSupplyChainTradeAgreement/"
+_ZF_SETTLEMENT = _ZF_TRADE + "zram:ApplicableSupplyChainTradeSettlement/"
+_ZF_HEADER = "/zf:CrossIndustryDocument/zf:HeaderExchangedDocument/"
+_PATHS["zugferd1"] = {
+    "document_type": (_ZF_HEADER + "zram:TypeCode",),
+    "invoice_number": (_ZF_HEADER + "zram:ID",),
+    "issue_date": (_ZF_HEADER + "zram:IssueDateTime/zudt:DateTimeString[@format='102']",),
+    "seller_vat": (_ZF_AGREEMENT + "zram:SellerTradeParty/zram:SpecifiedTaxRegistration"
+                   "/zram:ID[@schemeID='VA']",),
+    "buyer_vat": (_ZF_AGREEMENT + "zram:BuyerTradeParty/zram:SpecifiedTaxRegistration"
+                  "/zram:ID[@schemeID='VA']",),
+    "payable_amount": (_ZF_SETTLEMENT + "zram:SpecifiedTradeSettlementMonetarySummation"
+                       "/zram:DuePayableAmount",),
+    "currency": (_ZF_SETTLEMENT + "zram:InvoiceCurrencyCode",),
+    "seller_name": (_ZF_AGREEMENT + "zram:SellerTradeParty/zram:Name",),
+    "buyer_name": (_ZF_AGREEMENT + "zram:BuyerTradeParty/zram:Name",),
+}
+
+
 # A party's tax number beside its VAT id (BT-32 for the seller; e-SLOG's NBT-013 for the
 # buyer): budget users that are not VAT-registered have only this. FORMATS.md (a), (d);
 # e-SLOG 1.6's VA is already the tax number.
@@ -272,7 +297,7 @@ def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
     if fmt not in _PATHS:
         raise ValueError(f"not an invoice format: {fmt!r}")
     raw = {key: _first_text(root, *paths) for key, paths in _PATHS[fmt].items()}
-    raw["issue_date"] = (cii_date(raw["issue_date"]) if fmt == "cii"
+    raw["issue_date"] = (cii_date(raw["issue_date"]) if fmt in ("cii", "zugferd1")
                          else iso_date(raw["issue_date"]))
     raw["payable_amount"] = decimal_text(raw["payable_amount"])
     return {key: raw[key] for key in METADATA_KEYS}

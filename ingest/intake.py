@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from hramba.core.errors import CodedRejection
-from ingest import formats, package
+from ingest import formats, package, pdf
 
 NOT_AN_INVOICE = "HRB-I024"
 
@@ -28,7 +28,8 @@ class Part:
     """One file of the unit: its bytes, or (for large plain documents) where they are."""
 
     name: str
-    role: str  # envelope | invoice | attachment | document
+    role: str  # envelope | invoice | attachment | document | package (as received)
+    #            | derived (made from the invoice: a hybrid PDF's embedded XML)
     media_type: str
     data: bytes = b""
     path: Path | None = None
@@ -44,31 +45,39 @@ class Parsed:
 
 
 DEFAULT_LIMITS = package.Limits()
+MAX_PDF_BYTES = 100 * 1024 * 1024  # a hybrid invoice is read whole: pyHanko needs it so
 
 
 def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
-               xsd_dir: Path | None = None) -> Parsed:
-    """Check and take apart one input; raises IntakeRejected (or a subclass of
-    RejectedInput that carries `code`) for anything that must go to quarantine."""
-    if package.is_zip(path) or path.suffix.lower() == ".zip":
-        return _from_package(path, package.open_package(path, limits), xsd_dir)
+               xsd_dir: Path | None = None, name: str | None = None) -> Parsed:
+    """Check and take apart one input (called `name`, by default its file's); raises
+    IntakeRejected (or a subclass of RejectedInput that carries `code`) for anything
+    that must go to quarantine."""
+    name = name or path.name
+    if package.is_zip(path) or name.lower().endswith(".zip"):
+        return _from_package(name, path, package.open_package(path, limits), xsd_dir)
     with path.open("rb") as f:
         head = f.read(4096)
+    if package.sniff(head) == package.PDF:
+        if path.stat().st_size > MAX_PDF_BYTES:
+            raise IntakeRejected("HRB-I021", f"{name}: a PDF larger than {MAX_PDF_BYTES} "
+                                             "bytes")
+        return _from_pdf(name, path.read_bytes(), xsd_dir)
     if package.sniff(head) != "application/xml":
-        raise IntakeRejected(NOT_AN_INVOICE, f"{path.name}: not an e-invoice (the content "
+        raise IntakeRejected(NOT_AN_INVOICE, f"{name}: not an e-invoice (the content "
                                              f"is {package.sniff(head)})")
     if path.stat().st_size > formats.MAX_XML_BYTES:
-        raise IntakeRejected("HRB-I021", f"{path.name}: larger than "
+        raise IntakeRejected("HRB-I021", f"{name}: larger than "
                                          f"{formats.MAX_XML_BYTES} bytes")
-    return _from_invoice(path.name, path.read_bytes(), xsd_dir)
+    return _from_invoice(name, path.read_bytes(), xsd_dir)
 
 
-def as_document(path: Path) -> Parsed:
+def as_document(path: Path, name: str | None = None) -> Parsed:
     """A file of a migration that is no e-invoice: archived as received, format "other",
     streamed from where it lies (it may be large)."""
     with path.open("rb") as f:
         media_type = package.sniff(f.read(4096))
-    return Parsed("other", [Part(path.name, "document", media_type, path=path)])
+    return Parsed("other", [Part(name or path.name, "document", media_type, path=path)])
 
 
 def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
@@ -95,7 +104,39 @@ def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
     return parsed
 
 
-def _from_package(path: Path, members: list[package.Member], xsd_dir: Path | None) -> Parsed:
+def _from_pdf(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
+    """A hybrid invoice (Factur-X, ZUGFeRD, XRechnung in ZUGFeRD): the PDF as received is
+    the invoice; the metadata come from the XML it embeds, kept beside it as a derived
+    part. A PDF without one is no e-invoice."""
+    facts = pdf.inspect_pdf(data, name)
+    if facts.encrypted:
+        raise IntakeRejected(NOT_AN_INVOICE, f"{name}: an encrypted PDF, whose embedded "
+                                             "invoice (if any) cannot be read")
+    hybrid = pdf.facturx_invoice(facts)
+    if hybrid is None:
+        raise IntakeRejected(NOT_AN_INVOICE, f"{name}: not an e-invoice (a PDF that embeds "
+                                             "no Factur-X or ZUGFeRD invoice)")
+    try:
+        inner = _from_invoice(hybrid.filename, hybrid.data, xsd_dir)
+    except CodedRejection as exc:
+        raise IntakeRejected(exc.code, f"{name}: the embedded {exc.reason}") from exc
+    derived = Part(_unique(hybrid.filename, [Part(name, "", "")]), "derived",
+                   "application/xml", hybrid.data)
+    inner.parts = [Part(name, "invoice", package.PDF, data), derived, *inner.parts[1:]]
+    inner.metadata |= {"hybrid": hybrid.flavour, "hybrid_profile": hybrid.profile,
+                       "hybrid_xml": hybrid.filename}
+    inner.findings += [(package.ACTIVE_CONTENT, f"{name}: {reason}") for reason in facts.active]
+    inner.findings += [("HRB-W011", f"{name}: {mismatch}") for mismatch in hybrid.mismatches]
+    inner.findings.append(("HRB-W010", f"{name}: the PDF's visible content is not compared "
+                                       f"with its embedded {hybrid.filename}: the XML is "
+                                       "what the metadata come from"))
+    return inner
+
+
+def _from_package(name: str, path: Path, members: list[package.Member],
+                  xsd_dir: Path | None) -> Parsed:
+    """The package's envelope, invoice and attachments, and the package itself as
+    received (role "package": bytes outside its members would otherwise be lost)."""
     envelope = invoice = None
     for member in members:
         kind = _xml_kind(member)
@@ -104,7 +145,7 @@ def _from_package(path: Path, members: list[package.Member], xsd_dir: Path | Non
         elif kind in formats.INVOICE_FORMATS and invoice is None:
             invoice = member
     if invoice is None:
-        raise IntakeRejected("HRB-I024", f"{path.name}: the package holds no e-invoice")
+        raise IntakeRejected("HRB-I024", f"{name}: the package holds no e-invoice")
     parsed = _from_invoice(invoice.name, invoice.data, xsd_dir)
     listed: dict[str, Any] = {}
     if envelope is not None:
@@ -125,6 +166,10 @@ def _from_package(path: Path, members: list[package.Member], xsd_dir: Path | Non
                                                        str(declared) if declared else None)
     if envelope is not None:
         parsed.findings += _listing_findings(listed, members, envelope)
+    parsed.parts.append(Part(_unique(name, parsed.parts), "package", "application/zip",
+                             path=path))
+    parsed.findings += [("HRB-W007", f"{name}: {hidden}")
+                        for hidden in package.outside_members(path)]
     return parsed
 
 

@@ -19,15 +19,19 @@ Codes raised here (as PackageRejected.code):
 * HRB-I027  not a ZIP, or a corrupt one (bad CRC, truncated, overlapping or inconsistent
             entries, compression method other than stored or deflate)
 
-Findings (warnings, the package is still archived) from `attachment_findings`:
+Findings (warnings, the package is still archived) from `attachment_findings`, and
+HRB-W007 from `outside_members` (bytes of the package that no member holds):
 
 * HRB-W001  attachment name is not "Name.ext" of English letters and digits (UJP rule)
 * HRB-W002  attachment is a compressed archive
 * HRB-W005  declared media type disagrees with the content
+* HRB-W008  active content: an Office document with macros, a PDF's JavaScript or actions
+* HRB-W009  a PDF that could not be inspected: encrypted, or over the limits of ingest.pdf
 """
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import stat
@@ -56,6 +60,11 @@ _FLAG_UTF8 = 0x0800
 _FLAG_MASKED_HEADERS = 0x2000  # central-directory encryption
 _ENCRYPTION_FLAGS = _FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_MASKED_HEADERS
 _METHOD_AES = 99  # WinZip AES
+_OLE_MAGIC, _OLE_VBA = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "_VBA_PROJECT".encode("utf-16-le")
+ACTIVE_CONTENT, PDF_NOT_INSPECTED = "HRB-W008", "HRB-W009"
+_EOCD_MAGIC, _EOCD_SIZE = b"PK\x05\x06", 22
+_EOCD_SEARCH = _EOCD_SIZE + 0xFFFF  # the record and the longest comment
+_DESCRIPTOR_MAX = 24  # a ZIP64 data descriptor with its signature
 _SIZE_IN_ZIP64 = 0xFFFFFFFF
 
 
@@ -115,6 +124,39 @@ def open_package(path: Path, limits: Limits = Limits()) -> list[Member]:
                 raise _rejected("HRB-I023", path, info, reason)
             members.append(Member(info.orig_filename, len(data), data))
     return members
+
+
+def outside_members(path: Path) -> list[str]:
+    """Bytes of a package (one open_package accepted) that no member holds: after the
+    end of the archive, in its comment, or between entries (a data descriptor aside).
+    Each as a sentence; none: an empty list. Such bytes are kept (the package is stored
+    as received) but nothing reads them, so they are worth a finding."""
+    with path.open("rb") as fp:
+        with zipfile.ZipFile(fp) as archive:
+            infos, start_dir, comment = archive.infolist(), archive.start_dir, archive.comment
+        offsets = _data_offsets(path, fp, infos)
+        size = fp.seek(0, 2)
+        fp.seek(max(0, size - _EOCD_SEARCH))
+        tail = fp.read()
+    found = []
+    at = tail.rfind(_EOCD_MAGIC)
+    if at >= 0 and at + _EOCD_SIZE <= len(tail):
+        end = size - len(tail) + at + _EOCD_SIZE + int.from_bytes(tail[at + 20:at + 22],
+                                                                  "little")
+        if size > end:
+            found.append(f"{size - end} bytes after the end of the ZIP archive")
+    if comment:
+        found.append(f"a ZIP comment of {len(comment)} bytes")
+    entries = sorted(infos, key=lambda i: i.header_offset)
+    for info, following in zip(entries, [*entries[1:], None], strict=True):
+        end = offsets[info.header_offset] + info.compress_size
+        slack = _DESCRIPTOR_MAX if info.flag_bits & _FLAG_DATA_DESCRIPTOR else 0
+        nxt = following.header_offset if following else start_dir
+        if nxt - end > slack:
+            after = f"after {info.orig_filename!r}"
+            found.append(f"{nxt - end - slack if slack else nxt - end} bytes {after} that "
+                         "no entry holds")
+    return found
 
 
 # --- checks on the central directory: names, types, encryption, declared sizes ---------
@@ -464,21 +506,67 @@ _ZIP_CONTAINERS = ("application/vnd.openxmlformats-officedocument.",
                    "application/vnd.oasis.opendocument.", "application/java-archive")
 
 
+def macros(data: bytes) -> str | None:
+    """Why an Office document carries macros (VBA), or None: an Office Open XML file
+    (a ZIP) with a vbaProject.bin part, or an OLE2 file (.doc, .xls) with a VBA project
+    stream. Read from the central directory and the bytes; nothing is run or unpacked."""
+    if data.startswith(_LOCAL_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as office:
+                names = [n for n in office.namelist() if n.lower().endswith("vbaproject.bin")]
+        except (zipfile.BadZipFile, ValueError, EOFError, struct.error):
+            return None
+        return f"a VBA macro project ({names[0]})" if names else None
+    if data.startswith(_OLE_MAGIC) and _OLE_VBA in data:
+        return "a VBA macro project (_VBA_PROJECT stream)"
+    return None
+
+
+def pdf_findings(name: str, data: bytes) -> list[tuple[str, str]]:
+    """A PDF's JavaScript and actions (HRB-W008), and why it could not be looked into
+    (HRB-W009: encrypted, or over the limits: a PDF bomb). One that cannot be read at all
+    is archived as received without a word: a damaged PDF is not a hostile one."""
+    from ingest.pdf import PdfRejected, inspect_pdf  # pyHanko: only when a PDF comes
+
+    if not data.startswith(b"%PDF-"):
+        return []
+    try:
+        facts = inspect_pdf(data, name)
+    except PdfRejected as exc:
+        return [] if exc.code == "HRB-I030" else [
+            (PDF_NOT_INSPECTED, f"{name!r} was not inspected: {exc.reason}")]
+    if facts.encrypted:
+        return [(PDF_NOT_INSPECTED, f"{name!r} is encrypted: its content was not inspected")]
+    return [(ACTIVE_CONTENT, f"{name!r} holds active content: {reason}")
+            for reason in facts.active]
+
+
 def attachment_findings(name: str, data: bytes,
                         declared_type: str | None) -> list[tuple[str, str]]:
     """Warnings (code, detail) about one attachment; an empty list when it keeps the rules."""
     findings: list[tuple[str, str]] = []
+    active = macros(data)
+    if active:
+        findings.append((ACTIVE_CONTENT, f"{name!r} holds active content: {active}"))
+    findings += pdf_findings(name, data)
     if not _UJP_NAME.fullmatch(name):
         findings.append(("HRB-W001", f"{name!r} is not Name.ext of English letters and "
                                      "digits"))
     sniffed = sniff(data)
-    if sniffed in ARCHIVE_TYPES:
+    if sniffed in ARCHIVE_TYPES and not active and not _is_office(data):
         findings.append(("HRB-W002", f"{name!r} is a compressed archive ({sniffed})"))
     declared = _media_type(declared_type)
     if declared is not None and _agrees(declared, sniffed) is False:
         findings.append(("HRB-W005", f"{name!r} is declared {declared_type!r}, the content "
                                      f"is {sniffed}"))
     return findings
+
+
+def _is_office(data: bytes) -> bool:
+    """An Office Open XML or OpenDocument file: a ZIP by its bytes, not an archive."""
+    head = data[:_CHUNK]
+    return data.startswith(_LOCAL_MAGIC) and (b"[Content_Types].xml" in head
+                                              or b"mimetypeapplication/vnd.oasis" in head)
 
 
 def _media_type(declared: str | None) -> str | None:

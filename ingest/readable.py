@@ -27,7 +27,7 @@ At most MAX_LINES lines are read; `lines_truncated` says whether the invoice has
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from itertools import pairwise
 
@@ -583,7 +583,43 @@ _CII = _Syntax(
     },
 )
 
-_SYNTAXES = {"eslog20": _ESLOG20, "eslog16": _ESLOG16, "ubl": _UBL, "cii": _CII}
+# ZUGFeRD 1.0 (the XML of older hybrid PDFs) is CII of the D13B draft: the same parties,
+# lines and sums under older names and namespaces. Its paths are CII's, renamed.
+_D13B_NAMES = (
+    ("rsm:CrossIndustryInvoice", "zf:CrossIndustryDocument"),
+    ("rsm:ExchangedDocument", "zf:HeaderExchangedDocument"),
+    ("rsm:SupplyChainTradeTransaction", "zf:SpecifiedSupplyChainTradeTransaction"),
+    ("HeaderTradeAgreement", "SupplyChainTradeAgreement"),
+    ("HeaderTradeDelivery", "SupplyChainTradeDelivery"),
+    ("HeaderTradeSettlement", "SupplyChainTradeSettlement"),
+    ("LineTradeAgreement", "SupplyChainTradeAgreement"),
+    ("LineTradeDelivery", "SupplyChainTradeDelivery"),
+    ("LineTradeSettlement", "SupplyChainTradeSettlement"),
+    ("SettlementHeaderMonetarySummation", "SettlementMonetarySummation"),
+    ("SettlementLineMonetarySummation", "SettlementMonetarySummation"),
+    ("RateApplicablePercent", "ApplicablePercent"),
+)
+
+
+def _d13b(path: str) -> str:
+    for new, old in _D13B_NAMES:
+        path = path.replace(new, old)
+    return re.sub(r"\b(ram|udt):", r"z\1:", path)
+
+
+def _d13b_table(table: dict[str, _Paths]) -> dict[str, _Paths]:
+    return {key: tuple(_d13b(path) for path in paths) for key, paths in table.items()}
+
+
+_ZUGFERD1 = replace(
+    _CII, header=_d13b_table(_CII.header), parties=_d13b_table(_CII.parties),
+    party=_d13b_table(_CII.party), notes=_d13b(_CII.notes), note_parts=_d13b(_CII.note_parts),
+    lines=_d13b(_CII.lines), line=_d13b_table(_CII.line), vat=_d13b(_CII.vat),
+    vat_row=_d13b_table(_CII.vat_row), totals=_d13b_table(_CII.totals),
+    payment=_d13b_table(_CII.payment))
+
+_SYNTAXES = {"eslog20": _ESLOG20, "eslog16": _ESLOG16, "ubl": _UBL, "cii": _CII,
+             "zugferd1": _ZUGFERD1}
 
 # How a field's value is made from its text: the parts joined with this separator, ...
 _JOINED = {"name": " ", "street": ", ", "description": " ", "note": " ", "terms": " "}

@@ -14,7 +14,8 @@ QID = typer.Argument(..., help="Quarantine id, as `hramba quarantine ls` prints 
 def ls(ctx: typer.Context,
        every: bool = typer.Option(False, "--all", help="Also released and discarded items."),
        as_json: bool = JSON_OPTION) -> None:
-    """List quarantined input (held items unless --all)."""
+    """List quarantined input (held items unless --all: also released, discarded and
+    resolved, that is archived by a later intake of the same source or content)."""
     from hramba.services import quarantine as service
 
     items = service.list_quarantine(state(ctx).archive, None if every else service.HELD)
@@ -31,14 +32,16 @@ def release(ctx: typer.Context, qid: str = QID,
             tenant: str | None = typer.Option(None, "--tenant", help="Budget user code, "
                                               "when the item has none (unknown receiver)."),
             as_json: bool = JSON_OPTION) -> None:
-    """Archive the item as received, as one unit carrying the finding."""
+    """Archive the item as intake reads it (its parts and metadata; as received, as one
+    document, where intake cannot read it), as one unit carrying the finding; content
+    already archived is not archived again."""
     from hramba.services import quarantine as service
 
     unit_id = service.release(state(ctx).archive, qid, tenant)
     if as_json:
         emit_json({"id": qid, "status": service.RELEASED, "unit_id": unit_id})
     else:
-        typer.echo(f"released {qid}: archived as unit {unit_id}")
+        typer.echo(f"released {qid}: unit {unit_id}")
 
 
 @app.command("discard")

@@ -29,7 +29,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I010": (Severity.ERROR, "XML is not well-formed"),
     "HRB-I011": (Severity.ERROR, "XML has a DOCTYPE (no DTDs or entities are ever processed)"),
     "HRB-I020": (Severity.ERROR, "package entry name is unsafe"),
-    "HRB-I021": (Severity.ERROR, "package or attachment is over the size limits"),
+    "HRB-I021": (Severity.ERROR, "package, attachment or PDF is over the size limits"),
     "HRB-I022": (Severity.ERROR, "package entry is encrypted"),
     "HRB-I023": (Severity.ERROR, "executable content"),
     "HRB-I024": (Severity.ERROR, "no recognisable e-invoice"),
@@ -38,6 +38,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I027": (Severity.ERROR, "package is not a readable ZIP"),
     "HRB-I028": (Severity.ERROR, "embedded attachment is not valid base64"),
     "HRB-I029": (Severity.ERROR, "feed item does not match its announced size or sha256"),
+    "HRB-I030": (Severity.ERROR, "PDF cannot be read"),
     "HRB-I031": (Severity.ERROR, "the tenant given is not a party: another tenant is"),
     "HRB-W001": (Severity.WARNING, "attachment name breaks the UJP rule (Name.ext, English "
                                    "letters and digits, no spaces)"),
@@ -46,6 +47,16 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-W004": (Severity.WARNING, "envelope amount differs from the invoice's payable amount"),
     "HRB-W005": (Severity.WARNING, "declared media type differs from the content"),
     "HRB-W006": (Severity.WARNING, "e-SLOG invoice does not validate against its XSD"),
+    "HRB-W007": (Severity.WARNING, "package holds bytes that no member holds"),
+    "HRB-W008": (Severity.WARNING, "active content: macros, JavaScript or actions"),
+    "HRB-W009": (Severity.WARNING, "PDF not inspected: encrypted or over the limits"),
+    "HRB-W010": (Severity.INFO, "hybrid invoice: the PDF's visible content is not compared "
+                                "with its XML"),
+    "HRB-W011": (Severity.WARNING, "hybrid invoice: the embedded XML's name disagrees with "
+                                   "the PDF's XMP metadata"),
+    "HRB-V001": (Severity.INFO, "signature valid at capture"),
+    "HRB-V002": (Severity.WARNING, "signature invalid at capture"),
+    "HRB-V003": (Severity.WARNING, "signature indeterminate at capture"),
     "HRB-A001": (Severity.ERROR, "audit event hash does not match its content"),
     "HRB-A002": (Severity.ERROR, "audit event does not link to the previous event's hash"),
     "HRB-A003": (Severity.ERROR, "audit sequence has a gap"),

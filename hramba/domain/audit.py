@@ -52,6 +52,7 @@ EVENT_TYPES: dict[str, str | None] = {
     "input.quarantined": "quarantine",
     "quarantine.released": "unquarantine",
     "quarantine.discarded": "deletion",
+    "quarantine.resolved": "unquarantine",
     "migration.started": "ingestion start",
     "migration.confirmed": "ingestion end",
     # reads: every one is an event

@@ -35,8 +35,12 @@ class FileEntry:
 
 def content_digest(files: list[FileEntry]) -> str:
     """The identity of a unit's content: the same bytes in the same roles, whatever the
-    files are called, are the same unit (a package's envelope names its files anyway)."""
-    lines = sorted(f"{f.role}\t{f.sha256}" for f in files)
+    files are called, are the same unit (a package's envelope names its files anyway).
+    A package as received is not part of it: the same members in another ZIP (or one
+    archived before packages were kept) are the same document; nor is the record of its
+    signatures' validation, which depends on when it was captured."""
+    lines = sorted(f"{f.role}\t{f.sha256}" for f in files
+                   if f.role not in ("package", "validation"))
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 

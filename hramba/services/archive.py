@@ -38,7 +38,8 @@ from hramba.services import access, audit
 from hramba.services.context import Archive
 from storage.keys import file_key, manifest_key
 
-ROLES = ("envelope", "invoice", "attachment", "document")
+ROLES = ("envelope", "invoice", "attachment", "document", "package", "derived",
+         "validation")
 STORE_WORKERS = 4
 
 

@@ -51,6 +51,8 @@ class Archive:
     connect_signing: Callable[[Sealing], PdfSigner]  # timestamps from the sealing's TSA
     principal: Principal = NOBODY
     xsd_dir: Path | None = None  # validate e-SLOG at intake against these local XSDs
+    signature_roots: Path | None = None  # the CAs signatures checked at intake chain to
+    fetch_revocation: bool = False  # may those checks ask OCSP responders and CRLs?
     policies: PolicySet = field(default_factory=shipped_policies)
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
     exports: ExportRules = field(default_factory=ExportRules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -24,14 +24,17 @@ from hramba.services import access
 from hramba.services.archive import (
     IncomingFile,
     Measured,
+    Outcome,
     TenantRef,
     UnitInput,
     archive_measured,
     intake_tenant,
     measure,
+    tenant_ref,
 )
 from hramba.services.context import Archive
-from hramba.services.quarantine import quarantine
+from hramba.services.quarantine import quarantine, resolve
+from hramba.services.signatures import SignatureRules, check_signatures
 from ingest.directory import Candidate, count, walk
 from ingest.intake import NOT_AN_INVOICE, Parsed, as_document, read_input
 
@@ -87,10 +90,10 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
     of format "other" instead of being refused.
     """
     access.authorize(archive, Action.INGEST)
-    router = Router(archive, tenant)
+    router, rules = Router(archive, tenant), SignatureRules.of(archive)
     pending: Pending = []
     for candidate in candidates:
-        pending.append(_measure_one(archive, candidate, router, source, any_file))
+        pending.append(_measure_one(archive, candidate, router, rules, source, any_file))
         if sum(isinstance(p, tuple) for p in pending) >= batch_size:
             yield from _archive_batch(archive, pending)
             pending = []
@@ -102,6 +105,9 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
 BUYER_KEYS = ("receiver_id", "buyer_vat", "buyer_tax_number")
 SELLER_KEYS = ("sender_id", "seller_vat", "seller_tax_number")
 WRONG_TENANT = "HRB-I031"
+# What a migration archives as a document of format "other" instead of refusing it: no
+# e-invoice, or a PDF no reader can open (the prior provider's export is kept whole).
+AS_DOCUMENT = (NOT_AN_INVOICE, "HRB-I030")
 
 
 class Router:
@@ -152,19 +158,42 @@ Pending = list["IngestResult | tuple[Candidate, Measured]"]
 
 
 def _archive_batch(archive: Archive, pending: Pending) -> Iterator[IngestResult]:
-    """Refuse the batch's conflicts (one query), archive the rest, results in order."""
+    """Refuse the batch's conflicts (one query), archive the rest, close the quarantine
+    items they make good, results in order."""
     refused = _conflicts(archive, pending)
-    measured = [m for c, m in _measured(pending) if c.relative not in refused]
-    outcomes = iter(archive_measured(archive, measured) if measured else [])
+    measured = [(c, m) for c, m in _measured(pending) if c.relative not in refused]
+    outcomes = dict(zip((c.relative for c, _ in measured),
+                        archive_measured(archive, [m for _, m in measured]) if measured else [],
+                        strict=True))
+    resolve(archive, {str(c.path): outcomes[c.relative].unit_id for c, _ in measured},
+            {e.sha256: outcomes[c.relative].unit_id for c, m in measured for e in m.entries})
     for item in pending:
         if isinstance(item, IngestResult):
             yield item
         elif item[0].relative in refused:
             yield refused[item[0].relative]
         else:
-            outcome = next(outcomes)
+            outcome = outcomes[item[0].relative]
             yield IngestResult(item[0].relative, outcome.outcome, outcome.unit_id,
                                outcome.codes)
+
+
+def archive_released(archive: Archive, path: Path, name: str, tenant: str,
+                     finding: tuple[str, str], qid: str) -> Outcome:
+    """A quarantined input an archivist released into `tenant`: what intake reads of it
+    (its parts, metadata and findings), else its bytes as received as one document; with
+    the finding that held it. No conflict or routing check: the archivist decided."""
+    try:
+        parsed = read_input(path, xsd_dir=archive.xsd_dir, name=name)
+    except CodedRejection:
+        parsed = as_document(path, name)
+    parsed.findings.append(finding)
+    check_signatures(archive, SignatureRules.of(archive), parsed)
+    parsed.metadata["released_from_quarantine"] = qid
+    candidate = Candidate(path, name, True, path.stat().st_size)
+    unit = replace(_unit_input(tenant_ref(archive, tenant), candidate, parsed, "quarantine"),
+                   source=f"quarantine:{qid}")
+    return archive_measured(archive, [measure(unit)])[0]
 
 
 def _measured(pending: Pending) -> list[tuple[Candidate, Measured]]:
@@ -198,8 +227,9 @@ def _quarantined(archive: Archive, candidate: Candidate, code: str, reason: str,
                         f"{reason} (quarantine {qid})")
 
 
-def _measure_one(archive: Archive, candidate: Candidate, router: Router, source: str,
-                 any_file: bool = False) -> IngestResult | tuple[Candidate, Measured]:
+def _measure_one(archive: Archive, candidate: Candidate, router: Router,
+                 rules: SignatureRules, source: str, any_file: bool = False
+                 ) -> IngestResult | tuple[Candidate, Measured]:
     def reject(code: str, reason: str, copy: bool = True,
                tenant: str | None = None) -> IngestResult:
         return _quarantined(archive, candidate, code, reason,
@@ -214,13 +244,14 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router, source:
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
     except CodedRejection as exc:
-        if not (any_file and exc.code == NOT_AN_INVOICE):  # code and name are printed apart
+        if not (any_file and exc.code in AS_DOCUMENT):  # code and name are printed apart
             return reject(exc.code, exc.reason.removeprefix(f"{candidate.path.name}: "))
         parsed = as_document(candidate.path)
     try:
         tenant = router.route(parsed.metadata)
     except CodedRejection as exc:
         return reject(exc.code, exc.reason)
+    check_signatures(archive, rules, parsed)
     try:
         return candidate, measure(_unit_input(tenant, candidate, parsed, source))
     except RejectedInput as exc:

@@ -4,8 +4,12 @@
     <home>/quarantine/<id>/reason.json  where it came from, code, reason, when
 
 Each item is also a row (hramba quarantine ls). An archivist releases it, which archives
-the original bytes as received, as one unit carrying the finding, or discards it, which
-deletes the bytes and keeps the record. Both are audited, in the principal's name.
+what intake reads of the original (its parts and metadata; the bytes as received, as one
+document, where intake cannot read it) as one unit carrying the finding, or discards it,
+which deletes the bytes and keeps the record. Both are audited, in the principal's name.
+An item resolves itself when a later intake archives the same source (corrected, or now
+routable) or the same content; the same content refused again for the same reason is the
+item it already is, not a new one.
 
 An item is its tenant's (the one intake routed it to): an archivist limited to some
 tenants sees and decides only theirs, and never an item intake could not route.
@@ -13,32 +17,47 @@ tenants sees and decides only theirs, and never an item intake could not route.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
-from hramba.core.types import hash_stream
+from hramba.core.types import Hashed, hash_stream
 from hramba.db.engine import transaction
 from hramba.db.models import Quarantined, Tenant
 from hramba.domain.access import Action
 from hramba.services import access, audit
-from hramba.services.archive import IncomingFile, archive_unit
 from hramba.services.context import Archive
 
-HELD, RELEASED, DISCARDED = "held", "released", "discarded"
+HELD, RELEASED, DISCARDED, RESOLVED = "held", "released", "discarded", "resolved"
 UNROUTED = 0  # the tenant id of an item without one: no tenant has it (ids start at 1)
 
 
 def quarantine(archive: Archive, *, source: str, code: str, reason: str,
                tenant: str | None, path: Path | None = None,
                data: bytes | None = None) -> str:
-    """Keep the input (from `path` or `data`; neither when it cannot be read) and why."""
+    """Keep the input (from `path` or `data`; neither when it cannot be read) and why; the
+    id of the held item of the same content (or unreadable source) and code, if any."""
     access.authorize(archive, Action.INGEST)  # intake's own step: whoever ingests
+    hashed = _digest(path, data)
+    size, sha256 = (hashed.size, hashed.sha256.hex) if hashed else (None, None)
+    now = archive.clock.now()
+    with transaction(archive.db) as session:
+        same = (Quarantined.sha256 == sha256) if sha256 else (Quarantined.source == source)
+        earlier = session.scalar(select(Quarantined.id).where(
+            Quarantined.status == HELD, Quarantined.code == code,
+            Quarantined.tenant.is_(None) if tenant is None else Quarantined.tenant == tenant,
+            same).limit(1))
+        if earlier is not None:
+            audit.record(session, archive, "input.quarantined", earlier, tenant=tenant,
+                         details={"source": source, "code": code, "reason": reason,
+                                  "again": True})
+            return earlier
     qid = uuid.uuid4().hex
     folder = archive.home / "quarantine" / qid
     folder.mkdir(parents=True)
@@ -47,12 +66,6 @@ def quarantine(archive: Archive, *, source: str, code: str, reason: str,
         shutil.copyfile(path, original, follow_symlinks=False)
     elif data is not None:
         original.write_bytes(data)
-    size = sha256 = None
-    if original.exists():
-        with original.open("rb") as stream:
-            hashed = hash_stream(stream)
-        size, sha256 = hashed.size, hashed.sha256.hex
-    now = archive.clock.now()
     record = {"id": qid, "source": source, "code": code, "reason": reason, "tenant": tenant,
               "at": now.isoformat(), "size": size, "sha256": sha256}
     (folder / "reason.json").write_text(json.dumps(record, indent=1), "utf-8")
@@ -63,6 +76,37 @@ def quarantine(archive: Archive, *, source: str, code: str, reason: str,
         audit.record(session, archive, "input.quarantined", qid, tenant=tenant,
                      details={"source": source, "code": code, "reason": reason})
     return qid
+
+
+def _digest(path: Path | None, data: bytes | None) -> Hashed | None:
+    if path is not None:
+        try:
+            with path.open("rb") as stream:
+                return hash_stream(stream)
+        except OSError:  # unreadable (HRB-I003): kept without bytes
+            return None
+    return hash_stream(io.BytesIO(data)) if data is not None else None
+
+
+def resolve(archive: Archive, archived: dict[str, str], contents: dict[str, str]) -> int:
+    """Close the held items a later intake made good: by source (a corrected or now
+    routable file where the refused one was) or by the input's SHA-256, each with the
+    unit that holds it now (`archived`: source -> unit id, `contents`: sha256 -> unit
+    id). How many were closed."""
+    if not archived and not contents:
+        return 0
+    with transaction(archive.db) as session:
+        items = session.scalars(select(Quarantined).where(
+            Quarantined.status == HELD, or_(Quarantined.source.in_(archived),
+                                            Quarantined.sha256.in_(contents)))).all()
+        now = archive.clock.now()
+        for item in items:
+            unit_id = archived.get(item.source) or contents[str(item.sha256)]
+            item.status, item.decided_by, item.decided_at = RESOLVED, archive.actor, now
+            item.decision, item.unit_id = f"archived by a later intake as unit {unit_id}", unit_id
+            audit.record(session, archive, "quarantine.resolved", item.id, tenant=item.tenant,
+                         details={"decision": item.decision, "unit_id": unit_id})
+        return len(items)
 
 
 def list_quarantine(archive: Archive, status: str | None = HELD) -> list[dict[str, Any]]:
@@ -78,8 +122,12 @@ def list_quarantine(archive: Archive, status: str | None = HELD) -> list[dict[st
 
 
 def release(archive: Archive, qid: str, tenant: str | None = None) -> str:
-    """Archive the quarantined bytes as received, as one unit with the finding (into
-    `tenant` when intake could not route it)."""
+    """Archive the quarantined input as intake reads it, with its metadata (else its
+    bytes as received, as one document), as one unit carrying the finding (into `tenant`
+    when intake could not route it). Content already archived is not archived twice: the
+    item then names the unit that holds it."""
+    from hramba.services.ingest import archive_released  # intake quarantines: it imports us
+
     item = _held(archive, qid)
     if tenant is not None:
         tenant = access.tenant(archive, tenant, Action.QUARANTINE).code
@@ -89,12 +137,10 @@ def release(archive: Archive, qid: str, tenant: str | None = None) -> str:
     original = archive.home / "quarantine" / qid / "original"
     if not original.is_file():
         raise NotFound(f"quarantine {qid} kept no bytes (they could not be read)")
-    name = Path(item.source).name or "original"
-    outcome = archive_unit(archive, tenant, [IncomingFile(
-        name, "document", "application/octet-stream", lambda: original.open("rb"))],
-        metadata={"released_from_quarantine": qid, "source": item.source},
-        source=f"quarantine:{qid}", findings=[(item.code, item.reason)])
-    _decide(archive, qid, RELEASED, f"archived as unit {outcome.unit_id}", outcome.unit_id)
+    outcome = archive_released(archive, original, Path(item.source).name or "original",
+                               tenant, (item.code, item.reason), qid)
+    done = "archived" if outcome.outcome == "archived" else "already archived"
+    _decide(archive, qid, RELEASED, f"{done} as unit {outcome.unit_id}", outcome.unit_id)
     return outcome.unit_id
 
 

@@ -160,6 +160,9 @@ def checked_stream(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator
                                  "run hramba fixity")
 
 
+XML_ROLES = ("invoice", "derived")  # a hybrid PDF's invoice XML is derived from it
+
+
 def readable(archive: Archive, unit_id: str) -> ReadableInvoice | None:
     """The unit's invoice as a person reads it (ingest.readable), or None: no invoice file
     in a format read so, a file too large to show, or only a tombstone left. Reading the
@@ -169,7 +172,8 @@ def readable(archive: Archive, unit_id: str) -> ReadableInvoice | None:
     from ingest.readable import readable_invoice
 
     unit = load_unit(archive, unit_id, Action.READ)
-    invoice = next((f for f in unit.files if f.role == "invoice"), None)
+    invoice = next((f for f in unit.files if f.role in XML_ROLES
+                    and f.media_type == "application/xml"), None)
     if (unit.disposed_at is not None or unit.format not in INVOICE_FORMATS or invoice is None
             or invoice.size > MAX_SHOWN):
         return None

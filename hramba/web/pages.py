@@ -176,7 +176,8 @@ def units_page(request: Request, page: Page, tenant: str = "", party: str = "",
 @router.get("/units/{unit_id}")
 def unit_page(request: Request, page: Page, unit_id: str) -> HTMLResponse:
     shown = units.show_unit(page.archive, unit_id)
-    xml = next((f["position"] for f in shown["files"] if f["role"] == "invoice"), None)
+    xml = next((f["position"] for f in shown["files"] if f["role"] in units.XML_ROLES
+                and f["media_type"] == "application/xml"), None)
     return render(request, "unit.html", 200, page, unit=shown, meta=shown["metadata"],
                   invoice=units.readable(page.archive, unit_id), xml_position=xml)
 

@@ -153,6 +153,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "role_envelope": ("ovojnica", "envelope"),
     "role_manifest": ("popis enote", "unit manifest"),
     "role_document": ("dokument", "document"),
+    "role_package": ("paket, kot je bil prejet", "package as received"),
+    "role_derived": ("izpeljano iz računa", "derived from the invoice"),
+    "role_validation": ("preveritev podpisov ob prevzemu", "signatures checked at capture"),
     # document types (hramba.domain.search.DOCUMENT_TYPES), as "type_" + name
     "type_invoice": ("račun", "invoice"),
     "type_credit-note": ("dobropis", "credit note"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import shutil
@@ -14,9 +15,9 @@ from hramba.db.models import TrafficRecord
 from hramba.services.context import Archive
 from hramba.services.corpus import SELLERS, invoice, ujp_package
 from hramba.services.ingest import ingest_directory, summarise
-from hramba.services.quarantine import list_quarantine
+from hramba.services.quarantine import list_quarantine, release
 from hramba.services.tenants import NewTenant, add_tenant
-from hramba.services.units import show_unit
+from hramba.services.units import get_unit, readable, show_unit
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 BUYER = ("Občina Primer", "SI21423512")  # the archive fixture's tenant OBCINA1
@@ -46,7 +47,7 @@ def member(data: bytes, name: str) -> bytes:
 
 def inbox(tmp_path: Path, files: dict[str, bytes]) -> Path:
     folder = tmp_path / "inbox"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return folder
@@ -60,7 +61,7 @@ def test_package_is_routed_by_receiver_and_keeps_its_traffic_data(
     assert unit["tenant"] == "OBCINA1"
     assert unit["format"] == "eslog20"
     assert [f["role"] for f in unit["files"]] == ["envelope", "invoice", "attachment",
-                                                 "manifest"]
+                                                 "package", "manifest"]
     assert unit["metadata"]["invoice_number"] == "2026-000001"
     assert unit["metadata"]["doc_id"] == "PKG-2026-000001"
     with archive.db.begin() as session:
@@ -177,7 +178,6 @@ def test_a_tenant_given_for_another_tenants_document_is_refused(
     assert (wrong.outcome, wrong.codes) == ("quarantined", ["HRB-I031"])
     assert "SI56251009, a registered tenant, not OBCINA1 (SI21423512)" in str(wrong.reason)
     assert released.outcome == "archived"  # parties no tenant has: the operator decides
-    (tmp_path / "again").mkdir()
     (routed,) = ingest_directory(archive, inbox(tmp_path / "again", {"a.xml": theirs}))
     assert show_unit(archive, str(routed.unit_id))["tenant"] == "OBCINA2"
 
@@ -191,3 +191,126 @@ def test_an_invoice_and_a_credit_note_may_share_a_number(archive: Archive,
         "a.xml": bill, "b.xml": credit, "c.xml": again}))
     assert [(r.outcome, r.codes) for r in results] == [
         ("archived", []), ("archived", []), ("quarantined", ["HRB-I025"])]
+
+
+# --- quarantine that resolves itself -------------------------------------------------------
+
+
+def test_the_same_refusal_again_is_the_same_item(archive: Archive, tmp_path: Path) -> None:
+    folder = inbox(tmp_path, {"broken.xml": b"<Invoice", "copy.xml": b"<Invoice"})
+    first = list(ingest_directory(archive, folder, "OBCINA1"))
+    again = list(ingest_directory(archive, folder, "OBCINA1"))
+    assert [r.codes for r in first + again] == [["HRB-I010"]] * 4
+    (item,) = list_quarantine(archive)
+    assert all(item["id"] in str(r.reason) for r in first + again)
+
+
+def test_a_corrected_or_now_routable_file_closes_its_quarantine_items(
+        archive: Archive, tmp_path: Path) -> None:
+    stranger = ("Občina Nova", "SI81713878")
+    folder = inbox(tmp_path, {"fixed.xml": b"<Invoice", "later.zip": package(21, stranger),
+                              "copy.xml": invoice(22, random.Random(22), stranger, 2000, 3000)})
+    assert [r.codes for r in ingest_directory(archive, folder)] == [
+        ["HRB-I026"], ["HRB-I010"], ["HRB-I026"]]
+    (folder / "fixed.xml").write_bytes(invoice(23, random.Random(23), BUYER, 2000, 3000))
+    (folder / "copy.xml").rename(tmp_path / "copy.xml")  # the same bytes, elsewhere
+    add_tenant(archive, NewTenant("NOVA", stranger[1], stranger[0], "production"))
+    results = list(ingest_directory(archive, folder))
+    (moved,) = ingest_directory(archive, inbox(tmp_path / "x", {
+        "copy.xml": (tmp_path / "copy.xml").read_bytes()}))
+    assert list_quarantine(archive) == []
+    decided = {q["source"].rsplit("/", 1)[1]: q for q in list_quarantine(archive, None)}
+    assert {name: (q["status"], q["unit_id"]) for name, q in decided.items()} == {
+        "fixed.xml": ("resolved", results[0].unit_id),
+        "later.zip": ("resolved", results[1].unit_id),
+        "copy.xml": ("resolved", moved.unit_id)}
+    assert decided["fixed.xml"]["decision"].startswith("archived by a later intake as unit")
+
+
+def test_a_release_keeps_what_intake_read_and_never_archives_twice(
+        archive: Archive, tmp_path: Path) -> None:
+    stranger = ("Občina Nova", "SI81713878")
+    first, second = package(24, stranger), package(25, stranger)
+    list(ingest_directory(archive, inbox(tmp_path, {"a.zip": first, "b.zip": second})))
+    items = {q["source"].rsplit("/", 1)[1]: q["id"] for q in list_quarantine(archive)}
+    unit = show_unit(archive, release(archive, items["a.zip"], "OBCINA1"))
+    assert (unit["format"], unit["metadata"]["invoice_number"]) == ("eslog20", "2026-000024")
+    assert [f["role"] for f in unit["files"]] == ["envelope", "invoice", "attachment",
+                                                 "package", "manifest"]
+    assert [f["code"] for f in unit["findings"]] == ["HRB-I026"]
+    # meanwhile the operator routed the same members, zipped anew, by hand
+    (routed,) = ingest_directory(archive, inbox(tmp_path / "routed", {
+        "b2.zip": repack(second, {})}), "OBCINA1")
+    assert release(archive, items["b.zip"], "OBCINA1") == routed.unit_id
+    (decided,) = [q for q in list_quarantine(archive, None) if q["id"] == items["b.zip"]]
+    assert decided["decision"] == f"already archived as unit {routed.unit_id}"
+
+
+def test_the_package_is_kept_as_received_with_what_is_outside_its_members(
+        archive: Archive, tmp_path: Path) -> None:
+    plain, appended = package(26), package(27) + b"hidden after the archive"
+    results = list(ingest_directory(archive, inbox(tmp_path, {"a.zip": plain,
+                                                              "b.zip": appended})))
+    assert [r.codes for r in results] == [[], ["HRB-W007"]]
+    shown = [show_unit(archive, str(r.unit_id)) for r in results]
+    kept = [next(f for f in u["files"] if f["role"] == "package") for u in shown]
+    assert [(f["name"], f["size"]) for f in kept] == [("a.zip", len(plain)),
+                                                      ("b.zip", len(appended))]
+    assert kept[1]["sha256"] == hashlib.sha256(appended).hexdigest()
+    assert shown[1]["findings"] == [{"code": "HRB-W007", "detail":
+                                     "b.zip: 24 bytes after the end of the ZIP archive"}]
+    out = tmp_path / "out"
+    get_unit(archive, str(results[1].unit_id), out)
+    assert (out / "b.zip").read_bytes() == appended
+    (again,) = ingest_directory(archive, inbox(tmp_path / "again", {"c.zip": repack(
+        plain, {})}))  # the same members in another ZIP: the same document
+    assert (again.outcome, again.unit_id) == ("duplicate", results[0].unit_id)
+
+
+# --- hybrid PDF invoices and what PDFs carry ----------------------------------------------
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_factur_x_and_zugferd_pdfs_are_archived_as_received_with_their_xmls_metadata(
+        archive: Archive, tmp_path: Path) -> None:
+    files = {"factur-x.pdf": (DATA / "facturx" / "MustangBeispiel20221026.pdf").read_bytes(),
+             "zugferd.pdf": (DATA / "facturx" / "zugferd_invoice.pdf").read_bytes(),
+             "mismatch.pdf": (DATA / "pdf" / "facturx-name-mismatch.pdf").read_bytes()}
+    results = list(ingest_directory(archive, inbox(tmp_path, files), "OBCINA1"))
+    assert [(r.path, r.codes) for r in results] == [  # in the order of their names
+        ("factur-x.pdf", ["HRB-W010"]), ("mismatch.pdf", ["HRB-W011", "HRB-W010"]),
+        ("zugferd.pdf", ["HRB-W010"])]
+    facturx, _, zugferd = (show_unit(archive, str(r.unit_id)) for r in results)
+    assert [(f["name"], f["role"], f["media_type"]) for f in facturx["files"]][:2] == [
+        ("factur-x.pdf", "invoice", "application/pdf"),
+        ("factur-x.xml", "derived", "application/xml")]
+    assert facturx["files"][0]["sha256"] == hashlib.sha256(files["factur-x.pdf"]).hexdigest()
+    assert (facturx["format"], facturx["metadata"]["invoice_number"],
+            facturx["metadata"]["hybrid"], facturx["metadata"]["hybrid_profile"]) == (
+        "cii", "RE1001", "factur-x", "EN 16931")
+    assert (zugferd["format"], zugferd["metadata"]["invoice_number"],
+            zugferd["metadata"]["seller_name"], zugferd["metadata"]["payable_amount"],
+            zugferd["metadata"]["hybrid"]) == (
+        "zugferd1", "2014-03", "Kraxi GmbH", "1005.55", "zugferd1")
+    shown = readable(archive, str(results[2].unit_id))
+    assert shown is not None
+    assert (shown.number, len(shown.lines)) == ("2014-03", 7)
+
+
+def test_active_encrypted_or_bomb_pdf_attachments_are_archived_and_flagged(
+        archive: Archive, tmp_path: Path) -> None:
+    def with_attachment(seq: int, name: str, pdf: str) -> bytes:
+        return repack(package(seq), {"Priloga1.pdf": None,
+                                     name: (DATA / "pdf" / pdf).read_bytes()})
+
+    results = list(ingest_directory(archive, inbox(tmp_path, {
+        "a.zip": with_attachment(31, "Skripta.pdf", "pdf-javascript.pdf"),
+        "b.zip": with_attachment(32, "Zaklenjeno.pdf", "pdf-encrypted.pdf"),
+        "c.zip": with_attachment(33, "Bomba.pdf", "pdf-embedded-bomb.pdf"),
+        "d.pdf": (DATA / "pdf" / "pdf-javascript.pdf").read_bytes()})))
+    assert [(r.outcome, sorted(set(r.codes) - {"HRB-W003"})) for r in results] == [
+        ("archived", ["HRB-W008"]), ("archived", ["HRB-W009"]), ("archived", ["HRB-W009"]),
+        ("quarantined", ["HRB-I024"])]
+    details = [f["detail"] for f in show_unit(archive, str(results[0].unit_id))["findings"]]
+    assert "'Skripta.pdf' holds active content: JavaScript" in details

@@ -67,7 +67,8 @@ def test_migration_archives_checks_and_reconciles(archive: Archive,
     assert rows["2023/lost.xml"]["state"] == "missing"
     package = show_unit(archive, rows["2024/package-1.zip"]["unit_id"])
     assert package["format"] == "eslog20"
-    assert [f["role"] for f in package["files"]][:3] == ["envelope", "invoice", "attachment"]
+    assert [f["role"] for f in package["files"]][:4] == ["envelope", "invoice", "attachment",
+                                                        "package"]
     again = start_sftp(archive, "OBCINA1", remote(sftp_server, path))
     assert (again["id"], again["archived"], again["duplicate"]) == (current["id"], 5, 0)
     with pytest.raises(Conflict, match="unresolved"):

@@ -382,22 +382,22 @@ def test_quarantine(archive: Archive, facts: Facts, tmp_path: Path) -> None:
         held_now = session.scalar(select(func.count()).select_from(Quarantined)
                                   .where(Quarantined.status == quarantine.HELD))
     assert sum(r[2] for r in table(report, "waiting").rows) == held_now == 4
-    assert table(report, "decided_in_period").rows == [("OBCINA1", I010, 1, 0),
-                                                       ("OBCINA2", I024, 0, 1)]
+    assert table(report, "decided_in_period").rows == [("OBCINA1", I010, 1, 0, 0),
+                                                       ("OBCINA2", I024, 0, 1, 0)]
     assert dict(report.summary) == {"waiting_items": 4, "waiting_over_30d": 2,
-                                    "released": 1, "discarded": 1}
+                                    "released": 1, "discarded": 1, "resolved": 0}
     assert report.codes == {I010: CODES[I010][1], I024: CODES[I024][1]}
     assert_totals(report)
     assert_stored_json(archive, tmp_path, stored.report_id, report)
 
     _, own = make_report(archive, ReportKind.QUARANTINE, tenant="OBCINA1")
     assert [r[:3] for r in table(own, "waiting").rows] == [("OBCINA1", I010, 2)]
-    assert table(own, "decided_in_period").rows == [("OBCINA1", I010, 1, 0)]
+    assert table(own, "decided_in_period").rows == [("OBCINA1", I010, 1, 0, 0)]
     # As of AT-15d: q1 and q6 (discarded later) waiting over 30 days, q4 25 days; q5
     # released in the period.
     _, then = make_report(archive, ReportKind.QUARANTINE, period_to=(AT - 15 * DAY).date())
     assert table(then, "waiting").rows == [("OBCINA1", I010, 1, 0, 0, 1),
                                            ("OBCINA2", I024, 1, 0, 0, 1),
                                            (None, I024, 1, 0, 1, 0)]
-    assert table(then, "decided_in_period").rows == [("OBCINA1", I010, 1, 0)]
+    assert table(then, "decided_in_period").rows == [("OBCINA1", I010, 1, 0, 0)]
     assert_pdfs(archive, tmp_path, ReportKind.QUARANTINE, ("waiting", "decided_in_period"))

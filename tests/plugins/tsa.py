@@ -115,13 +115,13 @@ def _granted(url: str) -> bool:
         return False
 
 
-def _generate_keys(directory: Path) -> None:
+def generate_keys(directory: Path, labels: tuple[str, ...] = KEY_LABELS) -> None:
     """Fresh RSA 2048 keys per session; certomancer only loads keys, it never makes them."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     directory.mkdir()
-    for label in KEY_LABELS:
+    for label in labels:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         (directory / f"{label}.key.pem").write_bytes(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -149,7 +149,7 @@ def _render_config(root: Path, prefix: str) -> Path:
     return config
 
 
-def _start(root: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_animator(root: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """The Animator behind werkzeug's development server, which binds 127.0.0.1 only."""
     args = [sys.executable, str(ANIMATE), "--config", str(config),
             "--no-external-config", "animate", "--port", str(port), "--no-web-ui"]
@@ -195,12 +195,12 @@ def tsa_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     if absent:
         missing(f"certomancer is not installed (pip install 'certomancer[web-api]'): {absent}")
     root = tmp_path_factory.mktemp("certomancer")
-    _generate_keys(root / "keys")
+    generate_keys(root / "keys")
     port = free_port()
     prefix = f"http://127.0.0.1:{port}"
     base = f"{prefix}/{ARCH}"
     log = root / "certomancer.log"
-    process = _start(root, _render_config(root, prefix), port, log)
+    process = start_animator(root, _render_config(root, prefix), port, log)
     try:
         wait_until(lambda: all(_granted(f"{base}/tsa/{s}") for s in CHAINS), READY_TIMEOUT,
                    "certomancer TSA", process, log)

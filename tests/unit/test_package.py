@@ -30,6 +30,7 @@ from ingest.package import (
     executable_reason,
     is_zip,
     open_package,
+    outside_members,
     sniff,
 )
 
@@ -58,6 +59,7 @@ class Entry:
     local_flags: int | None = None
     local_size: int | None = None
     offset: int | None = None  # point the central entry at this offset instead
+    junk: bytes = b""  # written before the local header, held by no entry
 
 
 def stored(name: str | bytes, data: bytes) -> Entry:
@@ -76,6 +78,7 @@ def build(entries: list[Entry], *, prefix: bytes = b"") -> bytes:
     out = bytearray(prefix)
     offsets: list[int] = []
     for e in entries:
+        out += e.junk
         offsets.append(len(out) if e.offset is None else e.offset)
         if e.offset is not None:
             continue
@@ -426,3 +429,58 @@ def test_attachment_findings(name: str, data: bytes, declared: str | None,
     findings = attachment_findings(name, data, declared)
     assert [code for code, _ in findings] == codes
     assert all(repr(name) in detail for _, detail in findings)
+
+
+# --- bytes that no member holds ------------------------------------------------------------
+
+
+def test_a_plain_package_has_nothing_outside_its_members(tmp_path: Path) -> None:
+    path = tmp_path / "paket.zip"
+    path.write_bytes(good_package())
+    assert outside_members(path) == []
+
+
+def test_bytes_after_the_archive_in_its_comment_or_between_entries_are_named(
+        tmp_path: Path) -> None:
+    commented = io.BytesIO()
+    with zipfile.ZipFile(commented, "w") as zf:
+        zf.writestr("racun.xml", INVOICE)
+        zf.comment = b"a note from the sender"
+    path = tmp_path / "p.zip"
+    path.write_bytes(commented.getvalue() + b"\x00" * 7)
+    assert outside_members(path) == ["7 bytes after the end of the ZIP archive",
+                                     "a ZIP comment of 22 bytes"]
+    second = stored("b.pdf", PDF)
+    second.junk = b"\xff" * 100
+    path.write_bytes(build([stored("a.xml", INVOICE), second]))
+    assert outside_members(path) == ["100 bytes after 'a.xml' that no entry holds"]
+
+
+# --- active content ----------------------------------------------------------------------
+
+
+def office(*parts: str, content_types: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        if content_types:
+            zf.writestr("[Content_Types].xml", "<Types/>")
+        for part in parts:
+            zf.writestr(part, b"\x00" * 64)
+    return buffer.getvalue()
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500
+
+
+@pytest.mark.parametrize(("name", "data", "codes"), [
+    ("Porocilo.docm", office("word/document.xml", "word/vbaProject.bin"), ["HRB-W008"]),
+    ("Tabela.xlsm", office("xl/workbook.xml", "xl/vbaProject.bin"), ["HRB-W008"]),
+    ("Porocilo.docx", office("word/document.xml"), []),  # Office, not an archive (W002)
+    ("Staro.doc", OLE + "_VBA_PROJECT".encode("utf-16-le") + b"\x00" * 100, ["HRB-W008"]),
+    ("Staro.xls", OLE, []),
+    ("Slike.zip", office("a.png", content_types=False), ["HRB-W002"]),
+])
+def test_office_macros_are_active_content(name: str, data: bytes, codes: list[str]) -> None:
+    findings = attachment_findings(name, data, None)
+    assert [code for code, _ in findings] == codes
+    assert all(name in detail for _, detail in findings)

@@ -430,6 +430,9 @@ CII_NS = ('xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:1
           ' xmlns:ram="urn:un:unece:uncefact:data:standard:'
           'ReusableAggregateBusinessInformationEntity:100"'
           ' xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"')
+ZF_NS = ('xmlns:rsm="urn:ferd:CrossIndustryDocument:invoice:1p0"'
+         ' xmlns:ram="urn:un:unece:uncefact:data:standard:'
+         'ReusableAggregateBusinessInformationEntity:12"')
 
 # Each holds a number and one line with a name, a quantity of 2 and an amount of 12,50 as
 # some producers write it; nothing else.
@@ -463,6 +466,17 @@ SPARSE = {
   </ram:SpecifiedTradeSettlementLineMonetarySummation></ram:SpecifiedLineTradeSettlement>
  </ram:IncludedSupplyChainTradeLineItem></rsm:SupplyChainTradeTransaction>
 </rsm:CrossIndustryInvoice>""",
+    "zugferd1": f"""<rsm:CrossIndustryDocument {ZF_NS}>
+ <rsm:HeaderExchangedDocument><ram:ID>R-1</ram:ID></rsm:HeaderExchangedDocument>
+ <rsm:SpecifiedSupplyChainTradeTransaction><ram:IncludedSupplyChainTradeLineItem>
+  <ram:SpecifiedTradeProduct><ram:Name>Item</ram:Name></ram:SpecifiedTradeProduct>
+  <ram:SpecifiedSupplyChainTradeDelivery><ram:BilledQuantity>2</ram:BilledQuantity>
+  </ram:SpecifiedSupplyChainTradeDelivery>
+  <ram:SpecifiedSupplyChainTradeSettlement><ram:SpecifiedTradeSettlementMonetarySummation>
+   <ram:LineTotalAmount>12,50</ram:LineTotalAmount>
+  </ram:SpecifiedTradeSettlementMonetarySummation></ram:SpecifiedSupplyChainTradeSettlement>
+ </ram:IncludedSupplyChainTradeLineItem></rsm:SpecifiedSupplyChainTradeTransaction>
+</rsm:CrossIndustryDocument>""",
 }
 EMPTY = {
     "eslog20": "<Invoice xmlns='urn:eslog:2.00'/>",
@@ -470,6 +484,7 @@ EMPTY = {
     "ubl": "<CreditNote xmlns='urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2'/>",
     "cii": "<CrossIndustryInvoice xmlns='urn:un:unece:uncefact:data:standard:"
            "CrossIndustryInvoice:100'/>",
+    "zugferd1": "<CrossIndustryDocument xmlns='urn:ferd:CrossIndustryDocument:invoice:1p0'/>",
 }
 
 
@@ -553,6 +568,12 @@ def test_markup_in_a_text_field_stays_literal_text(fmt: str) -> None:
  <ram:ApplicableHeaderTradeAgreement><ram:SellerTradeParty><ram:Name>{ESCAPED}</ram:Name>
  </ram:SellerTradeParty></ram:ApplicableHeaderTradeAgreement>
  </rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>""",
+        "zugferd1": f"""<rsm:CrossIndustryDocument {ZF_NS}><rsm:HeaderExchangedDocument>
+ <ram:IncludedNote><ram:Content>{ESCAPED}</ram:Content></ram:IncludedNote>
+ </rsm:HeaderExchangedDocument><rsm:SpecifiedSupplyChainTradeTransaction>
+ <ram:ApplicableSupplyChainTradeAgreement><ram:SellerTradeParty>
+ <ram:Name>{ESCAPED}</ram:Name></ram:SellerTradeParty></ram:ApplicableSupplyChainTradeAgreement>
+ </rsm:SpecifiedSupplyChainTradeTransaction></rsm:CrossIndustryDocument>""",
     }[fmt]
     invoice = readable_invoice(fmt, parse_xml(xml.encode(), "t.xml"))
     assert (invoice.notes, invoice.seller.name) == ((SCRIPT,), SCRIPT)

@@ -1,6 +1,6 @@
 """Quarantine: what was waiting for an archivist's decision at the period's end (now
-without one), per tenant and code, by how long it had waited then; and what was released
-or discarded in the period.
+without one), per tenant and code, by how long it had waited then; and what was released,
+discarded or resolved (archived by a later intake) in the period.
 
 An item belongs to the report's tenants by the code intake routed it to (their current
 or former codes); an item no tenant could be routed to only in a report over every tenant.
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hramba.core.findings import CODES
 from hramba.db.models import Quarantined
 from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
-from hramba.services.quarantine import DISCARDED, HELD, RELEASED
+from hramba.services.quarantine import DISCARDED, HELD, RELEASED, RESOLVED
 from hramba.services.reports import Collected, Scope, as_of, by_end, codes_in_scope
 
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
@@ -29,7 +29,8 @@ WAITING_COLUMNS = (ReportColumn("tenant", 0.9), ReportColumn("code", 0.9),
                    total_column("over_30d", 1.0))
 DECIDED_COLUMNS = (ReportColumn("tenant", 0.9), ReportColumn("code", 0.9),
                    total_column("released", 1.0),
-                   total_column("discarded", 1.0))
+                   total_column("discarded", 1.0),
+                   total_column("resolved", 1.0))
 
 LABELS: dict[str, tuple[str, str]] = {
     "waiting": ("Gradivo v karanteni, ki čaka na odločitev",
@@ -46,6 +47,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "over_30d": ("Več kot 30 dni", "Over 30 days"),
     "released": ("Sproščeno", "Released"),
     "discarded": ("Zavrženo", "Discarded"),
+    "resolved": ("Prevzeto pozneje", "Resolved by a later intake"),
     "waiting_items": ("Čaka na odločitev", "Waiting"),
     "waiting_over_30d": ("Čaka več kot 30 dni", "Waiting over 30 days"),
 }
@@ -63,7 +65,8 @@ def collect(session: Session, scope: Scope) -> Collected:
         ("waiting_items", wait[2] if waiting.rows else 0),
         ("waiting_over_30d", wait[5] if waiting.rows else 0),
         ("released", done[2] if decided.rows else 0),
-        ("discarded", done[3] if decided.rows else 0)),
+        ("discarded", done[3] if decided.rows else 0),
+        ("resolved", done[4] if decided.rows else 0)),
         codes={code: CODES[code][1] if code in CODES else code for code in sorted(used)},
         labels=LABELS)
 
@@ -97,8 +100,9 @@ def _decided(session: Session, scope: Scope,
              tenants: list[ColumnElement[bool]]) -> list[tuple[Value, ...]]:
     query = (select(Quarantined.tenant, Quarantined.code,
                     _count(Quarantined.status == RELEASED),
-                    _count(Quarantined.status == DISCARDED))
-             .where(Quarantined.status.in_((RELEASED, DISCARDED)),
+                    _count(Quarantined.status == DISCARDED),
+                    _count(Quarantined.status == RESOLVED))
+             .where(Quarantined.status.in_((RELEASED, DISCARDED, RESOLVED)),
                     *scope.within(Quarantined.decided_at), *tenants)
              .group_by(Quarantined.tenant, Quarantined.code)
              .order_by(Quarantined.tenant.nulls_last(), Quarantined.code))
