@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from hramba.cli.common import JSON_OPTION, command_group, emit_json, state
+from hramba.cli.errors import ProblemsFound
 from hramba.cli.progress import progress_bar
 
 app = command_group("Bulk migration from a previous provider.")
@@ -44,6 +45,25 @@ def start(
     with progress_bar("migrating", unit="files", enabled=not as_json) as progress:
         current = start_sftp(archive, tenant, remote, parallel, progress=progress)
     _render(current, as_json)
+    if current["mismatched"] or current["missing"]:
+        raise ProblemsFound()  # the export is not what its manifest says: exit 1
+
+
+@app.command("ls")
+def ls(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """List the migrations of the tenants you serve, newest first."""
+    from hramba.services.migrate import list_migrations
+
+    found = list_migrations(state(ctx).archive)
+    if as_json:
+        emit_json(found)
+        return
+    for m in found:
+        state_now = ("purged" if m["purged_at"] else "confirmed" if m["confirmed_at"]
+                     else "awaiting confirmation")
+        typer.echo(f"{m['id']:>5}  {m['tenant']:<10} {m['archived']:>7} archived "
+                   f"{m['mismatched'] + m['missing']:>5} problems  {state_now:<22} "
+                   f"{m['remote']}")
 
 
 @app.command("status")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOW
+from plugins.cli import Cli, clean_env
 from plugins.sftp import SftpServer
 
 from hramba.config import Settings
@@ -145,3 +146,23 @@ def test_the_retention_job_purges_staging_sixty_days_after_confirmation(
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
         "manifest.csv", "scans", "scans/pogodba.pdf"]
     assert run_now(archive, profile_settings, "retention").counts["staging areas purged"] == 0
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_the_command_exits_1_for_a_gap_and_migrate_ls_lists_it(
+        archive: Archive, sftp_server: SftpServer) -> None:
+    path, _ = export(sftp_server)
+    archive.close()
+    cli = Cli(archive.home, clean_env())
+    started = cli("migrate", "sftp", "start", "--tenant", "OBCINA1", "--host",
+                  sftp_server.host, "--port", str(sftp_server.port), "--user",
+                  sftp_server.username, "--key", str(sftp_server.client_key),
+                  "--known-hosts", str(sftp_server.known_hosts), "--remote-path", path,
+                  "--manifest", "manifest.csv", "--json", check=False)
+    assert started.code == 1, started.err
+    assert (started.json()["mismatched"], started.json()["missing"]) == (1, 1)
+    (listed,) = cli("migrate", "ls").out.splitlines()
+    assert listed.split()[:6] == [str(started.json()["id"]), "OBCINA1", "5", "archived", "2",
+                                  "problems"]
+    assert "awaiting confirmation" in listed
+    assert cli("migrate", "ls", "--json").json()[0]["id"] == started.json()["id"]
