@@ -29,6 +29,7 @@ from hramba.core.types import SystemClock
 from hramba.services.context import Archive
 from hramba.services.corpus import invoice
 from hramba.services.ingest import ingest_directory
+from hramba.services.signatures import SignatureRules
 from hramba.services.units import get_unit, show_unit
 from hramba.trust.certs import load_certificates, to_pem
 from hramba.trust.pdf import PadesPdfSigner, SigningKey
@@ -386,3 +387,17 @@ def test_intake_records_each_signatures_verdict_and_keeps_what_it_rests_on(
                 if r.path == "a-signed.xml"]
     assert (twice.outcome, twice.unit_id) == ("duplicate", signed.unit_id)  # checked anew,
     # the verdict is the moment's, the document the same
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_trust_roots_from_a_folder_and_a_missing_one_named(
+        archive: Archive, signing_pki: SigningPki, tmp_path: Path) -> None:
+    folder = tmp_path / "roots"
+    folder.mkdir()
+    (folder / "root.cer").write_bytes(signing_pki.root)  # DER
+    (folder / "README").write_text("not a certificate, and not read")
+    archive.signature_roots = folder
+    assert SignatureRules.of(archive).roots == (signing_pki.root,)
+    archive.signature_roots = tmp_path / "absent.pem"
+    with pytest.raises(ConfigurationError, match=r"signatures\.trust_roots .*absent\.pem"):
+        SignatureRules.of(archive)
