@@ -21,6 +21,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -241,6 +242,7 @@ def main() -> None:
     portal = None
     try:
         if not args.reuse:
+            shutil.rmtree(home, ignore_errors=True)  # a new database: no objects of the last run
             subprocess.run([HRAMBA, "--home", str(home), "init"], check=True, env=env,
                            stdout=subprocess.DEVNULL)
             load(args.database, world, args.units, seed=2026)

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -363,6 +364,7 @@ def main() -> None:
     admin(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{args.database}"')
     try:
+        shutil.rmtree(home, ignore_errors=True)  # a new database: no objects of the last run
         subprocess.run([HRAMBA, "--home", str(home), "init"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         world = make_world(random.Random(2026), args.tenants, args.parties)
