@@ -177,13 +177,25 @@ def _store_unit(archive: Archive, measured: Measured) -> _Stored:
     manifest, retention = _manifest(archive, tenant, unit_id, measured.entries,
                                     measured.input.metadata)
     lock = storage_lock(manifest.retain_until, manifest.received_at, archive.minimum_lock)
-    keys = [file_key(tenant, unit_id, e.name) for e in measured.entries]
-    for entry, incoming, key in zip(measured.entries, measured.input.files, keys, strict=True):
-        _store(archive, key, incoming.open, entry, lock)
+    # A crashed run's capture of the same content: its parts stand, those outside the
+    # unit's identity (its package, its signatures' validation at that moment) included.
+    openers = {(e.name, e.sha256): f.open
+               for e, f in zip(measured.entries, measured.input.files, strict=True)}
+    keys = [file_key(tenant, unit_id, e.name) for e in manifest.files]
+    for entry, key in zip(manifest.files, keys, strict=True):
+        _store(archive, key, openers.get((entry.name, entry.sha256), _adopted(key)), entry,
+               lock)
     manifest_entry = _store_manifest(archive, tenant, manifest, lock)
     return _Stored(measured, manifest, retention,
-                   [*zip(measured.entries, keys, strict=True),
+                   [*zip(manifest.files, keys, strict=True),
                     (manifest_entry, manifest_key(tenant, unit_id))])
+
+
+def _adopted(key: ObjectKey) -> Callable[[], BinaryIO]:
+    """The opener of a part only an earlier capture had: it must be stored already."""
+    def missing() -> BinaryIO:
+        raise IntegrityViolation(f"{key}: the stored manifest lists it, the store lacks it")
+    return missing
 
 
 def _commit(archive: Archive, batch: Sequence[_Stored]) -> list[Outcome]:
@@ -307,7 +319,7 @@ def _manifest(archive: Archive, tenant: str, unit_id: str, entries: list[FileEnt
         retention = archive.policies.for_unit(metadata, received_at)
         return Manifest.new(unit_id, tenant, received_at, retention.retain_until, metadata,
                             entries, retention.policy.ref), retention
-    if stored.unit_id != unit_id or stored.files != entries:
+    if stored.unit_id != unit_id or content_digest(stored.files) != content_digest(entries):
         raise IntegrityViolation(f"stored manifest {key} does not describe this content")
     policy = archive.policies.get(stored.policy) if stored.policy else None
     return stored, archive.policies.for_unit(metadata, stored.received_at, policy)

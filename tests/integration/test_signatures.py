@@ -25,7 +25,8 @@ from signxml import SignatureConstructionMethod
 from signxml.xades import XAdESSigner
 
 from hramba.core.errors import ConfigurationError, RejectedInput
-from hramba.core.types import SystemClock
+from hramba.core.types import FixedClock, SystemClock
+from hramba.services import archive as archive_service
 from hramba.services.context import Archive
 from hramba.services.corpus import invoice
 from hramba.services.ingest import ingest_directory
@@ -401,3 +402,30 @@ def test_trust_roots_from_a_folder_and_a_missing_one_named(
     archive.signature_roots = tmp_path / "absent.pem"
     with pytest.raises(ConfigurationError, match=r"signatures\.trust_roots .*absent\.pem"):
         SignatureRules.of(archive)
+
+
+@pytest.mark.parametrize("profile_settings", ["sqlite-localfs"], indirect=True)
+def test_a_rerun_after_a_crash_keeps_the_first_captures_validation_record(
+        archive: Archive, signing_pki: SigningPki, signed_invoice: bytes, clock: FixedClock,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Objects stored, the commit never reached; an hour later the same file again: the
+    unit is the one the first run stored, its validation record of that moment."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "signed.xml").write_bytes(signed_invoice)
+
+    def crash(*_: object) -> None:
+        raise KeyboardInterrupt("killed before the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(archive_service, "_commit", crash)
+        with pytest.raises(KeyboardInterrupt):
+            list(ingest_directory(archive, inbox, "OBCINA1"))
+    first_check = clock.now().isoformat()
+    clock.at += timedelta(hours=1)
+    (result,) = ingest_directory(archive, inbox, "OBCINA1")
+    assert result.outcome == "archived"
+    out = tmp_path / "out"
+    get_unit(archive, str(result.unit_id), out)
+    assert json.loads((out / "signature-validation.json").read_text())[
+        "checked_at"] == first_check
