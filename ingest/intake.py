@@ -112,6 +112,7 @@ def _from_pdf(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
     if facts.encrypted:
         raise IntakeRejected(NOT_AN_INVOICE, f"{name}: an encrypted PDF, whose embedded "
                                              "invoice (if any) cannot be read")
+    package.check_embedded_executables(name, facts)
     hybrid = pdf.facturx_invoice(facts)
     if hybrid is None:
         raise IntakeRejected(NOT_AN_INVOICE, f"{name}: not an e-invoice (a PDF that embeds "

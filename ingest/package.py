@@ -42,9 +42,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from hramba.core.errors import CodedRejection
+
+if TYPE_CHECKING:
+    from ingest.pdf import PdfFacts
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -524,8 +527,9 @@ def macros(data: bytes) -> str | None:
 
 def pdf_findings(name: str, data: bytes) -> list[tuple[str, str]]:
     """A PDF's JavaScript and actions (HRB-W008), and why it could not be looked into
-    (HRB-W009: encrypted, or over the limits: a PDF bomb). One that cannot be read at all
-    is archived as received without a word: a damaged PDF is not a hostile one."""
+    (HRB-W009: encrypted, or over the limits: a PDF bomb); a program embedded in it is
+    refused (HRB-I023). One that cannot be read at all is archived as received without a
+    word: a damaged PDF is not a hostile one."""
     from ingest.pdf import PdfRejected, inspect_pdf  # pyHanko: only when a PDF comes
 
     if not data.startswith(b"%PDF-"):
@@ -537,8 +541,17 @@ def pdf_findings(name: str, data: bytes) -> list[tuple[str, str]]:
             (PDF_NOT_INSPECTED, f"{name!r} was not inspected: {exc.reason}")]
     if facts.encrypted:
         return [(PDF_NOT_INSPECTED, f"{name!r} is encrypted: its content was not inspected")]
+    check_embedded_executables(name, facts)
     return [(ACTIVE_CONTENT, f"{name!r} holds active content: {reason}")
             for reason in facts.active]
+
+
+def check_embedded_executables(name: str, facts: PdfFacts) -> None:
+    """A program embedded in a PDF is a program in the package (HRB-I023)."""
+    for embedded in facts.embedded:
+        reason = executable_reason(embedded.name, embedded.data)
+        if reason is not None:
+            raise PackageRejected("HRB-I023", f"{name}: embedded {embedded.name!r}: {reason}")
 
 
 def attachment_findings(name: str, data: bytes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import random
 import shutil
@@ -314,3 +315,17 @@ def test_active_encrypted_or_bomb_pdf_attachments_are_archived_and_flagged(
         ("quarantined", ["HRB-I024"])]
     details = [f["detail"] for f in show_unit(archive, str(results[0].unit_id))["findings"]]
     assert "'Skripta.pdf' holds active content: JavaScript" in details
+
+
+def test_a_program_embedded_in_a_pdf_is_refused_as_a_program_in_the_package(
+        archive: Archive, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_pdfs", DATA / "pdf" / "make_pdfs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    make_pdfs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_pdfs)
+    carrier = make_pdfs.hybrid_pdf(b"MZ\x90\x00" + bytes(200), "Navodila.pdf.exe", None)
+    results = list(ingest_directory(archive, inbox(tmp_path, {
+        "a.zip": repack(package(41), {"Priloga1.pdf": carrier}), "b.pdf": carrier})))
+    assert [(r.outcome, r.codes) for r in results] == [("quarantined", ["HRB-I023"])] * 2
+    assert "embedded 'Navodila.pdf.exe': executable extension .exe" in str(results[0].reason)
