@@ -16,8 +16,6 @@ to compare with. Prints figures; asserts nothing about time. Never part of `make
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import re
 import secrets
@@ -32,7 +30,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import requests
-from scale_bench import HRAMBA, ROOT, admin, load, make_world
+from scale_bench import HRAMBA, admin, arguments, bench_env, load, make_world
 from sqlalchemy import select
 
 from hramba.config import load_settings
@@ -218,22 +216,15 @@ def load_figures(portal: Portal, login: str, unit_ids: list[str], party: str, cl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--units", type=int, default=1_000_000)
-    parser.add_argument("--tenants", type=int, default=60)
-    parser.add_argument("--parties", type=int, default=6_000)
-    parser.add_argument("--database", default="hramba_scale")
-    parser.add_argument("--dir", type=Path, default=ROOT / ".bench" / "scale")
+    parser = arguments(__doc__)
     parser.add_argument("--reuse", action="store_true",
                         help="Use the database scale_bench.py --keep left (no load).")
-    parser.add_argument("--keep", action="store_true", help="Leave the database behind.")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="hramba serve --workers")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")} | {
-        "HRAMBA_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}"}
+    env = bench_env(args.database)
     home = args.dir / "home"
     world = make_world(random.Random(2026), args.tenants, args.parties)
     if not args.reuse:

@@ -349,17 +349,27 @@ def admin(sql: str) -> None:
         conn.execute(sql)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options of the data both scale benches use (this one and portal_bench.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--units", type=int, default=1_000_000)
     parser.add_argument("--tenants", type=int, default=60)
     parser.add_argument("--parties", type=int, default=6_000)
     parser.add_argument("--database", default="hramba_scale")
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench" / "scale")
     parser.add_argument("--keep", action="store_true", help="Leave the database behind.")
-    args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")} | {
-        "HRAMBA_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}"}
+    return parser
+
+
+def bench_env(database: str) -> dict[str, str]:
+    """This environment without HRAMBA_ settings, on `database` of the local server."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HRAMBA_")} | {
+        "HRAMBA_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"}
+
+
+def main() -> None:
+    args = arguments(__doc__).parse_args()
+    env = bench_env(args.database)
     home = args.dir / "home"
     admin(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{args.database}"')
