@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hramba.core.errors import ConfigurationError
+from hramba.domain.mail import plain_address
 
 DEFAULT_HOME = "hramba-data"
 
@@ -78,6 +79,13 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "scheduler.exports": (str, "*/10 * * * *"),
     "scheduler.reports": (str, "0 5 * * *"),
     "scheduler.fixity_period_days": (int, 90),
+    "notify.smtp_host": (str, ""),
+    "notify.smtp_port": (int, 25),
+    "notify.sender": (str, "e-hramba@localhost"),
+    "notify.starttls": (bool, False),
+    "notify.username": (str, ""),
+    "notify.password_file": (str, ""),
+    "notify.timeout": (int, 10),
 }
 JOBS = ("feed", "seal", "fixity", "retention", "renewal", "exports", "reports")
 OVER_LIMIT = ("approve", "refuse")
@@ -166,6 +174,20 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """The SMTP server that tells budget users of the hand-over steps. An empty smtp_host:
+    none; notifications then wait, unsent, saying so, until one is configured."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    sender: str = "e-hramba@localhost"  # From (its display name: archive.name)
+    starttls: bool = False  # encrypt before anything is sent, or send nothing
+    username: str = ""  # log in (inside STARTTLS only) when set
+    password: str = field(default="", repr=False)
+    timeout: int = 10  # seconds per connection and reply
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str = field(repr=False)  # may carry a password
@@ -181,6 +203,7 @@ class Settings:
     signing: SigningSettings = SigningSettings()
     exports: ExportSettings = ExportSettings()
     archive_name: str = "e-hramba"
+    notify: NotifySettings = NotifySettings()
 
     @property
     def embedded(self) -> bool:
@@ -225,6 +248,9 @@ class Settings:
                                                       "(not qualified)"),
                         "certificate": str(self.signing.certificate or ""),
                         "development": self.signing.development},
+            "notify": {"smtp_host": self.notify.smtp_host, "smtp_port": self.notify.smtp_port,
+                       "sender": self.notify.sender, "starttls": self.notify.starttls,
+                       "username": self.notify.username, "timeout": self.notify.timeout},
         }
 
 
@@ -295,7 +321,31 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         fetch_revocation=v["signatures.fetch_revocation"],
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v), signing=_signing(v), exports=_exports(v),
-        archive_name=v["archive.name"].strip() or "e-hramba")
+        archive_name=v["archive.name"].strip() or "e-hramba", notify=_notify(v))
+
+
+def _notify(v: dict[str, Any]) -> NotifySettings:
+    host = v["notify.smtp_host"].strip()
+    if any(c.isspace() or c == "/" for c in host):
+        raise ConfigurationError(f"notify.smtp_host must be a host name or address, not {host!r}")
+    if not 1 <= v["notify.smtp_port"] <= 65535:
+        raise ConfigurationError("notify.smtp_port must be from 1 to 65535")
+    sender = plain_address(v["notify.sender"])
+    if sender is None:
+        raise ConfigurationError(f"notify.sender must be a plain e-mail address "
+                                 f"(local@domain), not {v['notify.sender']!r}")
+    for key in ("starttls", "username", "password_file"):
+        if v[f"notify.{key}"] and not host:
+            raise ConfigurationError(f"notify.{key} needs notify.smtp_host")
+    if bool(v["notify.username"]) != bool(v["notify.password_file"]):
+        raise ConfigurationError("notify.username and notify.password_file go together")
+    if v["notify.username"] and not v["notify.starttls"]:
+        raise ConfigurationError("notify.username needs notify.starttls = true: the password "
+                                 "is never sent unencrypted")
+    password = (_read_secret("notify.password_file", v["notify.password_file"])
+                if v["notify.password_file"] else "")
+    return NotifySettings(host, v["notify.smtp_port"], sender, v["notify.starttls"],
+                          v["notify.username"], password, _at_least("notify.timeout", v, 1))
 
 
 def _exports(v: dict[str, Any]) -> ExportSettings:

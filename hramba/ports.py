@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import BinaryIO, Protocol
 
 from hramba.core.types import Digest, ObjectKey, StoredObject
@@ -56,3 +57,14 @@ class PdfSigner(Protocol):
 
     def sign(self, pdf: bytes) -> bytes:
         """`pdf` with a signature appended (an incremental update)."""
+
+
+class Mailer(Protocol):
+    """Sends e-mail (notifications to tenants' contact addresses): hramba.mail.SmtpMailer."""
+
+    description: str  # which server, for messages
+    sender: str  # the address messages come from (notify.sender)
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand `message` (its From, To and Subject set) to the server; returns once the
+        server has accepted it, else raises ServiceUnavailable with a short reason."""

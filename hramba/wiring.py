@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hramba.config import Settings, StorageSettings
+from hramba.config import NotifySettings, Settings, StorageSettings
 from hramba.core.errors import ConfigurationError
 from hramba.core.types import Clock, SystemClock
 from hramba.db import migrate
@@ -17,7 +17,7 @@ from hramba.db.engine import make_engine, make_sessionmaker, reachable, transact
 from hramba.db.models import AuditEvent
 from hramba.domain.access import Action
 from hramba.domain.export import ExportRules, OverLimit
-from hramba.ports import ObjectStore, PdfSigner, Timestamper
+from hramba.ports import Mailer, ObjectStore, PdfSigner, Timestamper
 from hramba.services import accounts, audit, tenants
 from hramba.services.access import authorize
 from hramba.services.accounts import Credentials
@@ -133,6 +133,18 @@ def describe_signing(settings: Settings) -> str:
     return "none: set signing.key and signing.certificate (signing refuses until then)"
 
 
+def build_mailer(notify: NotifySettings) -> Mailer | None:
+    """The SMTP server notifications go through; None without notify.smtp_host. Nothing
+    connects here: each delivery does (hramba.services.notify)."""
+    if not notify.smtp_host:
+        return None
+    from hramba.mail import SmtpMailer
+
+    return SmtpMailer(notify.smtp_host, notify.smtp_port, notify.sender,
+                      starttls=notify.starttls, username=notify.username,
+                      password=notify.password, timeout=notify.timeout)
+
+
 def upgrade_database(settings: Settings) -> str | None:
     engine = make_engine(settings.database_url)
     try:
@@ -213,7 +225,7 @@ def connect(settings: Settings, clock: Clock | None = None) -> Archive:
                    exports=ExportRules(settings.exports.max_units,
                                        OverLimit(settings.exports.over_limit),
                                        settings.exports.link_days),
-                   name=settings.archive_name)
+                   name=settings.archive_name, mailer=build_mailer(settings.notify))
 
 
 def _record_configuration(archive: Archive, settings: Settings) -> None:

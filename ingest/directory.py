@@ -6,11 +6,15 @@ other non-regular entries are reported so the run can quarantine them with a rea
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+from hramba.core.types import CHUNK, Digest, Hashed
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class Candidate:
     relative: str
     regular: bool
     size: int
+    received_at: str | None = None  # a migration's: when the previous provider received it
 
 
 def walk(root: Path) -> Iterator[Candidate]:
@@ -47,3 +52,22 @@ def _entries(root: Path) -> Iterator[Path]:
 
 def _is_link(dirpath: str, name: str) -> bool:
     return os.path.islink(os.path.join(dirpath, name))
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def save_hashed(source: Readable, local: Path) -> Hashed:
+    """Copy `source` to `local` (through a .part file, so a crash leaves no partial file
+    under the final name), hashing as it goes."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    part = local.with_name(local.name + ".part")
+    digest, size = hashlib.sha256(), 0
+    with part.open("wb") as sink:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            sink.write(chunk)
+            size += len(chunk)
+    part.replace(local)
+    return Hashed(size, Digest.sha256(digest.hexdigest()))

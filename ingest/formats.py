@@ -1,7 +1,11 @@
-"""Intake of e-invoice XML: safe parsing, format detection, archival metadata, embedded files.
+"""Intake of e-invoice and e-document XML: safe parsing, format detection, archival
+metadata, embedded files.
 
 The formats and the XPaths come from shared/FORMATS.md: e-SLOG 2.0 (section a), e-SLOG 1.6
-(b), the bank/UJP envelope (c) and EN 16931 in UBL 2.1 or UN/CEFACT CII (d).
+(b), the bank/UJP envelope (c) and EN 16931 in UBL 2.1 or UN/CEFACT CII (d). The
+e-documents exchanged beside e-invoices (orders, despatch advices, responses: UBL 2.1 and
+e-SLOG 2.0) are read the same way; see "e-document metadata" below for where their paths
+come from.
 
 Everything an archive receives is untrusted, so parsing is deliberately narrow: entities are
 never expanded, nothing is loaded over the network or from disk, and a document with any
@@ -57,8 +61,28 @@ NS: dict[str, str] = {
 }
 HALCOM_NS = "hal:icl:01"
 INVOICE_FORMATS = ("eslog20", "eslog16", "ubl", "cii", "zugferd1")
+# The e-documents ZPJS has budget users exchange beside e-invoices (orders, despatch
+# advices, responses), each a format of its own: syntax and message. At most 16
+# characters: the width of a unit's format (hramba.db.models.Unit.format).
+EDOCUMENT_FORMATS = ("ubl-order", "ubl-order-resp", "ubl-despatch", "ubl-receipt",
+                     "ubl-app-response", "eslog20-order", "eslog20-despatch")
 METADATA_KEYS = ("document_type", "invoice_number", "issue_date", "seller_vat", "buyer_vat",
                  "payable_amount", "currency", "seller_name", "buyer_name")
+# Beside METADATA_KEYS, where an e-document gives them: the order it concerns, and for a
+# response the document it answers and its code (UNCL 4343 in Peppol: AP, RE, AB, ...).
+EDOCUMENT_KEYS = ("order_reference", "responds_to", "response_code")
+# What a unit's document is (its metadata's document_class); the invoice formats carry
+# credit and debit notes too (UNTDID 1001 381, 383), which are invoices in law.
+DOCUMENT_CLASSES = dict.fromkeys(INVOICE_FORMATS, "invoice") | {
+    "ubl-order": "order", "eslog20-order": "order", "ubl-order-resp": "order-response",
+    "ubl-despatch": "despatch-advice", "eslog20-despatch": "despatch-advice",
+    "ubl-receipt": "receipt-advice", "ubl-app-response": "application-response"}
+# The UNTDID 1001 code a class implies when the document carries none (UBL's type codes
+# are optional): 220 order, 231 purchase order response, 351 despatch advice, 632 goods
+# receipt. An application response has none: UBL gives it no type code, and UNTDID 1001
+# names the document responded to (DocumentReference/DocumentTypeCode), not the response.
+IMPLIED_TYPES = {"order": "220", "order-response": "231", "despatch-advice": "351",
+                 "receipt-advice": "632"}
 XSD_FILES = {"eslog20": "eSLOG20_INVOIC_v200.xsd", "eslog16": "eSLOG_1-6_EnostavniRacun.xsd"}
 
 _ROOTS: dict[tuple[str | None, str], str] = {
@@ -69,6 +93,12 @@ _ROOTS: dict[tuple[str | None, str], str] = {
     (NS["rsm"], "CrossIndustryInvoice"): "cii",
     (NS["zf"], "CrossIndustryDocument"): "zugferd1",
     (None, "envelope"): "envelope",
+    (NS["e"], "Order"): "eslog20-order",  # M_ORDERS inside, as M_INVOIC in Invoice
+    (NS["e"], "DespatchAdvice"): "eslog20-despatch",  # M_DESADV inside
+    **{(f"urn:oasis:names:specification:ubl:schema:xsd:{root}-2", root): fmt
+       for root, fmt in (("Order", "ubl-order"), ("OrderResponse", "ubl-order-resp"),
+                         ("DespatchAdvice", "ubl-despatch"), ("ReceiptAdvice", "ubl-receipt"),
+                         ("ApplicationResponse", "ubl-app-response"))},
 }
 _DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(enc) for enc in ("ascii", "utf-16-le", "utf-16-be"))
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -141,7 +171,8 @@ def _mentions_doctype(data: bytes) -> bool:
 
 
 def detect(root: etree._Element) -> str:
-    """eslog20, eslog16, ubl, cii, envelope or other, by root local name AND namespace.
+    """An INVOICE_FORMATS or EDOCUMENT_FORMATS name, envelope or other, by root local
+    name AND namespace.
 
     Namespace matters: e-SLOG 2.0 and UBL both call their root `Invoice`.
     """
@@ -172,10 +203,12 @@ _CII_SETTLEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
                    "ram:ApplicableHeaderTradeSettlement/")
 _CII_AGREEMENT = ("/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
                   "ram:ApplicableHeaderTradeAgreement/")
-_UBL_VAT = "cac:Party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"
-# EN 16931 BT-27/BT-44 (the legal name), else BT-28/BT-45 (the trading name).
-_UBL_NAME = ("cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
-             "cac:Party/cac:PartyName/cbc:Name")
+# Within a UBL cac:Party: its VAT id; its name, EN 16931 BT-27/BT-44 (the legal name),
+# else BT-28/BT-45 (the trading name).
+_PARTY_VAT = "cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"
+_PARTY_NAMES = ("cac:PartyLegalEntity/cbc:RegistrationName", "cac:PartyName/cbc:Name")
+_UBL_VAT = "cac:Party/" + _PARTY_VAT
+_UBL_NAME = tuple("cac:Party/" + path for path in _PARTY_NAMES)
 _ESLOG20_PARTY = _ESLOG20 + "e:G_SG2[e:S_NAD/e:D_3035='{}']/"
 _ESLOG16_PARTY = _ESLOG16 + "PodatkiPodjetja[NazivNaslovPodjetja/VrstaPartnerja='{}']/"
 # FORMATS.md (b): the seller is the invoice issuer (II); SE only if II is absent.
@@ -266,8 +299,8 @@ _PATHS["zugferd1"] = {
 # A party's tax number beside its VAT id (BT-32 for the seller; e-SLOG's NBT-013 for the
 # buyer): budget users that are not VAT-registered have only this. FORMATS.md (a), (d);
 # e-SLOG 1.6's VA is already the tax number.
-_UBL_TAX_NUMBER = ("cac:Party/cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID='VAT')]"
-                   "/cbc:CompanyID")
+_PARTY_TAX_NUMBER = "cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID='VAT')]/cbc:CompanyID"
+_UBL_TAX_NUMBER = "cac:Party/" + _PARTY_TAX_NUMBER
 _TAX_PATHS: dict[str, dict[str, str]] = {
     "eslog20": {f"{side}_tax_number": _ESLOG20_PARTY.format(code) + (
         "e:G_SG3/e:S_RFF/e:C_C506[e:D_1153='AHP']/e:D_1154")
@@ -301,6 +334,16 @@ def invoice_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
                          else iso_date(raw["issue_date"]))
     raw["payable_amount"] = decimal_text(raw["payable_amount"])
     return {key: raw[key] for key in METADATA_KEYS}
+
+
+def unit_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
+    """What intake records of an e-invoice or e-document in format `fmt`: METADATA_KEYS
+    (None where absent), its document_class, and the parties' tax numbers and (for an
+    e-document) EDOCUMENT_KEYS where it gives them."""
+    if fmt in INVOICE_FORMATS:
+        return (invoice_metadata(fmt, root) | {"document_class": "invoice"}
+                | tax_numbers(fmt, root))
+    return edocument_metadata(fmt, root)
 
 
 def _first_text(node: etree._Element, *paths: str) -> str | None:
@@ -367,6 +410,117 @@ def decimal_text(text: str | None) -> str | None:
     return str(value.quantize(_CENT))
 
 
+# --- e-document metadata -----------------------------------------------------------------
+# No public e-SLOG 2.0 ORDERS or DESADV schema or sample was found: the paths follow the
+# invoice's EDIFACT-derived names (FORMATS.md (a)) and the ORDERS / DESADV D.01B segments,
+# checked against our own samples in tests/data/edocuments/. The UBL ones follow the OASIS
+# UBL 2.1 document structures (the samples are not validated against its XSDs here). The
+# supplier is the "seller" and the customer the "buyer", so that a document routes to a
+# tenant as an invoice does (hramba.services.ingest.BUYER_KEYS).
+
+_TAX_KEYS = ("seller_tax_number", "buyer_tax_number")
+
+
+def _ubl_paths(sellers: tuple[str, ...], buyers: tuple[str, ...],
+               **more: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """A UBL document's fields, its parties at `sellers` and `buyers` (paths to a
+    cac:Party, tried in order), and `more` fields beside them."""
+    def each(parties: tuple[str, ...], *tails: str) -> tuple[str, ...]:
+        return tuple(f"/*/{party}/{tail}" for party in parties for tail in tails)
+
+    return {"invoice_number": ("/*/cbc:ID",), "issue_date": ("/*/cbc:IssueDate",),
+            "currency": ("/*/cbc:DocumentCurrencyCode",),
+            "seller_vat": each(sellers, _PARTY_VAT), "buyer_vat": each(buyers, _PARTY_VAT),
+            "seller_tax_number": each(sellers, _PARTY_TAX_NUMBER),
+            "buyer_tax_number": each(buyers, _PARTY_TAX_NUMBER),
+            "seller_name": each(sellers, *_PARTY_NAMES),
+            "buyer_name": each(buyers, *_PARTY_NAMES), **more}
+
+
+# EDIFACT 3035: SU supplier, else SE seller; BY buyer, else DP the party delivered to.
+_ESLOG20_SUPPLIERS, _ESLOG20_CUSTOMERS = ("SU", "SE"), ("BY", "DP")
+
+
+def _eslog20_paths(message: str, **more: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """An e-SLOG 2.0 message's fields (`message`: the path to M_ORDERS or M_DESADV), as
+    in the invoice, and `more` fields beside them."""
+    def each(codes: tuple[str, ...], tail: str) -> tuple[str, ...]:
+        return tuple(f"{message}e:G_SG2[e:S_NAD/e:D_3035='{code}']/{tail}" for code in codes)
+
+    reference = "e:G_SG3/e:S_RFF/e:C_C506[e:D_1153='{}']/e:D_1154"
+    return {"document_type": (message + "e:S_BGM/e:C_C002/e:D_1001",),
+            "invoice_number": (message + "e:S_BGM/e:C_C106/e:D_1004",),
+            "issue_date": (message + "e:S_DTM/e:C_C507[e:D_2005='137']/e:D_2380",),
+            "seller_vat": each(_ESLOG20_SUPPLIERS, reference.format("VA")),
+            "buyer_vat": each(_ESLOG20_CUSTOMERS, reference.format("VA")),
+            "seller_tax_number": each(_ESLOG20_SUPPLIERS, reference.format("AHP")),
+            "buyer_tax_number": each(_ESLOG20_CUSTOMERS, reference.format("AHP")),
+            "seller_name": each(_ESLOG20_SUPPLIERS, "e:S_NAD/e:C_C080/e:D_3036"),
+            "buyer_name": each(_ESLOG20_CUSTOMERS, "e:S_NAD/e:C_C080/e:D_3036"), **more}
+
+
+_UBL_SUPPLIER = "cac:SellerSupplierParty/cac:Party"
+_UBL_CUSTOMER = "cac:BuyerCustomerParty/cac:Party"
+# A despatch or receipt advice names who sends the goods and who receives them; the
+# supplier and buyer only optionally.
+_UBL_DESPATCHERS = ("cac:DespatchSupplierParty/cac:Party", _UBL_SUPPLIER)
+_UBL_RECEIVERS = ("cac:DeliveryCustomerParty/cac:Party", _UBL_CUSTOMER)
+_UBL_ORDER_REFERENCE = ("/*/cac:OrderReference/cbc:ID",)
+_ESLOG20_ORDER, _ESLOG20_DESADV = "/e:Order/e:M_ORDERS/", "/e:DespatchAdvice/e:M_DESADV/"
+
+_EDOCUMENT_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ubl-order": _ubl_paths(
+        (_UBL_SUPPLIER,), (_UBL_CUSTOMER,), document_type=("/*/cbc:OrderTypeCode",),
+        payable_amount=("/*/cac:AnticipatedMonetaryTotal/cbc:PayableAmount",)),
+    "ubl-order-resp": _ubl_paths(
+        (_UBL_SUPPLIER,), (_UBL_CUSTOMER,), order_reference=_UBL_ORDER_REFERENCE,
+        response_code=("/*/cbc:OrderResponseCode",),
+        payable_amount=("/*/cac:LegalMonetaryTotal/cbc:PayableAmount",)),
+    "ubl-despatch": _ubl_paths(
+        _UBL_DESPATCHERS, _UBL_RECEIVERS, document_type=("/*/cbc:DespatchAdviceTypeCode",),
+        order_reference=_UBL_ORDER_REFERENCE),
+    # Not cbc:ReceiptAdviceTypeCode: Peppol fills it from a code list of its own (D, S),
+    # not UNTDID 1001; the class's 632 stands instead.
+    "ubl-receipt": _ubl_paths(_UBL_DESPATCHERS, _UBL_RECEIVERS,
+                              order_reference=_UBL_ORDER_REFERENCE),
+    # The sender is the "seller", the receiver the "buyer": routing takes the receiver
+    # first, and a budget user both sends and receives responses.
+    "ubl-app-response": _ubl_paths(
+        ("cac:SenderParty",), ("cac:ReceiverParty",),
+        responds_to=("/*/cac:DocumentResponse/cac:DocumentReference/cbc:ID",),
+        response_code=("/*/cac:DocumentResponse/cac:Response/cbc:ResponseCode",)),
+    # ORDERS: the currency in SG7 CUX as in the invoice; the order's total in the summary
+    # MOA, 86 (UNTDID 5025: message total monetary amount).
+    "eslog20-order": _eslog20_paths(
+        _ESLOG20_ORDER,
+        currency=(_ESLOG20_ORDER + "e:G_SG7/e:S_CUX/e:C_C504[e:D_6347='2']/e:D_6345",),
+        payable_amount=(_ESLOG20_ORDER + "e:S_MOA/e:C_C516[e:D_5025='86']/e:D_5004",)),
+    # DESADV: the order it delivers in SG1 RFF ON (UNTDID 1153: order number, buyer).
+    "eslog20-despatch": _eslog20_paths(
+        _ESLOG20_DESADV,
+        order_reference=(_ESLOG20_DESADV + "e:G_SG1/e:S_RFF/e:C_C506[e:D_1153='ON']"
+                                           "/e:D_1154",)),
+}
+
+
+def edocument_metadata(fmt: str, root: etree._Element) -> dict[str, str | None]:
+    """The archival fields of an e-document (EDOCUMENT_FORMATS), normalised as an
+    invoice's are: METADATA_KEYS (None where absent; the document's number is its
+    invoice_number, so that search and the document key treat it alike), document_class,
+    and the tax numbers and EDOCUMENT_KEYS where it gives them. Without a type code of
+    its own, document_type is the one its class implies (IMPLIED_TYPES)."""
+    paths = _EDOCUMENT_PATHS.get(fmt)
+    if paths is None:
+        raise ValueError(f"not an e-document format: {fmt!r}")
+    raw = {key: _first_text(root, *alternatives) for key, alternatives in paths.items()}
+    document_class = DOCUMENT_CLASSES[fmt]
+    raw["document_type"] = raw.get("document_type") or IMPLIED_TYPES.get(document_class)
+    raw["issue_date"] = iso_date(raw["issue_date"])
+    raw["payable_amount"] = decimal_text(raw.get("payable_amount"))
+    return ({key: raw.get(key) for key in METADATA_KEYS} | {"document_class": document_class}
+            | {key: raw[key] for key in (*_TAX_KEYS, *EDOCUMENT_KEYS) if raw.get(key)})
+
+
 # --- envelope ----------------------------------------------------------------------------
 
 _ENVELOPE_FIELDS = {
@@ -428,15 +582,18 @@ def _clark(ns: str | None, path: str) -> str:
 
 # --- embedded attachments ----------------------------------------------------------------
 
-_EMBEDDED_PATHS = {
-    "ubl": "//cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject",
-    "cii": "//ram:AdditionalReferencedDocument/ram:AttachmentBinaryObject",
+_UBL_EMBEDDED = ("//cac:AdditionalDocumentReference/cac:Attachment"
+                 "/cbc:EmbeddedDocumentBinaryObject")
+_EMBEDDED_PATHS = {  # UBL's e-documents embed files as its invoices do
+    "ubl": _UBL_EMBEDDED, "cii": "//ram:AdditionalReferencedDocument/ram:AttachmentBinaryObject",
+    **dict.fromkeys((fmt for fmt in EDOCUMENT_FORMATS if fmt.startswith("ubl-")), _UBL_EMBEDDED),
 }
 
 
 def embedded_attachments(fmt: str, root: etree._Element,
                          max_bytes: int = 50 * 1024 * 1024) -> list[Embedded]:
-    """Files embedded as base64 in UBL or CII; other formats embed none (FORMATS.md (a), (b)).
+    """Files embedded as base64 in UBL (invoices and e-documents) or CII; other formats
+    embed none (FORMATS.md (a), (b)).
 
     Filenames are returned as the sender wrote them; sanitising is the caller's job.
     """

@@ -1,5 +1,6 @@
-"""Intake: one input file (a UJP-style ZIP package or a bare invoice XML) becomes the
-parts of one unit, with format, metadata and findings, or is refused with a code.
+"""Intake: one input file (a UJP-style ZIP package, a bare invoice or e-document XML, a
+hybrid PDF) becomes the parts of one unit, with format, metadata and findings, or is
+refused with a code.
 
 Nothing is re-encoded: every part is the bytes as received, except attachments embedded
 in UBL/CII, which are extracted as their own files beside the untouched invoice XML.
@@ -17,6 +18,9 @@ from hramba.core.errors import CodedRejection
 from ingest import formats, package, pdf
 
 NOT_AN_INVOICE = "HRB-I024"
+# What becomes a unit with its format's metadata: e-invoices and the e-documents
+# exchanged beside them (ZPJS); anything else is refused (or, migrated, kept as "other").
+UNIT_FORMATS = formats.INVOICE_FORMATS + formats.EDOCUMENT_FORMATS
 
 
 class IntakeRejected(CodedRejection):
@@ -87,11 +91,15 @@ def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
                                          f"{sniffed})")
     root = formats.parse_xml(data, name)
     fmt = formats.detect(root)
-    if fmt not in formats.INVOICE_FORMATS:
-        raise IntakeRejected("HRB-I024", f"{name}: no recognisable e-invoice (root "
-                                         f"{root.tag!r} is {fmt})")
-    parsed = Parsed(fmt, [Part(name, "invoice", "application/xml", data)],
-                    formats.invoice_metadata(fmt, root) | formats.tax_numbers(fmt, root))
+    if fmt not in UNIT_FORMATS:
+        raise IntakeRejected("HRB-I024", f"{name}: no recognisable e-invoice or "
+                                         f"e-document (root {root.tag!r} is {fmt})")
+    # An e-document is its unit's "document", not an "invoice" (which the readable view
+    # looks for); the role is part of the content digest, so a file a migration kept
+    # before as a document of format "other" is the same unit, not a second one.
+    role = "invoice" if fmt in formats.INVOICE_FORMATS else "document"
+    parsed = Parsed(fmt, [Part(name, role, "application/xml", data)],
+                    formats.unit_metadata(fmt, root))
     for embedded in formats.embedded_attachments(fmt, root):
         _check_executable(name, embedded.filename, embedded.data)
         parsed.parts.append(Part(_unique(embedded.filename, parsed.parts), "attachment",
@@ -143,10 +151,11 @@ def _from_package(name: str, path: Path, members: list[package.Member],
         kind = _xml_kind(member)
         if kind == "envelope" and envelope is None:
             envelope = member
-        elif kind in formats.INVOICE_FORMATS and invoice is None:
+        elif kind in UNIT_FORMATS and invoice is None:
             invoice = member
     if invoice is None:
-        raise IntakeRejected("HRB-I024", f"{name}: the package holds no e-invoice")
+        raise IntakeRejected("HRB-I024", f"{name}: the package holds no e-invoice or "
+                                         "e-document")
     parsed = _from_invoice(invoice.name, invoice.data, xsd_dir)
     listed: dict[str, Any] = {}
     if envelope is not None:

@@ -9,9 +9,6 @@ while being hashed.
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
-import io
 import socket
 import stat
 from collections.abc import Iterator
@@ -21,7 +18,9 @@ from pathlib import Path, PurePosixPath
 import paramiko
 
 from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
-from hramba.core.types import CHUNK, Digest, Hashed
+from hramba.core.types import Hashed
+from ingest.directory import save_hashed
+from ingest.manifest import Expected, parse_manifest
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,6 @@ class Endpoint:
     user: str
     key: Path
     known_hosts: Path
-
-
-@dataclass(frozen=True)
-class Expected:
-    size: int | None
-    sha256: str
 
 
 class SftpSource:
@@ -91,33 +84,15 @@ def walk(sftp: paramiko.SFTPClient, root: str) -> Iterator[tuple[str, int]]:
 
 def download(sftp: paramiko.SFTPClient, remote: str, local: Path) -> Hashed:
     """Stream a remote file to `local` (via a .part file), hashing as it goes."""
-    local.parent.mkdir(parents=True, exist_ok=True)
-    part = local.with_name(local.name + ".part")
-    digest, size = hashlib.sha256(), 0
-    with sftp.open(remote, "rb") as source, part.open("wb") as sink:
+    with sftp.open(remote, "rb") as source:
         source.prefetch()
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            sink.write(chunk)
-            size += len(chunk)
-    part.replace(local)
-    return Hashed(size, Digest.sha256(digest.hexdigest()))
+        return save_hashed(source, local)
 
 
 def read_manifest(sftp: paramiko.SFTPClient, root: str, name: str) -> dict[str, Expected]:
-    """The provider's manifest: CSV `path,size,sha256` or BagIt `manifest-sha256.txt`."""
+    """The provider's manifest in the export's folder (see ingest.manifest)."""
     with sftp.open(str(PurePosixPath(root) / name), "rb") as f:
-        text = f.read().decode("utf-8-sig")
-    if name.endswith(".csv"):
-        rows = csv.DictReader(io.StringIO(text))
-        return {r["path"].lstrip("/"): Expected(int(r["size"]) if r.get("size") else None,
-                                                r["sha256"].strip().lower()) for r in rows}
-    entries = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, path = line.split(maxsplit=1)
-            entries[path.strip().removeprefix("data/")] = Expected(None, digest.lower())
-    return entries
+        return parse_manifest(name, f.read())
 
 
 def remove(sftp: paramiko.SFTPClient, root: str, paths: list[str]) -> int:

@@ -16,7 +16,7 @@ from hramba.wiring import init_archive
 
 pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3", "plugins.tsa",
                   "plugins.bouncycastle", "plugins.sftp", "plugins.feedserver",
-                  "plugins.browser", "plugins.portal", "plugins.signing"]
+                  "plugins.browser", "plugins.portal", "plugins.signing", "plugins.smtp"]
 
 TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production",
                    address="Trg svobode 1, 1000 Ljubljana", responsible="Ana Župan")
@@ -25,8 +25,8 @@ NOW = datetime(2026, 3, 5, 10, 30, tzinfo=UTC)
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the services it needs (pg, s3, sftp, tsa), so that
-    `pytest -m "not (pg or s3 or sftp or tsa or browser)"` starts none of them."""
+    """Mark each test with the services it needs (pg, s3, sftp, tsa, smtp), so that
+    `pytest -m "not (pg or s3 or sftp or tsa or browser or smtp)"` starts none of them."""
     from plugins.services import service_markers  # a plugin: pytest imports it after us
 
     for item in items:

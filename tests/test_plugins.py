@@ -6,7 +6,7 @@ from pathlib import Path
 
 import plugins.services
 import pytest
-from plugins import browser, postgres, s3, sftp, tsa
+from plugins import browser, postgres, s3, sftp, smtp, tsa
 from plugins.samples import samples_dir
 from plugins.services import SERVICE_FIXTURES, service_markers
 
@@ -17,6 +17,7 @@ from plugins.services import SERVICE_FIXTURES, service_markers
     (["s3_store", "s3_server"], {}, {"s3"}),
     (["wrong_host_key", "sftp_server", "tmp_path"], {}, {"sftp"}),
     (["short_lived_tsa", "tsa_servers"], {}, {"tsa"}),
+    (["smtp", "smtp_server"], {}, {"smtp"}),
     (["archive", "profile_settings"], {"profile_settings": "postgres-s3"}, {"pg", "s3"}),
     (["archive", "profile_settings"], {"profile_settings": "sqlite-localfs"}, set()),
     (["url"], {"url": "postgresql"}, {"pg"}),
@@ -37,7 +38,7 @@ def test_each_service_has_its_declared_marker_and_its_fixture(
     declared = {line.split(":", 1)[0] for line in pytestconfig.getini("markers")}
     for marker, fixture in SERVICE_FIXTURES.items():
         assert marker in declared
-        plugins_ = (postgres, s3, sftp, tsa, browser)
+        plugins_ = (postgres, s3, sftp, tsa, browser, smtp)
         assert any(hasattr(plugin, fixture) for plugin in plugins_), fixture
 
 

@@ -57,7 +57,7 @@ def render_plan(p: dict[str, Any]) -> list[str]:
               + ("purged " + s["purged_at"][:10] if s["purged_at"] else
                  "DUE for purge" if s["due"] else
                  f"purge due {s['purge_due_at'][:10]}" if s["purge_due_at"] else
-                 "not confirmed yet") for s in p["staging"]]
+                 "being staged") for s in p["staging"]]
     return lines
 
 

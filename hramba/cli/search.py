@@ -45,7 +45,8 @@ AMOUNT_MIN = typer.Option(None, "--amount-min", parser=_amount, metavar="AMOUNT"
 AMOUNT_MAX = typer.Option(None, "--amount-max", parser=_amount, metavar="AMOUNT",
                           help="Amount payable at most this.")
 CURRENCY = typer.Option(None, "--currency", help="ISO 4217, e.g. EUR.")
-FORMAT = typer.Option(None, "--format", help="eslog20, eslog16, ubl, cii or other.")
+FORMAT = typer.Option(None, "--format", help="eslog20, eslog16, ubl, cii, zugferd1, "
+                            "an e-document's (ubl-order, ...) or other.")
 SEALED = typer.Option(None, "--sealed/--pending",
                       help="Only sealed units, or only those not yet.")
 

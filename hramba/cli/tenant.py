@@ -19,6 +19,8 @@ ADDRESS = typer.Option(None, "--address", help="Postal address, for the certific
 RESPONSIBLE = typer.Option(None, "--responsible", help=(
     "The person who answers for its records (named in destruction and purge "
     "certificates)."))
+CONTACT = typer.Option(None, "--contact", help=(
+    "E-mail address that is told of each step of a provider hand-over."))
 
 
 @app.command("add")
@@ -34,13 +36,15 @@ def add(
         help="When the budget user joined the archive (default: today)."),
     address: str | None = ADDRESS,
     responsible: str | None = RESPONSIBLE,
+    contact: str | None = CONTACT,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a budget user."""
     from hramba.services import tenants
 
     new = tenants.NewTenant(code, tax_number, name, env,
-                            accession.date() if accession else None, address, responsible)
+                            accession.date() if accession else None, address, responsible,
+                            contact)
     _render(tenants.add_tenant(state(ctx).archive, new), as_json, "registered")
 
 
@@ -74,6 +78,7 @@ def show(ctx: typer.Context, code: str = CODE, as_json: bool = JSON_OPTION) -> N
                          ("accession", tenant.accession_date),
                          ("address", tenant.address or "-"),
                          ("responsible", tenant.responsible or "-"),
+                         ("contact", tenant.contact or "-"),
                          ("former codes", ", ".join(tenant.former_codes) or "-"),
                          ("offboarded", _offboarded(tenant)),
                          ("exports", "need approval" if tenant.exports_need_approval
@@ -94,11 +99,12 @@ def update(
         help="Whether its retrieval exports wait for a second person's approval."),
     address: str | None = ADDRESS,
     responsible: str | None = RESPONSIBLE,
+    contact: str | None = CONTACT,
     env: str | None = typer.Option(None, "--env", hidden=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Change a budget user's name, code, tax number, address or responsible person (never
-    its environment), or whether its exports need approval."""
+    """Change a budget user's name, code, tax number, address, responsible person or
+    contact (never its environment), or whether its exports need approval."""
     from hramba.core.errors import RejectedInput
     from hramba.services import tenants
 
@@ -106,7 +112,7 @@ def update(
         raise RejectedInput("a tenant's environment never changes (--env): register a "
                             "production tenant of its own, with its own code")
     change = tenants.TenantChange(new_code, name, tax_number, export_approval, address,
-                                  responsible)
+                                  responsible, contact)
     _render(tenants.update_tenant(state(ctx).archive, code, change), as_json, "updated")
 
 

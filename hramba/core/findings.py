@@ -32,7 +32,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I021": (Severity.ERROR, "package, attachment or PDF is over the size limits"),
     "HRB-I022": (Severity.ERROR, "package entry is encrypted"),
     "HRB-I023": (Severity.ERROR, "executable content"),
-    "HRB-I024": (Severity.ERROR, "no recognisable e-invoice"),
+    "HRB-I024": (Severity.ERROR, "no recognisable e-invoice or e-document"),
     "HRB-I025": (Severity.ERROR, "conflict: the same document was archived with other content"),
     "HRB-I026": (Severity.ERROR, "no tenant matches a party to the document"),
     "HRB-I027": (Severity.ERROR, "package is not a readable ZIP"),

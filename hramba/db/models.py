@@ -75,6 +75,7 @@ class Tenant(Base):
     # For the certificates (zapisnik): where it is, and who answers for its records.
     address: Mapped[str | None] = mapped_column(Text)
     responsible: Mapped[str | None] = mapped_column(String(255))
+    contact: Mapped[str | None] = mapped_column(String(255))  # e-mail for notifications
 
 
 class Unit(Base):
@@ -321,6 +322,13 @@ class Migration(Base):
     key_path: Mapped[str | None] = mapped_column(Text)
     known_hosts_path: Mapped[str | None] = mapped_column(Text)
     purge_remote: Mapped[bool] = mapped_column(default=False)
+    # The hand-over: staged (checked against the manifest), confirmed by the budget user
+    # (or by an archivist on its written word, `written_word` saying which), imported.
+    staged_at: Mapped[datetime | None]
+    imported_at: Mapped[datetime | None]
+    imported_by: Mapped[str | None] = mapped_column(String(255))
+    one_step: Mapped[bool] = mapped_column(default=False)  # an archivist's stage + import
+    written_word: Mapped[str | None] = mapped_column(Text)
 
 
 class MigrationFile(Base):
@@ -340,6 +348,7 @@ class MigrationFile(Base):
     state: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[str | None] = mapped_column(String(32))  # the provider's, as given
 
 
 class Hold(Base):
@@ -419,6 +428,26 @@ class Purge(Base):
     details: Mapped[dict[str, Any]]
     certificate_key: Mapped[str | None] = mapped_column(String(512))  # staging: signed PDF
     certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class Notification(Base):
+    """A message to a tenant's contact address, written in the transaction of the step it
+    tells of and delivered after (a failed delivery is retried by the retention job)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    event: Mapped[str] = mapped_column(String(64))  # the audit event it tells of
+    subject_ref: Mapped[str] = mapped_column(String(255))  # e.g. "migration 3"
+    recipient: Mapped[str | None] = mapped_column(String(255))  # None: no contact known
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 EXPORT_STATES = ("awaiting-approval", "queued", "building", "ready", "failed", "purged")

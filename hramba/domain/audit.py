@@ -54,7 +54,10 @@ EVENT_TYPES: dict[str, str | None] = {
     "quarantine.discarded": "deletion",
     "quarantine.resolved": "unquarantine",
     "migration.started": "ingestion start",
-    "migration.confirmed": "ingestion end",
+    "migration.staged": "transfer",
+    "migration.confirmed": None,  # the budget user's word that the export is adequate
+    "migration.reminder": None,
+    "migration.imported": "ingestion end",
     # reads: every one is an event
     "units.listed": None,
     "units.searched": None,

@@ -92,13 +92,21 @@ def staging_document(body: dict[str, Any], json_name: str, json_sha256: str) -> 
         Fields([("Prejšnji ponudnik (vir)", migration["remote"]),
                 ("Začeta", _moment(migration["started_at"])),
                 ("Potrdil", _who({"by": migration["confirmed_by"],
-                                  "at": migration["confirmed_at"]})),
+                                  "at": migration["confirmed_at"]})
+                 + (f" (pisna potrditev: {migration['written_word']})"
+                    if migration.get("written_word") else "")),
                 ("Sprejete vrzeli", migration["accepted_gaps"] or "–"),
+                ("Uvozil", _who({"by": migration.get("imported_by"),
+                                 "at": migration.get("imported_at")})
+                 + (" (v enem koraku, brez potrditve)" if migration.get("one_step") else "")),
                 ("Pravilo", body["policy"]),
                 ("Izbrisano", _moment(body["executed_at"]))]),
-        Paragraph("Začasne kopije, prenesene s strežnika prejšnjega ponudnika, so po poteku "
-                  "roka po potrditvi migracije izbrisane iz začasnega prostora arhiva. Enote, "
-                  "arhivirane iz njih, ostanejo v hrambi."
+        Paragraph(("Začasne kopije, prenesene s strežnika prejšnjega ponudnika, so po poteku "
+                   "roka po uvozu izbrisane iz začasnega prostora arhiva. Enote, arhivirane "
+                   "iz njih, ostanejo v hrambi." if migration.get("imported_at") else
+                   "Izvoz prejšnjega ponudnika ni bil uvožen: začasne kopije so po poteku "
+                   "roka po prenosu izbrisane iz začasnega prostora arhiva, nobena ni "
+                   "arhivirana.")
                   + ("" if remote is None else
                      " Na zahtevo proračunskega uporabnika so s strežnika prejšnjega "
                      f"ponudnika izbrisane tudi datoteke, ki jih arhiv hrani ({remote}); "

@@ -23,10 +23,10 @@ from hramba.core.errors import ConfigurationError, NotFound
 # The year a document belongs to is the year in Slovenia, not in UTC: a document received
 # at 00:30 on 1 January in Ljubljana belongs to the new year.
 LEGAL_ZONE = ZoneInfo("Europe/Ljubljana")
-KINDS = ("unit", "traffic", "staging", "export", "report")
+KINDS = ("unit", "traffic", "staging", "unimported-staging", "export", "report")
 TRIGGERS = {"unit": ("issue_date", "received_at"), "traffic": ("received_at",),
-            "staging": ("confirmed_at",), "export": ("built_at",),
-            "report": ("generated_at",)}
+            "staging": ("confirmed_at", "imported_at"), "unimported-staging": ("staged_at",),
+            "export": ("built_at",), "report": ("generated_at",)}
 ANCHORS = ("end_of_year", "none")
 ACTIONS = ("review", "purge")
 FIELDS = {"id", "version", "title", "legal_basis", "applies_to", "trigger", "period",
@@ -209,20 +209,35 @@ class PolicySet:
     def for_unit(self, metadata: Mapping[str, Any], received_at: datetime,
                  policy: Policy | None = None) -> Assignment:
         """The default unit policy (or `policy`), counted from the issue date; a unit
-        without one counts from its receipt and is flagged for classification, as is one
-        whose document type the policy does not name."""
-        policy = policy or self.for_kind("unit")
+        without one counts from its receipt and is flagged for classification, as is an
+        invoice whose document type the policy does not name.
+
+        An e-document (a document_class other than "invoice": an order, a despatch
+        advice, ...) gets the unit policy that names its document type or its class, else
+        the default one, unflagged: no act found gives e-documents a period of their own
+        (docs/retention.md), and the reason recorded says so."""
+        doc_type, doc_class = metadata.get("document_type"), metadata.get("document_class")
+        edocument = doc_class not in (None, "invoice")
+        policy = policy or (self._naming(str(doc_type), str(doc_class)) if edocument
+                            else None) or self.for_kind("unit")
         issued = _iso_date(metadata.get("issue_date"))
-        doc_type = metadata.get("document_type")
-        reason = ""
+        reason, flagged = "", True
         if issued is None:
             reason = "no issue date: counted from the receipt date"
+        elif edocument and not {str(doc_type), str(doc_class)} & policy.document_types:
+            reason, flagged = (f"e-document {doc_class!r}: no period of its own in law, "
+                               f"the {policy.ref} policy applies"), False
         elif policy.default and str(doc_type) not in policy.document_types:
             reason = f"document type {doc_type!r} is not one the policy names"
         start = issued if issued and policy.trigger == "issue_date" else (
             received_at.astimezone(LEGAL_ZONE).date())
         return Assignment(policy, start, "issue_date" if issued else "received_at",
-                          policy.due(start), bool(reason), reason)
+                          policy.due(start), bool(reason) and flagged, reason)
+
+    def _naming(self, *names: str) -> Policy | None:
+        """The current unit policy whose document_types hold one of `names`, if any."""
+        return next((p for p in self.latest.values() if p.kind == "unit"
+                     and set(names) & p.document_types), None)
 
 
 def _iso_date(value: Any) -> date | None:

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 from hramba.core.errors import RejectedInput
+from hramba.domain.mail import plain_address
 
 TEST, PRODUCTION = "test", "production"
 ENVIRONMENTS = (TEST, PRODUCTION)
@@ -67,3 +68,13 @@ def intake_refusal(code: str, offboarded_at: datetime | None, reason: str | None
         return None
     return (f"tenant {code} was offboarded on {offboarded_at:%Y-%m-%d} ({reason}): "
             "it takes no new intake")
+
+
+def check_contact(contact: str) -> str:
+    """The e-mail address notifications of the hand-over steps go to (hramba.domain.mail
+    says which addresses pass, and why so strictly)."""
+    address = plain_address(contact)
+    if address is None:
+        raise RejectedInput(f"contact {contact!r} is not a plain e-mail address "
+                            "(local@domain, ASCII, no spaces or line breaks)")
+    return address

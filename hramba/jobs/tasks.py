@@ -56,7 +56,8 @@ def sweep_fixity(archive: Archive, settings: Settings) -> dict[str, Any]:
 
 
 def sweep_retention(archive: Archive, settings: Settings) -> dict[str, Any]:
-    """Mirror holds to storage and purge what is due (traffic records, staging areas)."""
+    """`hramba retention sweep`: mirror holds, purge what is due, remind budget users of
+    exports awaiting their confirmation, deliver the notifications waiting."""
     return retention.sweep(archive)
 
 

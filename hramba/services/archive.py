@@ -271,9 +271,11 @@ def _search_fields(u: _Stored) -> dict[str, Any]:
 
 def _archived_event(u: _Stored) -> audit.Event:
     m = u.measured
+    reason = u.retention.reason  # why the policy, or why flagged: no column of its own
     return audit.Event("unit.archived", m.unit_id, m.input.tenant.code, {
         "content_sha256": m.content_sha256, "files": len(m.entries),
-        "bytes": sum(e.size for e in m.entries), "source": m.input.source})
+        "bytes": sum(e.size for e in m.entries), "source": m.input.source,
+        **({"retention_reason": reason} if reason else {})})
 
 
 def _check_files(files: Sequence[IncomingFile]) -> None:

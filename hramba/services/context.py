@@ -15,7 +15,7 @@ from hramba.core.types import Clock
 from hramba.domain.access import NOBODY, Principal
 from hramba.domain.export import ExportRules
 from hramba.domain.retention import PolicySet
-from hramba.ports import ObjectStore, PdfSigner, Timestamper
+from hramba.ports import Mailer, ObjectStore, PdfSigner, Timestamper
 from hramba.services.policies import shipped_policies
 from hramba.trust.report import AlgorithmPolicy, Trust
 
@@ -57,6 +57,7 @@ class Archive:
     minimum_lock: timedelta = timedelta(days=365)  # see retention.storage_lock
     exports: ExportRules = field(default_factory=ExportRules)
     name: str = "e-hramba"  # how exports and reports name the archive (archive.name)
+    mailer: Mailer | None = None  # notifications' SMTP server; None: they wait, unsent
 
     @property
     def actor(self) -> str:

@@ -273,6 +273,8 @@ def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,
                                                                                p.data))
              for p in parsed.parts]
     metadata = {**parsed.metadata, "source_path": candidate.relative}
+    if candidate.received_at:  # a migrated document's receipt at the previous provider
+        metadata["provider_received_at"] = candidate.received_at
     return UnitInput(tenant, files, metadata, parsed.unit_format,
                      f"{source}:{candidate.relative}", parsed.findings,
                      document_key=document_key(parsed.metadata),

@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from hramba.domain.access import Action
 from hramba.domain.certificate import staging_document, to_bytes
 from hramba.domain.export import ExportState
 from hramba.domain.retention import Policy, policy_ref
-from hramba.services import access, audit
+from hramba.services import access, audit, notify
 from hramba.services.certify import creator, store_signed
 from hramba.services.context import Archive
 from hramba.services.holds import held
@@ -79,16 +80,20 @@ def purge_traffic(archive: Archive) -> dict[str, int]:
 
 
 def purge_staging(archive: Archive) -> dict[str, int]:
-    """Delete every migration staging area whose policy period after confirmation has
-    run out (the local copies under <home>/staging/migration-<id>/)."""
+    """Delete every migration staging area (the local copies under
+    <home>/staging/migration-<id>/) whose policy says it is due: 60 days after the
+    import, or, never imported, the unimported-staging policy's period after staging."""
     access.authorize(archive, Action.SCHEDULE)
-    policy, now = archive.policies.for_kind("staging"), archive.clock.now()
-    query = (select(Migration.id, Migration.confirmed_at, Tenant.code).join(Tenant)
-             .where(Migration.confirmed_at.is_not(None), Migration.purged_at.is_(None)))
+    now = archive.clock.now()
+    query = (select(Migration.id, Migration.imported_at, Migration.staged_at,
+                    Migration.started_at, Tenant.code).join(Tenant)
+             .where(Migration.purged_at.is_(None)))
     with transaction(archive.db) as session:
-        confirmed = session.execute(access.scoped(query, archive, Migration.tenant_id)).all()
-    due = [(mid, code) for mid, at, code in confirmed if at and policy.due(at) <= now]
-    for migration_id, code in due:
+        open_areas = session.execute(access.scoped(query, archive, Migration.tenant_id)).all()
+    due = [(mid, code, policy) for mid, imported, staged, started, code in open_areas
+           for policy, at in [staging_due(archive, imported, staged or started)]
+           if at is not None and at <= now]
+    for migration_id, code, policy in due:
         _purge_migration(archive, policy, migration_id, code)
     with transaction(archive.db) as session:
         uncertified = list(session.scalars(select(Purge.id).where(
@@ -96,6 +101,18 @@ def purge_staging(archive: Archive) -> dict[str, int]:
     for purge_id in uncertified:
         _certify_staging(archive, purge_id)
     return {"staging areas purged": len(due), "staging purges certified": len(uncertified)}
+
+
+def staging_due(archive: Archive, imported_at: datetime | None, staged_at: datetime | None
+                ) -> tuple[Policy, datetime | None]:
+    """The policy that ends a migration's staging area, and when: the staging policy's
+    period after the import, whether or not anything else happened; never imported, the
+    unimported-staging policy's after the staging."""
+    if imported_at is not None:
+        policy = archive.policies.for_kind("staging")
+        return policy, policy.due(imported_at)
+    policy = archive.policies.for_kind("unimported-staging")
+    return policy, policy.due(staged_at) if staged_at else None
 
 
 def purge_exports(archive: Archive) -> dict[str, int]:
@@ -152,13 +169,20 @@ def _purge_migration(archive: Archive, policy: Policy, migration_id: int, tenant
                                         MigrationFile.sha256).where(
             MigrationFile.migration_id == migration_id, MigrationFile.sha256.is_not(None))
             .order_by(MigrationFile.path)).all()
-        session.execute(update(Migration).where(Migration.id == migration_id)
-                        .values(purged_at=archive.clock.now()))
+        migration = session.get_one(Migration, migration_id)
+        migration.purged_at = archive.clock.now()
         _record(session, archive, policy, "staging", _subject(migration_id),
                 {"files": len(on_disk), "bytes": removed, "staged files": len(staged),
                  **remote},
                 [f"{path}\t{size}\t{sha256}" for path, size, sha256 in staged],
                 {"tenant": tenant, "folder": str(folder)})
+        notify.queue(session, archive, migration.tenant_id, "staging.purged",
+                     _subject(migration_id), f"{archive.name}: začasni prostor migracije "
+                     f"{migration_id} je izbrisan",
+                     f"Po pravilu {policy.ref} je začasni prostor migracije {migration_id} "
+                     f"({migration.remote}) nepreklicno izbrisan: {len(on_disk)} datotek, "
+                     "brez varnostnih kopij. Arhivirane enote ostanejo v hrambi; potrdilo "
+                     f"o izbrisu: hramba migrate certificate {migration_id}.\n")
 
 
 def _certify_staging(archive: Archive, purge_id: int) -> None:
@@ -216,8 +240,13 @@ def _staging_body(session: Session, archive: Archive, purge: Purge, migration: M
             "creator": creator(session, migration.tenant_id),
             "migration": {"id": migration.id, "remote": migration.remote,
                           "started_at": iso(migration.started_at),
+                          "staged_at": iso(migration.staged_at),
                           "confirmed_at": iso(migration.confirmed_at),
                           "confirmed_by": migration.confirmed_by,
+                          "written_word": migration.written_word,
+                          "imported_at": iso(migration.imported_at),
+                          "imported_by": migration.imported_by,
+                          "one_step": migration.one_step,
                           "accepted_gaps": migration.accepted_gaps,
                           "purge_remote": migration.purge_remote},
             "policy": policy_ref(purge.policy_id, purge.policy_version),

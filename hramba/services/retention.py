@@ -20,10 +20,10 @@ from hramba.db.models import Migration, Tenant, TrafficRecord, Unit
 from hramba.domain.access import Action
 from hramba.domain.retention import policy_ref, storage_lock
 from hramba.domain.tenant import PRODUCTION
-from hramba.services import access, audit
+from hramba.services import access, audit, migrate, notify
 from hramba.services.context import Archive
 from hramba.services.holds import held, sync_holds, unit_objects
-from hramba.services.purge import purge_exports, purge_staging, purge_traffic
+from hramba.services.purge import purge_exports, purge_staging, purge_traffic, staging_due
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
@@ -94,16 +94,17 @@ def _traffic_plan(archive: Archive, session: Session, ref: access.TenantRef | No
 
 def _staging_plan(archive: Archive, session: Session, ref: access.TenantRef | None,
                   as_of: datetime) -> list[dict[str, Any]]:
-    policy = archive.policies.for_kind("staging")
-    query = _among(select(Migration.id, Tenant.code, Migration.confirmed_at,
-                          Migration.purged_at).join(Tenant).order_by(Migration.id),
-                   archive, ref)
-    return [{"migration": mid, "tenant": code, "policy": policy.ref,
-             "confirmed_at": iso(confirmed),
-             "purge_due_at": policy.due(confirmed).isoformat() if confirmed else None,
-             "purged_at": iso(purged),
-             "due": bool(confirmed and not purged and policy.due(confirmed) <= as_of)}
-            for mid, code, confirmed, purged in session.execute(query)]
+    query = _among(select(Migration.id, Tenant.code, Migration.imported_at,
+                          Migration.staged_at, Migration.started_at, Migration.purged_at)
+                   .join(Tenant).order_by(Migration.id), archive, ref)
+    plan = []
+    for mid, code, imported, staged, started, purged in session.execute(query):
+        policy, due = staging_due(archive, imported, staged or started)
+        plan.append({"migration": mid, "tenant": code, "policy": policy.ref,
+                     "imported_at": iso(imported), "purge_due_at": iso(due),
+                     "purged_at": iso(purged),
+                     "due": bool(due and not purged and due <= as_of)})
+    return plan
 
 
 def classify(archive: Archive, unit_id: str, wanted: str) -> dict[str, Any]:
@@ -151,9 +152,11 @@ def policies(archive: Archive) -> list[dict[str, Any]]:
 
 
 def sweep(archive: Archive) -> dict[str, Any]:
-    """The scheduled retention job: mirror holds to storage, then the automatic purges.
-    Run by the scheduler's principal (an operator), which may not place holds: the job
-    is its permission (Action.SCHEDULE), for the purges too."""
+    """The scheduled retention job: mirror holds to storage, then the automatic purges,
+    the daily reminder of exports staged and not confirmed, and the delivery of the
+    notifications waiting (so a failed one is retried daily). Run by the scheduler's
+    principal (an operator), which may not place holds: the job is its permission
+    (Action.SCHEDULE), for the purges too."""
     access.authorize(archive, Action.SCHEDULE)
     return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive),
-            **purge_exports(archive)}
+            **purge_exports(archive), **migrate.remind(archive), **notify.deliver(archive)}

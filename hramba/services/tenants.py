@@ -4,8 +4,9 @@ A tenant lives in the test or the production environment for good (nothing chang
 one of each may share a tax number. Its code may change (ZPJS lets a budget user's code
 change): the former codes are kept, and no other tenant may take them, so the object
 keys, stored per file, and the audit events recorded under an old code stay its own
-(`codes_of`). Offboarding stops new intake; the holdings stay. Each change is an audit
-event with the values before and after.
+(`codes_of`). Its contact is the e-mail address notifications go to (hramba.services.
+notify). Offboarding stops new intake; the holdings stay. Each change is an audit event
+with the values before and after.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hramba.core.errors import Conflict, NotFound, RejectedInput
 from hramba.core.types import iso
 from hramba.db.engine import transaction
-from hramba.db.models import Quarantined, Tenant
+from hramba.db.models import Notification, Quarantined, Tenant
 from hramba.domain import tenant as rules
 from hramba.domain.access import Action
 from hramba.services import access, audit
@@ -41,6 +42,7 @@ class NewTenant:
     accession_date: date | None = None
     address: str | None = None  # for the certificates (zapisnik)
     responsible: str | None = None  # the person who answers for its records
+    contact: str | None = None  # e-mail address notifications go to
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TenantChange:
     exports_need_approval: bool | None = None  # its retrieval exports wait for approval
     address: str | None = None
     responsible: str | None = None
+    contact: str | None = None  # unsent notifications go to the new one
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class TenantInfo:
     exports_need_approval: bool = False
     address: str | None = None
     responsible: str | None = None
+    contact: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "tax_number": self.tax_number, "name": self.name,
@@ -79,7 +83,8 @@ class TenantInfo:
                 "offboarded_at": iso(self.offboarded_at),
                 "offboard_reason": self.offboard_reason,
                 "exports_need_approval": self.exports_need_approval,
-                "address": self.address, "responsible": self.responsible}
+                "address": self.address, "responsible": self.responsible,
+                "contact": self.contact}
 
 
 def add_tenant(archive: Archive, new: NewTenant) -> TenantInfo:
@@ -91,7 +96,7 @@ def add_tenant(archive: Archive, new: NewTenant) -> TenantInfo:
                     tax_number=rules.check_tax_number(new.tax_number, environment),
                     environment=environment, accession_date=new.accession_date or now.date(),
                     created_at=now, former_codes=[], address=_text(new.address),
-                    responsible=_text(new.responsible))
+                    responsible=_text(new.responsible), contact=_contact(new.contact))
     with _unique(tenant.code, tenant.tax_number, environment), \
             transaction(archive.db) as session:
         _check_code_free(session, tenant.code)
@@ -171,14 +176,14 @@ def describe(tenant: Tenant) -> TenantInfo:
                       tenant.accession_date, rules.tax_check_digit_ok(tenant.tax_number),
                       tuple(tenant.former_codes), tenant.offboarded_at,
                       tenant.offboard_reason, tenant.exports_need_approval, tenant.address,
-                      tenant.responsible)
+                      tenant.responsible, tenant.contact)
 
 
 def _wanted(tenant: Tenant, change: TenantChange) -> dict[str, Any]:
     """The checked new values of `change` that differ from the tenant's."""
     if change == TenantChange():
         raise RejectedInput("nothing to change: give --name, --code, --tax-number, "
-                            "--address, --responsible or --export-approval")
+                            "--address, --responsible, --contact or --export-approval")
     checked = {
         "code": None if change.code is None else rules.check_code(change.code),
         "name": None if change.name is None else rules.check_name(change.name),
@@ -187,6 +192,7 @@ def _wanted(tenant: Tenant, change: TenantChange) -> dict[str, Any]:
         "exports_need_approval": change.exports_need_approval,
         "address": _text(change.address),
         "responsible": _text(change.responsible),
+        "contact": _contact(change.contact),
     }
     return {field: value for field, value in checked.items()
             if value is not None and value != getattr(tenant, field)}
@@ -201,6 +207,10 @@ def _text(value: str | None) -> str | None:
     return value.strip()
 
 
+def _contact(value: str | None) -> str | None:
+    return None if value is None else rules.check_contact(value)
+
+
 def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str, Any]) -> None:
     """Set the new values and record the change; a new code keeps the old one."""
     before = {field: getattr(tenant, field) for field in wanted}
@@ -211,6 +221,10 @@ def _apply(session: Session, archive: Archive, tenant: Tenant, wanted: dict[str,
         # Held input names the tenant it is routed to by code: it follows the tenant.
         session.execute(update(Quarantined).where(Quarantined.tenant == tenant.code)
                         .values(tenant=wanted["code"]))
+    if "contact" in wanted:  # what waits for a contact, or failed at the old one, goes now
+        session.execute(update(Notification).where(
+            Notification.tenant_id == tenant.id, Notification.sent_at.is_(None))
+            .values(recipient=wanted["contact"], attempts=0, last_error=None))
     for field, value in wanted.items():
         setattr(tenant, field, value)
     session.flush()  # a code or tax number taken meanwhile fails here, before the event

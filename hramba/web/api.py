@@ -177,6 +177,7 @@ def export_package(archive: Acting, export_id: int) -> StreamingResponse:
 class Confirmation(BaseModel):
     accept_gaps: str | None = Field(None, max_length=2000)  # why, despite unresolved files
     purge_remote: bool = False  # at the staging purge, delete them at the provider too
+    written_word: str | None = Field(None, max_length=2000)  # an archivist's, for the user
 
 
 @router.get("/migrations", tags=["migrations"])
@@ -189,7 +190,8 @@ def list_migrations(archive: Acting) -> dict[str, Any]:
 def confirm_migration(archive: Acting, migration_id: int, body: Confirmation
                       ) -> dict[str, Any]:
     """The budget user confirms that the previous provider's export is complete."""
-    return migrate.confirm(archive, migration_id, body.accept_gaps, body.purge_remote)
+    return migrate.confirm(archive, migration_id, body.accept_gaps, body.purge_remote,
+                           body.written_word)
 
 
 @router.get("/reports", tags=["reports"])

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
 from hramba.core.errors import Conflict, NotFound, NotPermitted, RejectedInput
+from hramba.domain.access import Role
 from hramba.domain.report import LABELS as REPORT_LABELS
 from hramba.domain.retention import LEGAL_ZONE
 from hramba.services import export as exports
@@ -222,7 +223,7 @@ def export_package(page: Page, export_id: int) -> Response:
     return package_response(*exports.stream_export(page.archive, export_id))
 
 
-MIGRATION_COUNTS = ("expected", "transferred", "archived", "duplicate", "quarantined",
+MIGRATION_COUNTS = ("expected", "transferred", "staged", "archived", "duplicate", "quarantined",
                     "mismatched", "missing", "pending")
 
 
@@ -235,12 +236,13 @@ def migrations_page(request: Request, page: Page) -> HTMLResponse:
 def confirm_migration(request: Request, page: Page, migration_id: int,
                       csrf: Annotated[str, Form(max_length=64)],
                       accept_gaps: Annotated[str, Form(max_length=2000)] = "",
-                      purge_remote: Annotated[str, Form(max_length=1)] = "") -> Response:
+                      purge_remote: Annotated[str, Form(max_length=1)] = "",
+                      written_word: Annotated[str, Form(max_length=2000)] = "") -> Response:
     _checked(request, page, csrf)
     try:
         migrate.confirm(page.archive, migration_id, accept_gaps.strip() or None,
-                        purge_remote == "1")
-    except Conflict as exc:
+                        purge_remote == "1", written_word.strip() or None)
+    except (Conflict, RejectedInput) as exc:
         return _migrations(request, page, str(exc))
     return RedirectResponse("/migrations", status_code=303)
 
@@ -271,7 +273,7 @@ def report_file(page: Page, report_id: int, name: str) -> Response:
 def _migrations(request: Request, page: Signed, problem: str | None) -> HTMLResponse:
     return render(request, "migrations.html", 200 if problem is None else 409, page,
                   migrations=migrate.list_migrations(page.archive), counts=MIGRATION_COUNTS,
-                  problem=problem)
+                  problem=problem, budget_user=Role.BUDGET_USER in page.archive.principal.roles)
 
 
 def _exports(request: Request, page: Signed, asked: dict[str, str], problem: str | None

@@ -57,15 +57,28 @@ WORDS: dict[str, tuple[str, str]] = {
     "export_failed": ("ni uspel", "failed"),
     "export_purged": ("izbrisan po poteku roka", "purged after its period"),
     "migrations": ("Migracije", "Migrations"),
-    "migrations_intro": ("Prenosi gradiva od prejšnjega ponudnika. Ko preverite, da je "
-                         "prenos popoln, ga potrdite; začasne kopije se izbrišejo 60 dni "
-                         "po potrditvi.",
-                         "Transfers from the previous provider. Once you have checked that "
-                         "a transfer is complete, confirm it; the staging copies are deleted "
-                         "60 days after the confirmation."),
+    "migrations_intro": ("Prenosi gradiva od prejšnjega ponudnika. Preglejte prenesen "
+                         "izvoz in potrdite, da je ustrezen; šele nato se enkrat uvozi v "
+                         "arhiv. Začasne kopije se nepreklicno izbrišejo 60 dni po uvozu.",
+                         "Transfers from the previous provider. Review the staged export "
+                         "and confirm that it is adequate; only then is it imported, once. "
+                         "The staging copies are deleted for good 60 days after the "
+                         "import."),
+    "m_step": ("Stanje", "Step"),
+    "step_staging": ("prenaša se", "being staged"),
+    "step_awaiting confirmation": ("čaka na vašo potrditev", "awaiting your confirmation"),
+    "step_confirmed, to import": ("potrjeno, čaka na uvoz", "confirmed, to be imported"),
+    "step_imported": ("uvoženo", "imported"),
+    "step_imported (one step)": ("uvoženo v enem koraku (arhivist, brez potrditve)",
+                                 "imported in one step (archivist, without confirmation)"),
+    "step_purged": ("začasne kopije izbrisane", "staging copies deleted"),
+    "imported_at": ("Uvoženo", "Imported"),
+    "written_word": ("Pisna potrditev proračunskega uporabnika (dopis, sporočilo)",
+                     "The budget user's written confirmation (letter, message)"),
     "migration": ("Migracija", "Migration"),
     "m_expected": ("Pričakovanih", "Expected"),
     "m_transferred": ("Prenesenih", "Transferred"),
+    "m_staged": ("Za uvoz", "To import"),
     "m_archived": ("Arhiviranih", "Archived"),
     "m_duplicate": ("Dvojnikov", "Duplicates"),
     "m_quarantined": ("V karanteni", "Quarantined"),
@@ -80,7 +93,7 @@ WORDS: dict[str, tuple[str, str]] = {
                     "unresolved files, because"),
     "purge_remote": ("Ob izbrisu izbriši arhivirane datoteke tudi pri prejšnjem ponudniku",
                      "At the purge, also delete the archived files at the previous provider"),
-    "confirm": ("Potrdi prenos", "Confirm the transfer"),
+    "confirm": ("Potrdi izvoz", "Confirm the export"),
     "no_migrations": ("Ni migracij.", "No migrations."),
     "reports": ("Poročila", "Reports"),
     "kind": ("Vrsta", "Kind"),

@@ -25,7 +25,7 @@ from hramba.domain.report import ReportKind
 from hramba.services.accounts import NewAccount, add_account, issue_token, set_password
 from hramba.services.context import Archive
 from hramba.services.export import build_queued
-from hramba.services.migrate import start_sftp
+from hramba.services.migrate import stage_and_import
 from hramba.services.reports import make_report
 from hramba.services.seal import seal
 from hramba.services.tenants import NewTenant, add_tenant
@@ -197,7 +197,7 @@ def test_an_export_requested_built_and_downloaded_over_the_api(archive: Archive,
 def test_migrations_reviewed_and_confirmed_and_reports_fetched(
         archive: Archive, portal: Server, sftp_server: SftpServer) -> None:
     path, _ = export(sftp_server)
-    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    migration = stage_and_import(archive, "OBCINA1", remote(sftp_server, path))["id"]
     stored, _report = make_report(archive, ReportKind.HOLDINGS, "OBCINA1")
     budget_user(archive, "ana", "OBCINA1")
     token = portal.token("ana")

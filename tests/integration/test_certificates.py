@@ -30,7 +30,7 @@ from hramba.jobs.runs import run_now
 from hramba.ports import ObjectStore
 from hramba.services import disposal
 from hramba.services.context import Archive
-from hramba.services.migrate import confirm, report, start_sftp
+from hramba.services.migrate import confirm, report, stage_and_import
 from hramba.services.purge import staging_certificate
 from hramba.services.seal import seal
 from hramba.services.tenants import NewTenant, TenantChange, add_tenant, update_tenant
@@ -179,8 +179,9 @@ def test_a_staging_purge_leaves_a_signed_certificate_of_every_file(
         poppler: None, archive: Archive, profile_settings: Settings, clock: FixedClock,
         sftp_server: SftpServer, tmp_path: Path) -> None:
     path, _ = export(sftp_server)
-    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
-    confirm(archive, migration, accept_gaps="mismatch reported")
+    migration = stage_and_import(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    confirm(archive, migration, accept_gaps="mismatch reported",
+            written_word="dopis 2026-03-05, št. 35/2026")
     clock.at += timedelta(days=60)
     run = run_now(archive, profile_settings, "retention")
     assert run.counts["staging purges certified"] == 1
@@ -195,7 +196,9 @@ def test_a_staging_purge_leaves_a_signed_certificate_of_every_file(
     text = pdftotext(pdf)
     for expected in (f"Zapisnik o izbrisu začasnega prostora migracije št. {migration}",
                      "Občina Primer", "Ana Župan", "mismatch reported",
-                     "migration-staging-60d@v1", "2023/lost.xml", "manjka",
+                     "migration-staging-60d@v2", "2023/lost.xml", "manjka",
+                     "pisna potrditev: dopis 2026-03-05, št. 35/2026",
+                     "v enem koraku, brez potrditve", "po poteku roka po uvozu",
                      "se ne ujema s seznamom", "scans/pogodba.pdf",
                      f"{archive.actor}, {clock.at - timedelta(days=60):%Y-%m-%d %H:%M:%S}",
                      body["record_sha256"]):

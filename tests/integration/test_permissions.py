@@ -45,7 +45,7 @@ from hramba.services.context import Archive
 from hramba.services.corpus import invoice, write_corpus
 from hramba.services.feed import FeedReport, pull_inbox
 from hramba.services.ingest import ingest_directory
-from hramba.services.migrate import Remote
+from hramba.services.migrate import Medium, Remote
 from hramba.services.renewal import renew
 from hramba.services.seal import seal
 from hramba.services.search import SearchCriteria
@@ -122,7 +122,9 @@ Call = Callable[[Archive, Records], object]
 COMMANDS: dict[str, Call] = {
     "ingest dir": lambda a, r: list(ingest_directory(a, r.folder, A)),
     "ingest feed": lambda a, r: pull_inbox(a, r.folder, FeedReport()),
-    "migrate sftp start": lambda a, r: migrate.start_sftp(a, A, NOBODY_THERE),
+    "migrate sftp start": lambda a, r: migrate.stage_and_import(a, A, NOBODY_THERE),
+    "migrate sftp stage": lambda a, r: migrate.stage(a, A, NOBODY_THERE),
+    "migrate dir": lambda a, r: migrate.stage(a, A, Medium(r.folder)),
     "quarantine ls": lambda a, r: quarantine.list_quarantine(a),
     "quarantine release": lambda a, r: quarantine.release(a, r.a["quarantine"]),
     "quarantine discard": lambda a, r: quarantine.discard(a, r.a["quarantine"], "no"),
@@ -164,7 +166,11 @@ def test_a_budget_user_runs_none_of_them(archive: Archive, records: Records,
 OnRecord = Callable[[Archive, Any, Records], object]
 BY_RECORD: dict[str, tuple[str, OnRecord]] = {
     "ingest dir --tenant": ("tenant", lambda a, t, r: list(ingest_directory(a, r.folder, t))),
-    "migrate sftp start": ("tenant", lambda a, t, r: migrate.start_sftp(a, t, NOBODY_THERE)),
+    "migrate sftp start": ("tenant", lambda a, t, r: migrate.stage_and_import(
+        a, t, NOBODY_THERE)),
+    "migrate sftp stage": ("tenant", lambda a, t, r: migrate.stage(a, t, NOBODY_THERE)),
+    "migrate dir": ("tenant", lambda a, t, r: migrate.stage(a, t, Medium(r.folder))),
+    "migrate import": ("migration", lambda a, m, r: migrate.import_staged(a, m)),
     "migrate status": ("migration", lambda a, m, r: migrate.status(a, m)),
     "migrate report": ("migration", lambda a, m, r: migrate.report(a, m)),
     "migrate confirm": ("migration", lambda a, m, r: migrate.confirm(a, m)),
@@ -238,7 +244,7 @@ def test_a_budget_user_confirms_its_own_tenants_migration_only(archive: Archive,
         assert migrate.report(archive, records.a["migration"]) is not None  # it reviews it
         confirmed = migrate.confirm(archive, records.a["migration"])
         with pytest.raises(NotPermitted):
-            migrate.start_sftp(archive, A, NOBODY_THERE)  # but migrating is an archivist's
+            migrate.stage_and_import(archive, A, NOBODY_THERE)  # migrating is an archivist's
     assert confirmed["confirmed_at"] == NOW.isoformat()
     with transaction(archive.db) as session:
         row = session.get_one(Migration, records.a["migration"])

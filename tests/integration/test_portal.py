@@ -27,7 +27,7 @@ from hramba.services.context import Archive
 from hramba.services.corpus import write_packages
 from hramba.services.export import build_queued, show_export
 from hramba.services.ingest import ingest_directory
-from hramba.services.migrate import start_sftp, status
+from hramba.services.migrate import stage, status
 from hramba.services.reports import make_report
 from hramba.services.tenants import NewTenant, add_tenant
 from hramba.services.units import readable
@@ -136,20 +136,22 @@ def test_a_budget_user_confirms_a_migration_and_downloads_a_report(
         archive: Archive, portal: Server, browser: Any, sftp_server: SftpServer,
         tmp_path: Path) -> None:
     path, _ = export(sftp_server)
-    migration = start_sftp(archive, "OBCINA1", remote(sftp_server, path))["id"]
+    migration = stage(archive, "OBCINA1", remote(sftp_server, path))["id"]  # to review
     stored, _report = make_report(archive, ReportKind.HOLDINGS, "OBCINA1")
     budget_user(archive, "ana", "OBCINA1")
     sign_in_with(browser, f"{portal.url}/login?next=/migrations", "ana", PASSWORD)
     wait_for(browser, lambda b: b.current_url.endswith("/migrations"))
     section = browser.find_element(By.CSS_SELECTOR, "section.migration")
     assert f"Migracija {migration}: OBCINA1" in section.text
+    assert "Stanje: čaka na vašo potrditev" in section.text
+    assert not section.find_elements(By.NAME, "written_word")  # the budget user's own word
     screenshot(browser, tmp_path, "portal-7-migration")
     section.find_element(By.NAME, "accept_gaps").send_keys("neujemanje pojasnjeno")
     section.find_element(By.CSS_SELECTOR, "button").click()
     wait_for(browser,
         lambda b: "Potrjeno" in b.find_element(By.TAG_NAME, "main").text)
     confirmed = status(archive, migration)
-    assert confirmed["confirmed_at"] is not None
+    assert (confirmed["step"], confirmed["archived"]) == ("confirmed, to import", 0)
     with transaction(archive.db) as session:
         row = session.get_one(Migration, migration)
         assert (row.confirmed_by, row.accepted_gaps) == ("ana", "neujemanje pojasnjeno")

@@ -14,7 +14,7 @@ from hramba.services.context import Archive
 from hramba.services.corpus import write_corpus
 from hramba.services.fixity import run_fixity
 from hramba.services.ingest import ingest_directory
-from hramba.services.migrate import start_sftp
+from hramba.services.migrate import stage_and_import
 from hramba.services.renewal import renew
 from hramba.services.seal import count_pending, seal
 
@@ -98,10 +98,10 @@ def test_migration_counts_the_files_it_transfers(archive: Archive,
                                                  sftp_server: SftpServer) -> None:
     path, _ = export(sftp_server)
     progress = Recording()
-    current = start_sftp(archive, "OBCINA1", remote(sftp_server, path), parallel=3,
-                         progress=progress)
+    current = stage_and_import(archive, "OBCINA1", remote(sftp_server, path), parallel=3,
+                               progress=progress)
     transferred = current["expected"] - current["missing"]  # the lost file never arrives
     assert (progress.totals, progress.done) == ([transferred], transferred)
     again = Recording()
-    start_sftp(archive, "OBCINA1", remote(sftp_server, path), progress=again)
+    stage_and_import(archive, "OBCINA1", remote(sftp_server, path), progress=again)
     assert (again.totals, again.done) == ([0], 0)  # nothing left to transfer

@@ -128,8 +128,8 @@ def test_retention_report(archive: Archive, clock: FixedClock, tmp_path: Path) -
     retention.classify(archive, ours[4], "immovable-property-20y")
     seal(archive)
     holds.add_hold(archive, unit_id=ours[1], reason="pending appeal")
-    staging = staged(archive, "OBCINA1", {"archived": 1}, NOW)
-    migrate.confirm(archive, staging)
+    staging = staged(archive, "OBCINA1", {"archived": 1}, NOW, imported=True)
+    migrate.confirm(archive, staging, written_word="e-mail of 2026-03-05")
     traffic(archive, {"OBCINA1": 2, "OBCINA2": 1})
 
     clock.at = datetime(2037, 1, 2, 9, tzinfo=UTC)
@@ -295,16 +295,19 @@ def _released(hold: dict[str, Any]) -> datetime:
 # Migrations -----------------------------------------------------------------------------
 
 STATES = {"archived": 3, "duplicate": 1, "mismatched": 1, "missing": 2, "quarantined": 1,
-          "pending": 1, "transferred": 1}
+          "transferred": 2}
 
 
-def staged(archive: Archive, code: str, states: dict[str, int], started_at: datetime) -> int:
+def staged(archive: Archive, code: str, states: dict[str, int], started_at: datetime,
+           imported: bool = False) -> int:
     """A migration of `code` with so many remote files in each state (rows as a run
-    leaves them; no SFTP server needed for a report)."""
+    leaves them; no SFTP server needed for a report), staged (and imported) as it
+    started."""
     tenant_id = access.tenant(archive, code, Action.TENANT_READ).id
     with transaction(archive.db) as session:
         row = Migration(tenant_id=tenant_id, remote=f"prev@sftp.example:22/{code.lower()}",
-                        started_at=started_at)
+                        started_at=started_at, staged_at=started_at,
+                        imported_at=started_at if imported else None)
         session.add(row)
         session.flush()
         files = [{"migration_id": row.id, "path": f"{state}/{n}.xml", "state": state,
@@ -320,8 +323,9 @@ def test_migrations_report(archive: Archive, clock: FixedClock, tmp_path: Path) 
     accepted (its staging purged in May), and OBCINA2's, not confirmed; May: another of
     OBCINA1."""
     second_tenant(archive)
-    first = staged(archive, "OBCINA1", STATES, NOW)
-    migrate.confirm(archive, first, accept_gaps="the provider lost five files")
+    first = staged(archive, "OBCINA1", STATES, NOW, imported=True)
+    migrate.confirm(archive, first, accept_gaps="the provider lost five files",
+                    written_word="letter of 2026-03-06")
     other = staged(archive, "OBCINA2", {"archived": 2}, NOW + timedelta(days=1))
     clock.at = at(date(2026, 5, 10))
     assert purge_staging(archive) == {"staging areas purged": 1,
@@ -338,9 +342,9 @@ def test_migrations_report(archive: Archive, clock: FixedClock, tmp_path: Path) 
     closing = {r[1]: r for r in table(march, "migration_confirmations").rows}
     assert list(rows) == list(closing) == [first, other]
     for mid, code, states, confirmation, purge in (
-            (first, "OBCINA1", STATES, (confirmed.actor, confirmed.occurred_at),
+            (first, "OBCINA1", STATES, (confirmed.actor, confirmed.occurred_at, NOW),
              (at(date(2026, 5, 10)), purged["id"], purged["sha256"])),
-            (other, "OBCINA2", {"archived": 2}, (None, None), (None, None, None))):
+            (other, "OBCINA2", {"archived": 2}, (None, None, None), (None, None, None))):
         status = migrate.status(archive, mid)
         assert status["expected"] == sum(states.values())
         assert rows[mid][:3] == (code, mid, NOW if mid == first else NOW + timedelta(days=1))
@@ -355,7 +359,7 @@ def test_migrations_report(archive: Archive, clock: FixedClock, tmp_path: Path) 
     assert purged["subject"] == f"migration {first}"
     check_totals(table(march, "migrations"))
     assert dict(march.summary) == {"migrations": 2, "expected": 12, "archived": 5,
-                                   "confirmed": 1, "purged": 1}
+                                   "confirmed": 1, "imported": 1, "purged": 1}
 
     _, ours = make_report(archive, ReportKind.MIGRATIONS, tenant="OBCINA1")
     assert [(r[1], r[3], r[4], r[9]) for r in table(ours, "migrations").rows] == [

@@ -95,7 +95,9 @@ MORE_BY_RECORD: dict[str, tuple[str, Callable[[Archive, Any, Records], object]]]
 ACTION: dict[str, Action] = {
     "ingest dir": Action.INGEST, "ingest dir --tenant": Action.INGEST,
     "ingest feed": Action.INGEST,
-    "migrate sftp start": Action.MIGRATE, "migrate status": Action.MIGRATE_CONFIRM,
+    "migrate sftp start": Action.MIGRATE, "migrate sftp stage": Action.MIGRATE,
+    "migrate dir": Action.MIGRATE, "migrate import": Action.MIGRATE,
+    "migrate status": Action.MIGRATE_CONFIRM,
     "migrate report": Action.MIGRATE_CONFIRM, "migrate confirm": Action.MIGRATE_CONFIRM,
     "quarantine ls": Action.QUARANTINE, "quarantine release": Action.QUARANTINE,
     "quarantine release --tenant": Action.QUARANTINE,

@@ -172,7 +172,7 @@ def test_an_offboarded_tenant_takes_no_new_intake_and_keeps_its_holdings(
     with pytest.raises(Conflict, match="offboarded"):
         list(ingest_directory(archive, tmp_path, "OBCINA1"))
     with pytest.raises(Conflict, match="offboarded"):  # before any connection is tried
-        migrate.start_sftp(archive, "OBCINA1", NOBODY_THERE)
+        migrate.stage_and_import(archive, "OBCINA1", NOBODY_THERE)
     inbox = tmp_path / "feed"
     list(write_packages(inbox, 2, (TENANT.name, TENANT.tax_number)))
     routed = list(ingest_directory(archive, inbox))  # by its tax number, as the feed does
@@ -209,10 +209,27 @@ def test_tenants_are_read_and_changed_as_the_rule_book_says(archive: Archive) ->
         assert [t.code for t in tenants.list_tenants(archive)] == ["OBCINA1", "OBCINA2"]
 
 
+def test_a_contact_address_is_checked_shown_and_its_change_recorded(archive: Archive) -> None:
+    added = tenants.add_tenant(archive, NewTenant("OBCINA2", "SI39705684", "Občina Druga",
+                                                  contact=" info@obcina-druga.si "))
+    assert added.contact == "info@obcina-druga.si"
+    assert events(archive, "tenant.added")[-1]["contact"] == "info@obcina-druga.si"
+    changed = tenants.update_tenant(archive, "OBCINA1", TenantChange(
+        contact="racuni@obcina-primer.si"))
+    assert changed.as_dict()["contact"] == "racuni@obcina-primer.si"
+    assert events(archive, "tenant.changed") == [{
+        "before": {"contact": None}, "after": {"contact": "racuni@obcina-primer.si"}}]
+    with pytest.raises(RejectedInput, match="not a plain e-mail address"):
+        tenants.update_tenant(archive, "OBCINA1", TenantChange(
+            contact="racuni@obcina-primer.si\r\nBcc: vsi@drugje.si"))
+    assert tenants.show_tenant(archive, "OBCINA1").contact == "racuni@obcina-primer.si"
+
+
 def test_tenant_commands(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "home", clean_env())
     cli("init")
-    cli("tenant", "add", "OBCINA1", "--tax-number", "SI21423512", "--name", "Občina Primer")
+    cli("tenant", "add", "OBCINA1", "--tax-number", "SI21423512", "--name", "Občina Primer",
+        "--contact", "racuni@obcina-primer.si")
     cli("tenant", "add", "OBCINA1T", "--tax-number", "SI21423512", "--name", "Test",
         "--env", "test")
     shown = cli("tenant", "show", "OBCINA1T", "--json").json()
@@ -221,9 +238,14 @@ def test_tenant_commands(tmp_path: Path) -> None:
     refused = cli("tenant", "update", "OBCINA1T", "--env", "production", check=False)
     assert refused.code == 6
     assert "never changes" in refused.err
-    updated = cli("tenant", "update", "OBCINA1", "--code", "OBCINA9", "--json").json()
-    assert (updated["code"], updated["former_codes"]) == ("OBCINA9", ["OBCINA1"])
+    updated = cli("tenant", "update", "OBCINA1", "--code", "OBCINA9", "--contact",
+                  "info@obcina-primer.si", "--json").json()
+    assert (updated["code"], updated["former_codes"], updated["contact"]) == (
+        "OBCINA9", ["OBCINA1"], "info@obcina-primer.si")
     assert "former codes: OBCINA1" in cli("tenant", "show", "OBCINA9").out
+    assert "contact:      info@obcina-primer.si" in cli("tenant", "show", "OBCINA9").out
+    bad = cli("tenant", "update", "OBCINA9", "--contact", "a b@c.si", check=False)
+    assert (bad.code, "not a plain e-mail address" in bad.err) == (6, True)
     assert cli("tenant", "show", "OBCINA1", check=False).code == 4
     cli("tenant", "offboard", "OBCINA9", "--reason", "merged")
     (tmp_path / "in").mkdir()

@@ -19,7 +19,7 @@ IN_CI = bool(os.environ.get("CI"))
 # test's fixture closure reaches it from every fixture built on it (pg_url, s3_env,
 # wrong_host_key, short_lived_tsa, ...), the CLI tests' subprocess environments included.
 SERVICE_FIXTURES = {"pg": "pg_template", "s3": "s3_server", "sftp": "sftp_server",
-                    "tsa": "tsa_servers", "browser": "browser"}
+                    "tsa": "tsa_servers", "browser": "browser", "smtp": "smtp_server"}
 # A fixture that starts a service for only some of its params, by request.getfixturevalue,
 # is beyond the closure's sight; its param names the service, one word of it between - or _
 # ("postgres-s3" of profile_settings, "postgresql" of the migration tests, "s3" of the store

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hramba.config import load_settings
+from hramba.config import NotifySettings, load_settings
 from hramba.core.errors import ConfigurationError
 
 
@@ -71,3 +71,38 @@ def test_secrets_stay_out_of_repr_and_public_view(tmp_path: Path) -> None:
         assert "s3cr3t" not in text
         assert "dbpass" not in text
         assert "pecat-geslo" not in text
+
+
+def test_notify_settings_parse_with_the_password_from_its_file(tmp_path: Path) -> None:
+    assert load_settings(environ={}).notify == NotifySettings()  # no server: none used
+    password = tmp_path / "smtp-password"
+    password.write_text("geslo-čšž\n")
+    config = write(tmp_path, '[notify]\nsmtp_host = "mail.example.si"\nsmtp_port = 587\n'
+                             'sender = "e-hramba@example.si"\nstarttls = true\n'
+                             f'username = "hramba"\npassword_file = "{password}"\n')
+    s = load_settings(config, environ={"HRAMBA_NOTIFY_TIMEOUT": "5"})
+    assert s.notify == NotifySettings("mail.example.si", 587, "e-hramba@example.si", True,
+                                      "hramba", "geslo-čšž", 5)
+    assert "geslo" not in repr(s.notify)
+    assert "geslo" not in str(s.public())
+    assert s.public()["notify"]["smtp_port"] == 587
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "h", "HRAMBA_NOTIFY_SMTP_PORT": "0"},
+     "notify.smtp_port must be from 1 to 65535"),
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "h", "HRAMBA_NOTIFY_SMTP_PORT": "65536"}, "notify.smtp_port"),
+    ({"HRAMBA_NOTIFY_SMTP_PORT": "x"}, "HRAMBA_NOTIFY_SMTP_PORT must be a whole number"),
+    ({"HRAMBA_NOTIFY_STARTTLS": "true"}, "notify.starttls needs notify.smtp_host"),
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "smtp://h"}, "notify.smtp_host must be a host name"),
+    ({"HRAMBA_NOTIFY_SENDER": "e-hramba@x.si\r\nBcc: y@z.si"}, "notify.sender"),
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "h", "HRAMBA_NOTIFY_USERNAME": "u"},
+     "notify.username and notify.password_file go together"),
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "h", "HRAMBA_NOTIFY_USERNAME": "u",
+      "HRAMBA_NOTIFY_PASSWORD_FILE": "/dev/null"}, "notify.username needs notify.starttls"),
+    ({"HRAMBA_NOTIFY_SMTP_HOST": "h", "HRAMBA_NOTIFY_TIMEOUT": "0"},
+     "notify.timeout must be at least 1"),
+])
+def test_bad_notify_settings_name_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(environ=env)

@@ -32,6 +32,10 @@ RELEASED = {
     "invoice-10y.v1.yaml": "a47cb8a637f91752af75cdaf3249e05003e0dad058e8f3c7f3dc1a4d39f215db",
     "migration-staging-60d.v1.yaml":
         "f283a421e87e25123993ba91ed104759df083fe78eced15fe29191bfb354837c",
+    "migration-staging-60d.v2.yaml":
+        "a920f1a63faf4ed0cd45a61841367878c5e2b0649099de93c00f261440a594e1",
+    "migration-unimported-90d.v1.yaml":
+        "0788d59174fca8a7b874b11d9d44c13bbece9baf07f7f81be4db232920bad030",
     "traffic-2y.v1.yaml": "4f01957f210a53222c064c2816e6509aa3ca9c174e20be2e83a7d40259401927",
 }
 EOY = datetime(2036, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -219,3 +223,48 @@ def test_lookups_by_id_take_the_latest_version_and_by_ref_the_exact_one() -> Non
     with pytest.raises(NotFound, match="known: audit-report-10y@v1, export-delivery-30d@v1, "
                                        "immovable"):
         policies.get("nope@v1")
+
+
+# --- e-documents (ZPJS): orders, despatch advices, responses ----------------------------
+
+
+@pytest.mark.parametrize(("doc_class", "doc_type"), [
+    ("order", "220"), ("despatch-advice", "351"), ("application-response", None)])
+def test_an_e_document_gets_the_invoice_policy_unflagged_with_the_reason(
+        doc_class: str, doc_type: str | None) -> None:
+    got = POLICIES.for_unit({"issue_date": "2026-03-05", "document_type": doc_type,
+                             "document_class": doc_class}, datetime(2026, 3, 6, tzinfo=UTC))
+    assert (got.policy, got.retain_until, got.needs_classification) == (INVOICE, EOY, False)
+    assert got.reason == (f"e-document '{doc_class}': no period of its own in law, the "
+                          "invoice-10y@v1 policy applies")
+
+
+def test_an_e_document_without_an_issue_date_is_flagged_as_any_unit() -> None:
+    got = POLICIES.for_unit({"document_type": "220", "document_class": "order"},
+                            datetime(2026, 3, 5, 12, tzinfo=UTC))
+    assert (got.policy, got.basis, got.needs_classification) == (INVOICE, "received_at", True)
+    assert "no issue date" in got.reason
+
+
+@pytest.mark.parametrize("named", ["order", "220"])
+def test_a_unit_policy_naming_an_e_documents_class_or_type_is_its_policy(named: str) -> None:
+    orders = parse_policy(_policy_text(id="orders-5y", kind="unit", trigger="issue_date",
+                                       period="years: 5", anchor="end_of_year",
+                                       action="review").replace(
+        "applies_to: {kind: unit}", f"applies_to: {{kind: unit, document_types: ['{named}']}}"),
+        "orders-5y.v1.yaml")
+    policies = PolicySet([*POLICIES.all, orders])
+    got = policies.for_unit({"issue_date": "2026-03-05", "document_type": "220",
+                             "document_class": "order"}, datetime(2026, 3, 6, tzinfo=UTC))
+    assert (got.policy, got.needs_classification, got.reason) == (orders, False, "")
+    assert got.retain_until == datetime(2031, 12, 31, 23, 59, 59, tzinfo=UTC)
+    despatch = policies.for_unit({"issue_date": "2026-03-05", "document_type": "351",
+                                  "document_class": "despatch-advice"},
+                                 datetime(2026, 3, 6, tzinfo=UTC))
+    assert despatch.policy == INVOICE
+
+
+def test_an_invoice_class_unit_keeps_the_invoice_rules() -> None:
+    got = POLICIES.for_unit({"issue_date": "2026-03-05", "document_type": "325",
+                             "document_class": "invoice"}, datetime(2026, 3, 6, tzinfo=UTC))
+    assert (got.policy, got.needs_classification) == (INVOICE, True)

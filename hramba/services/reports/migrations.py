@@ -2,8 +2,8 @@
 without a period) and its reconciliation, as `hramba migrate status` counts it: expected
 is every remote file it knows of (listed on the server or named in the provider's
 manifest), then how many of them ended in each state, those still on their way
-(pending or transferred) apart; who confirmed it and when; when its staging area was
-purged and the purge record (its number and the SHA-256 over what went)."""
+(pending or staged) apart; who confirmed it and when, when it was imported; when its
+staging area was purged and the purge record (its number and the SHA-256 over what went)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from hramba.db.models import Migration, MigrationFile, Purge, Tenant
 from hramba.domain.report import ReportColumn, ReportTable, Value, total_column
-from hramba.services.migrate import FINAL, UNRESOLVED
+from hramba.services.migrate import STATES
 from hramba.services.reports import Collected, Scope
 
 SHOWN = ("archived", "duplicate", "mismatched", "missing", "quarantined")
 # Still on their way: pending, transferred (counted as one column, "in progress").
-UNFINISHED = tuple(s for s in (*FINAL, *UNRESOLVED) if s not in SHOWN)
+UNFINISHED = tuple(s for s in STATES if s not in SHOWN)
 
 # Two tables of the same migrations (by tenant and number), so that each fits an A4
 # page's width: the reconciliation, and its confirmation and staging purge.
@@ -28,9 +28,10 @@ COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
                SHOWN, (50, 50, 56, 53, 52), strict=True)),
            total_column("unfinished", 46))
 CLOSING_COLUMNS = (ReportColumn("tenant", 44), ReportColumn("id", 24, "right"),
-                   ReportColumn("remote", 104), ReportColumn("confirmed_by", 50),
-                   ReportColumn("confirmed_at", 52), ReportColumn("purged_at", 52),
-                   ReportColumn("purge_id", 40), ReportColumn("purge_sha256", 110))
+                   ReportColumn("remote", 80), ReportColumn("confirmed_by", 50),
+                   ReportColumn("confirmed_at", 52), ReportColumn("imported_at", 52),
+                   ReportColumn("purged_at", 52), ReportColumn("purge_id", 40),
+                   ReportColumn("purge_sha256", 100))
 
 LABELS = {
     "migrations_note": ("Pričakovane so vse datoteke, ki jih migracija pozna (na strežniku "
@@ -57,10 +58,12 @@ LABELS = {
     "unfinished": ("V teku", "In progress"),
     "confirmed_by": ("Potrdil", "Confirmed by"),
     "confirmed_at": ("Potrjeno", "Confirmed at"),
+    "imported_at": ("Uvoženo", "Imported at"),
     "purged_at": ("Začasne kopije izbrisane", "Staging purged"),
     "purge_id": ("Zapis o izbrisu", "Purge record"),
     "purge_sha256": ("SHA-256 izbrisa", "Purge SHA-256"),
     "confirmed": ("Potrjene", "Confirmed"),
+    "imported": ("Uvožene", "Imported"),
     "purged": ("Izbrisane začasne kopije", "Staging purged"),
 }
 
@@ -90,7 +93,7 @@ def collect(session: Session, scope: Scope) -> Collected:
         rows.append((row.code, m.id, m.started_at, *(int(row._mapping[c] or 0) for c in (
             "expected", *SHOWN, "unfinished"))))
         closing.append((row.code, m.id, m.remote, m.confirmed_by, m.confirmed_at,
-                        m.purged_at, row[-2], row[-1]))
+                        m.imported_at, m.purged_at, row[-2], row[-1]))
     table = ReportTable("migrations", COLUMNS, rows, note="migrations_note")
     totals = table.totals or ()
     return Collected((table, ReportTable("migration_confirmations", CLOSING_COLUMNS, closing,
@@ -98,4 +101,5 @@ def collect(session: Session, scope: Scope) -> Collected:
         ("migrations", len(rows)), ("expected", totals[3] if totals else 0),
         ("archived", totals[4] if totals else 0),
         ("confirmed", sum(1 for r in closing if r[4] is not None)),
-        ("purged", sum(1 for r in closing if r[5] is not None))), labels=LABELS)
+        ("imported", sum(1 for r in closing if r[5] is not None)),
+        ("purged", sum(1 for r in closing if r[6] is not None))), labels=LABELS)
