@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hramba.core.errors import ConfigurationError
+from hramba.core.redact import redact_url
 from hramba.domain.mail import plain_address
 
 DEFAULT_HOME = "hramba-data"
@@ -63,6 +64,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "feed.url": (str, ""),
     "feed.interval": (int, 60),
     "feed.max_attempts": (int, 3),
+    "feed.allowed_origins": (str, ""),
     "intake.xsd_dir": (str, ""),
     "signatures.trust_roots": (str, ""),
     "signatures.fetch_revocation": (bool, False),
@@ -91,6 +93,8 @@ JOBS = ("feed", "seal", "fixity", "retention", "renewal", "exports", "reports")
 OVER_LIMIT = ("approve", "refuse")
 SEAL_ALGORITHMS = ("sha256", "sha384", "sha512")
 STORAGE_KINDS = ("localfs", "s3")
+# SQLAlchemy URL schemes with their driver installed (pyproject: psycopg 3, not psycopg2).
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 def env_name(key: str) -> str:
@@ -155,6 +159,7 @@ class FeedSettings:
     url: str
     interval: int
     max_attempts: int = 3
+    allowed_origins: tuple[str, ...] = ()  # beyond feed.url's own, where items may be
 
 
 @dataclass(frozen=True)
@@ -218,22 +223,23 @@ class Settings:
             "exports": {"max_units": self.exports.max_units,
                         "over_limit": self.exports.over_limit,
                         "link_days": self.exports.link_days},
-            "database_url": _redact_url(self.database_url),
+            "database_url": redact_url(self.database_url),
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
                         "secure": self.storage.secure, "region": self.storage.region,
                         "test_bucket": self.storage.test_bucket,
                         "test_path": str(self.storage.test_path),
                         "test_lock_days": self.storage.test_lock_days},
-            "feed": {"inbox": str(self.feed.inbox or ""), "url": self.feed.url,
-                     "interval": self.feed.interval, "max_attempts": self.feed.max_attempts},
+            "feed": {"inbox": str(self.feed.inbox or ""), "url": redact_url(self.feed.url),
+                     "interval": self.feed.interval, "max_attempts": self.feed.max_attempts,
+                     "allowed_origins": list(self.feed.allowed_origins)},
             "intake": {"xsd_dir": str(self.xsd_dir or "")},
             "signatures": {"trust_roots": str(self.signature_roots or ""),
                            "fetch_revocation": self.fetch_revocation},
             "retention": {"minimum_lock_days": self.minimum_lock_days},
             "scheduler": {**self.scheduler.schedules, "timezone": self.scheduler.timezone,
                           "fixity_period_days": self.scheduler.fixity_period_days},
-            "tsa": {"url": self.tsa.url or "development TSA (not qualified)",
+            "tsa": {"url": redact_url(self.tsa.url) or "development TSA (not qualified)",
                     "trust_anchors": str(self.tsa.trust_anchors), "policy": self.tsa.policy,
                     "accepted_policies": list(self.tsa.accepted_policies),
                     "development": self.tsa.development,
@@ -309,11 +315,12 @@ def _build(v: dict[str, Any], source: str) -> Settings:
     home = Path(v["home"]).expanduser().absolute()
     return Settings(
         home=home,
-        database_url=v["database.url"] or f"sqlite:///{home / 'hramba.db'}",
+        database_url=_database_url(v["database.url"] or f"sqlite:///{home / 'hramba.db'}"),
         storage=_storage(v, home), tsa=_tsa(v, home), source=source,
         feed=FeedSettings(Path(v["feed.inbox"]).expanduser().absolute() if v["feed.inbox"]
                           else None, _url("feed.url", v), v["feed.interval"],
-                          _at_least("feed.max_attempts", v, 1)),
+                          _at_least("feed.max_attempts", v, 1),
+                          _origins(_split(v["feed.allowed_origins"]))),
         xsd_dir=Path(v["intake.xsd_dir"]).expanduser().absolute() if v["intake.xsd_dir"]
         else None,
         signature_roots=Path(v["signatures.trust_roots"]).expanduser().absolute()
@@ -322,6 +329,26 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v), signing=_signing(v), exports=_exports(v),
         archive_name=v["archive.name"].strip() or "e-hramba", notify=_notify(v))
+
+
+def _database_url(url: str) -> str:
+    """database.url, checked when read: a bad one would otherwise surface as a traceback
+    at the first connection (a port that is no number, a driver we do not have)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ConfigurationError(f"database.url must be a URL such as postgresql+psycopg://"
+                                 f"user@host:5432/db (a port is a number), not "
+                                 f"{redact_url(url)!r}") from exc
+    if parsed.drivername not in DATABASE_DRIVERS:
+        raise ConfigurationError(f"database.url: {parsed.drivername!r} is not supported; use "
+                                 f"one of {', '.join(DATABASE_DRIVERS)}")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise ConfigurationError("database.url: the port must be from 1 to 65535")
+    return url
 
 
 def _notify(v: dict[str, Any]) -> NotifySettings:
@@ -370,7 +397,7 @@ def _storage(v: dict[str, Any], home: Path) -> StorageSettings:
             else home / "objects")
     storage = StorageSettings(
         kind=v["storage.kind"], path=path,
-        endpoint=v["storage.endpoint"], bucket=v["storage.bucket"],
+        endpoint=_endpoint(v["storage.endpoint"].strip()), bucket=v["storage.bucket"],
         access_key=v["storage.access_key"], secret_key=secret,
         secure=v["storage.secure"], region=v["storage.region"],
         test_bucket=v["storage.test_bucket"] or f"{v['storage.bucket']}-test",
@@ -391,6 +418,22 @@ def _storage(v: dict[str, Any], home: Path) -> StorageSettings:
     return storage
 
 
+def _endpoint(endpoint: str) -> str:
+    """storage.endpoint as the S3 SDK takes it: host or host:port, nothing more."""
+    if "@" in endpoint:  # not echoed: what precedes the @ is likely a secret key
+        raise ConfigurationError("storage.endpoint must be host:port without credentials: "
+                                 "they belong in storage.access_key and storage.secret_key_file")
+    try:
+        parts = urlsplit(f"//{endpoint}")
+        ok = parts.netloc == endpoint and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        ok = False
+    if endpoint and not ok:
+        raise ConfigurationError(f"storage.endpoint must be host:port (storage.secure says "
+                                 f"https or http), not {endpoint!r}")
+    return endpoint
+
+
 def _url(key: str, v: dict[str, Any]) -> str:
     """An http(s) URL with a host, or empty."""
     url = str(v[key]).strip()
@@ -400,7 +443,8 @@ def _url(key: str, v: dict[str, Any]) -> str:
     except ValueError:  # a port that is not a number
         ok = False
     if url and not ok:
-        raise ConfigurationError(f"{key} must be an http(s) URL with a host, not {url!r}")
+        raise ConfigurationError(f"{key} must be an http(s) URL with a host, not "
+                                 f"{redact_url(url)!r}")
     return url
 
 
@@ -464,6 +508,21 @@ def _signing(v: dict[str, Any]) -> SigningSettings:
                            key_password=password, development=v["signing.development"])
 
 
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    """feed.allowed_origins: each `http(s)://host[:port]`, nothing more."""
+    for origin in origins:
+        parts = urlsplit(origin)
+        try:
+            parts.port  # noqa: B018 - raises for a port that is no number
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+                or parts.path not in ("", "/") or parts.query or parts.fragment):
+            raise ConfigurationError("feed.allowed_origins: each must be http(s)://host[:port]"
+                                     f" and nothing more, not {redact_url(origin)!r}")
+    return origins
+
+
 def _split(value: str) -> tuple[str, ...]:
     """A comma-separated setting as its items."""
     return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -475,8 +534,3 @@ def _read_secret(key: str, path: str) -> str:
     except OSError as exc:
         raise ConfigurationError(f"{key} {path}: {exc.strerror}") from exc
 
-
-def _redact_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hramba.config import NotifySettings, Settings, StorageSettings
 from hramba.core.errors import ConfigurationError
+from hramba.core.redact import redact_url
 from hramba.core.types import Clock, SystemClock
 from hramba.db import migrate
 from hramba.db.engine import make_engine, make_sessionmaker, reachable, transaction
@@ -96,7 +97,7 @@ def describe_tsa(settings: Settings) -> str:
     """Which TSA sealing will use, and whether its tokens count as qualified."""
     t = settings.tsa
     if t.url:
-        return t.url + (" (unqualified tokens accepted: tsa.accept_unqualified)"
+        return redact_url(t.url) + (" (unqualified tokens accepted: tsa.accept_unqualified)"
                         if t.accept_unqualified else " (qualified tokens required)")
     if settings.embedded or t.development:
         return f"development TSA in {settings.home / 'tsa'} (NOT qualified)"

@@ -2,12 +2,17 @@
 
 Symbolic links are never followed (a link could point anywhere on the machine); they and
 other non-regular entries are reported so the run can quarantine them with a reason.
+
+A Linux file name is bytes: those that are not UTF-8 reach Python as lone surrogates
+(os.fsdecode), which a database, a JSON document or a terminal refuses. `printable` is
+the name as text that any of them takes, with those bytes as `\\xNN`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +57,20 @@ def _entries(root: Path) -> Iterator[Path]:
 
 def _is_link(dirpath: str, name: str) -> bool:
     return os.path.islink(os.path.join(dirpath, name))
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def printable(name: str) -> str:
+    """`name` with each byte that is not UTF-8 as `\\xNN` (any other lone surrogate, which
+    no file system gives, as `\\uNNNN`); a name of valid UTF-8 is returned unchanged."""
+    return _SURROGATE.sub(_escaped, name)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 class Readable(Protocol):

@@ -12,8 +12,9 @@ Codes raised here (as PackageRejected.code):
 
 * HRB-I020  unsafe entry name or type (absolute, drive letter, backslash, `..`, control
             character, duplicate after case folding, link or device, local header disagrees)
-* HRB-I021  over the limits (entries, total size, member size, compression ratio, or a
-            member that inflates past its declared size)
+* HRB-I021  over the limits (entries, member size, a member's compression ratio, the
+            package's total size or overall ratio, or a member that inflates past its
+            declared size)
 * HRB-I022  encrypted entry (flag bit 0, strong or central-directory encryption, AES)
 * HRB-I023  executable content (by extension of any path component, or by magic bytes)
 * HRB-I027  not a ZIP, or a corrupt one (bad CRC, truncated, overlapping or inconsistent
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 MiB = 1024 * 1024
 _CHUNK = 64 * 1024
-_RATIO_FLOOR = MiB  # smaller members may compress as well as they like
+_RATIO_FLOOR = MiB  # smaller members (and packages) may compress as well as they like
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
@@ -73,12 +74,14 @@ _SIZE_IN_ZIP64 = 0xFFFFFFFF
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one package may hold; sizes are uncompressed bytes."""
+    """How much one package may hold; sizes are uncompressed bytes. A UJP package (an
+    invoice and a few PDF attachments) is at most tens of MB, and its members are held
+    in memory while intake reads them: the totals leave it several times that."""
 
     max_entries: int = 1000
-    max_total_bytes: int = 512 * MiB
-    max_member_bytes: int = 256 * MiB
-    max_ratio: int = 100  # uncompressed / compressed, for members over 1 MiB
+    max_total_bytes: int = 128 * MiB
+    max_member_bytes: int = 64 * MiB
+    max_ratio: int = 100  # uncompressed / compressed, of members and packages over 1 MiB
 
     def __post_init__(self) -> None:
         if min(self.max_entries, self.max_total_bytes, self.max_member_bytes,
@@ -175,13 +178,11 @@ def _central_directory(path: Path, fp: BinaryIO, limits: Limits) -> list[zipfile
     if len(infos) > limits.max_entries:
         raise PackageRejected("HRB-I021", f"{path.name}: {len(infos)} entries, more than "
                               f"{limits.max_entries}")
-    total = 0
     for info in infos:
         _check_entry(path, info, limits)
-        total += info.file_size
-        if total > limits.max_total_bytes:
-            raise _rejected("HRB-I021", path, info,
-                            f"package declares more than {limits.max_total_bytes} bytes")
+    problem = _total_problem(infos, limits)
+    if problem is not None:
+        raise PackageRejected("HRB-I021", f"{path.name}: {problem}")
     _check_collisions(path, infos)
     return infos
 
@@ -255,6 +256,21 @@ def _size_problem(info: zipfile.ZipInfo, limits: Limits) -> str | None:
     if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * info.compress_size:
         return (f"compression ratio {info.file_size} / {info.compress_size} is over "
                 f"{limits.max_ratio}")
+    return None
+
+
+def _total_problem(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
+    """The limits on the package as a whole: members each under the per-member limits
+    (500 members of 1 MiB of zeros) still add up. Declared sizes suffice: each member is
+    inflated through a cap of its declared size, and the compressed sizes must fit in
+    the file without overlapping (_data_offsets), so neither can lie its way past."""
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.max_total_bytes:
+        return f"members declare {total} bytes in all, more than {limits.max_total_bytes}"
+    if total > _RATIO_FLOOR and total > limits.max_ratio * packed:
+        return (f"members declare {total} bytes in all from {packed} compressed, a ratio "
+                f"over {limits.max_ratio}")
     return None
 
 

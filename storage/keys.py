@@ -12,7 +12,8 @@
 
 A file name from input is never used raw: anything outside [A-Za-z0-9._-] becomes "_",
 and a name that had to change (or could clash) gets a short digest of the original, so
-two different names never share a key.
+two different names never share a key. Any string has a key, even one that is not valid
+Unicode (a Linux file name's bytes that are not UTF-8 reach Python as lone surrogates).
 
 Every key of a unit or a certificate names its tenant: `tenant_of` reads it back, so the
 store of the tenant's environment can be chosen from the key alone (storage.environments).
@@ -64,8 +65,9 @@ def tenant_of(key: str) -> str | None:
 
 def safe_name(name: str) -> str:
     safe = _UNSAFE.sub("_", name).lstrip(".")[:MAX_NAME] or "_"
-    if safe != name:
-        safe = f"{safe}~{hashlib.sha256(name.encode('utf-8')).hexdigest()[:12]}"
+    if safe != name:  # "surrogatepass": one byte string per str, lone surrogates included
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        safe = f"{safe}~{digest[:12]}"
     return safe
 
 

@@ -4,8 +4,9 @@
     <root>/objects/<key>#lock       retain-until, legal hold, size and digest recorded at put
     <root>/tmp/                     writes in progress; never listed
 
-A put writes a temporary file, fsyncs it and renames it into place, so an object's name
-never points at partial bytes. Directory entries and lock files become durable at
+A put writes a temporary file, fsyncs it and links it into place (link(2) never replaces
+a name: objects are write-once even between two writers), so an object's name never
+points at partial bytes. Directory entries and lock files become durable at
 `sync()` (one syncfs for the whole batch), which the archive calls before it commits the
 batch's rows: a crash before that loses only objects no row refers to yet, and the re-run
 writes them again.
@@ -80,11 +81,6 @@ class LocalObjectStore:
             raise Conflict(f"object {key} already exists; objects are write-once")
         os.makedirs(path.parent, exist_ok=True)
         lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
-        # Written in place, not renamed: until sync() a crash may leave it empty, which
-        # reads as "no retention" and makes the re-run set it again.
-        self._lock_path(key).write_text(json.dumps(
-            {"retain_until": lock.isoformat() if lock else None, "legal_hold": False,
-             "size": size, "sha256": sha256.hex}), "utf-8")
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         try:
             reader = HashingReader(data)
@@ -98,7 +94,18 @@ class LocalObjectStore:
                     f"put {key}: received {got.size} bytes {got.sha256}, "
                     f"expected {size} bytes {sha256}")
             os.chmod(tmp, 0o444)
-            os.rename(tmp, path)
+            try:
+                # link(2), not rename(2): it never replaces a name, so of two writers of
+                # one key the second finds the first's object instead of overwriting it.
+                os.link(tmp, path)
+            except FileExistsError:
+                raise Conflict(f"object {key} already exists; objects are write-once"
+                               ) from None
+            # The lock after the object, so a losing writer never records its digest for
+            # the winner's bytes. Until sync() a crash may leave it absent, which reads as
+            # "no retention" and makes the re-run set it again.
+            self._write_lock(key, {"retain_until": lock.isoformat() if lock else None,
+                                   "legal_hold": False, "size": size, "sha256": sha256.hex})
         except OSError as exc:
             raise ServiceUnavailable(f"put {key}: {exc.strerror}") from exc
         finally:

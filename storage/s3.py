@@ -67,8 +67,11 @@ class S3ObjectStore:
         http = urllib3.PoolManager(maxsize=POOL_SIZE,
                                    timeout=urllib3.Timeout(connect=5, read=60),
                                    retries=urllib3.Retry(total=2, backoff_factor=0.2))
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
-                            secure=secure, region=region or None, http_client=http)
+        try:
+            self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
+                                secure=secure, region=region or None, http_client=http)
+        except ValueError as exc:  # "invalid port", "path in endpoint is not allowed"
+            raise ConfigurationError(f"storage.endpoint: {exc}") from exc
         self.bucket = bucket
         self.clock = clock or SystemClock()
         self.max_lock = max_lock  # None: as asked (production); see capped_lock

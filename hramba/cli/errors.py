@@ -24,6 +24,7 @@ from typing import TypeGuard
 
 from hramba.core.errors import BUG, HrambaError
 from hramba.core.errors import exit_code as coded
+from hramba.core.redact import redact_text
 
 
 class ProblemsFound(HrambaError):
@@ -53,7 +54,12 @@ def exit_code(exc: BaseException) -> int:
 
 
 def message(exc: BaseException) -> str:
-    """One line for stderr; empty when the command has printed its findings already."""
+    """One line for stderr; empty when the command has printed its findings already.
+    Credentials in it are masked: a library's message may quote a URL with its password."""
+    return redact_text(_plain_message(exc))
+
+
+def _plain_message(exc: BaseException) -> str:
     if isinstance(exc, ProblemsFound):
         return str(exc)
     if _unreadable(exc):
@@ -66,7 +72,7 @@ def message(exc: BaseException) -> str:
 
 def exit_with(exc: BaseException, verbose: bool) -> None:
     if verbose:
-        traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.write(redact_text("".join(traceback.format_exception(exc))))
     text = message(exc)
     if text:
         print(f"hramba: error: {text}", file=sys.stderr)  # noqa: T201 - the CLI's own output

@@ -38,6 +38,9 @@ def seal(ctx: typer.Context,
         report = seal_units(archive, anchor=anchor, progress=progress)
     if as_json:
         emit_json(report.as_dict())
+    elif report.already_running:
+        typer.echo(f"another process is sealing now (its lock is held): nothing done; "
+                   f"{report.pending} pending")
     else:
         n = report.certificates
         certificates = f" and {counted(n, 'destruction certificate')}" if n else ""

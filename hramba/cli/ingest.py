@@ -64,8 +64,8 @@ def feed(
         if settings.inbox is not None:
             pull_inbox(state(ctx).archive, settings.inbox, report)
         if settings.url:
-            pull_http(state(ctx).archive, HttpFeed(settings.url), report,
-                      settings.max_attempts)
+            feed = HttpFeed(settings.url, allowed_origins=settings.allowed_origins)
+            pull_http(state(ctx).archive, feed, report, settings.max_attempts)
         summary = report.as_dict()
         if as_json:
             emit_json(summary)

@@ -26,6 +26,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I002": (Severity.ERROR, "input is not a regular file"),
     "HRB-I003": (Severity.ERROR, "input file cannot be read"),
     "HRB-I004": (Severity.ERROR, "input rejected by the archive"),
+    "HRB-I005": (Severity.ERROR, "input file name is not valid UTF-8"),
     "HRB-I010": (Severity.ERROR, "XML is not well-formed"),
     "HRB-I011": (Severity.ERROR, "XML has a DOCTYPE (no DTDs or entities are ever processed)"),
     "HRB-I020": (Severity.ERROR, "package entry name is unsafe"),
@@ -40,6 +41,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I029": (Severity.ERROR, "feed item does not match its announced size or sha256"),
     "HRB-I030": (Severity.ERROR, "PDF cannot be read"),
     "HRB-I031": (Severity.ERROR, "the tenant given is not a party: another tenant is"),
+    "HRB-I032": (Severity.ERROR, "feed item refused: it breaks the feed protocol"),
     "HRB-W001": (Severity.WARNING, "attachment name breaks the UJP rule (Name.ext, English "
                                    "letters and digits, no spaces)"),
     "HRB-W002": (Severity.WARNING, "attachment is a compressed archive"),

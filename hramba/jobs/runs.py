@@ -4,7 +4,9 @@ A run is inserted as "running" before the job starts and completed after it, wit
 job's counts and its outcome; the completion and its `job.run` audit event commit
 together. A row left "running" by a runner that died is closed as failed by the next
 run of that job, which holds the job's lock and so knows nobody else is running it.
-Every timestamp comes from the archive's clock, so tests travel in time.
+Every timestamp comes from the archive's clock, so tests travel in time. What a run
+records (its error, its counts) and logs has credentials masked (hramba.core.redact): a
+source's error may quote its URL, and the audit log keeps what it is given for good.
 
 A job runs as the archive's principal, which must be allowed to run scheduled jobs
 (Action.SCHEDULE: an operator); the job's services check their own actions.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hramba.config import Settings
 from hramba.core.errors import Conflict, HrambaError
+from hramba.core.redact import redact_text
 from hramba.core.types import iso
 from hramba.db.engine import transaction
 from hramba.db.models import JobRun
@@ -101,19 +105,33 @@ def _call(archive: Archive, settings: Settings, name: str,
     """The job's counts and its error, if it failed; an error never escapes."""
     try:
         counts = _plain(function(archive, settings))
-    except HrambaError as exc:  # our messages name the problem and carry no secrets
-        return {}, str(exc)
-    except Exception as exc:
-        log.exception("job %s raised", name)
-        return {}, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except HrambaError as exc:  # our messages name the problem
+        return {}, redact_text(str(exc))
+    except Exception as exc:  # noqa: BLE001 - logged below, its traceback masked too
+        log.error("job %s raised\n%s", name,
+                  redact_text("".join(traceback.format_exception(exc))).rstrip())
+        return {}, redact_text(f"{type(exc).__name__}: {exc}" if str(exc)
+                               else type(exc).__name__)
     error = counts.pop("error", None)
     return counts, str(error) if error else None
 
 
 def _plain(counts: dict[str, Any]) -> dict[str, Any]:
-    """The counts as the JSON column will hold them (dates as text)."""
-    plain: dict[str, Any] = json.loads(json.dumps(counts, default=str))
+    """The counts as the JSON column will hold them (dates as text), with credentials
+    masked: the feed's counts name its sources by URL."""
+    plain: dict[str, Any] = _masked(json.loads(json.dumps(counts, default=str)))
     return plain
+
+
+def _masked(value: Any) -> Any:
+    """Every text in a JSON value through redact_text."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _start(archive: Archive, name: str) -> int:

@@ -32,7 +32,8 @@ def pull_feed(archive: Archive, settings: Settings) -> dict[str, Any]:
     if feed.inbox is not None:
         pull_inbox(archive, feed.inbox, report)
     if feed.url:
-        pull_http(archive, HttpFeed(feed.url), report, feed.max_attempts)
+        pull_http(archive, HttpFeed(feed.url, allowed_origins=feed.allowed_origins), report,
+                  feed.max_attempts)
     summary = report.as_dict()
     del summary["results"]  # one row per file: too much for a run's counts
     return summary

@@ -36,6 +36,7 @@ from hramba.domain.search import SearchFields
 from hramba.domain.tenant import intake_refusal
 from hramba.services import access, audit
 from hramba.services.context import Archive
+from hramba.services.locks import claimed
 from storage.keys import file_key, manifest_key
 
 ROLES = ("envelope", "invoice", "attachment", "document", "package", "derived",
@@ -137,7 +138,9 @@ def archive_unit(archive: Archive, tenant_code: str, files: Sequence[IncomingFil
     """Store `files` as one unit of `tenant_code`; the same content again is a duplicate."""
     unit = UnitInput(tenant_ref(archive, tenant_code), files, metadata or {}, unit_format,
                      source, findings)
-    return archive_measured(archive, [measure(unit)])[0]
+    measured = measure(unit)
+    with claimed(archive, claims([measured])):
+        return archive_measured(archive, [measured])[0]
 
 
 def measure(unit: UnitInput) -> Measured:
@@ -150,9 +153,21 @@ def measure(unit: UnitInput) -> Measured:
     return Measured(unit, entries, content_digest(entries))
 
 
+def claims(batch: Sequence[Measured]) -> list[str]:
+    """What a writer of `batch` must hold (hramba.services.locks.claimed) from its checks
+    to its commit: each unit's identity and each document key, so that two processes
+    archiving the same content or the same document do not both proceed: the second
+    waits, then finds the first's unit (a duplicate) or its key (a conflict)."""
+    return [name for m in batch for name in (
+        f"unit:{m.input.tenant.id}:{m.content_sha256}",
+        *([f"document:{m.input.tenant.id}:{m.input.document_key}"]
+          if m.input.document_key else []))]
+
+
 def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcome]:
     """Archive a batch: skip what is already archived, store the objects of the rest
-    (manifest last), make them durable, then commit all rows in one transaction.
+    (manifest last), make them durable, then commit all rows in one transaction. The
+    caller holds the batch's claims.
 
     Objects first, rows last: a crash before the commit leaves only objects that no row
     refers to, and a re-run lands on the same keys and adopts them.
@@ -330,17 +345,20 @@ def _manifest(archive: Archive, tenant: str, unit_id: str, entries: list[FileEnt
 def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
            entry: FileEntry, retain_until: datetime) -> None:
     sha256 = Digest.sha256(entry.sha256)
-    if archive.store.exists(key):
-        # Left by a run that stopped before its commit: adopt it if the bytes are the same.
-        with archive.store.open(key) as stream:
-            if hash_stream(stream) != Hashed(entry.size, sha256):
-                raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
-        if not retained_until(archive.store.stat(key), retain_until):
-            archive.store.set_retention(key, retain_until)
-        return
-    with opener() as stream:
-        archive.store.put(key, stream, size=entry.size, sha256=sha256,
-                          retain_until=retain_until)
+    if not archive.store.exists(key):
+        try:
+            with opener() as stream:
+                archive.store.put(key, stream, size=entry.size, sha256=sha256,
+                                  retain_until=retain_until)
+            return
+        except Conflict:
+            pass  # stored meanwhile (the store refuses a second writer): compared below
+    # Left by a run that stopped before its commit: adopt it if the bytes are the same.
+    with archive.store.open(key) as stream:
+        if hash_stream(stream) != Hashed(entry.size, sha256):
+            raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
+    if not retained_until(archive.store.stat(key), retain_until):
+        archive.store.set_retention(key, retain_until)
 
 
 def _store_manifest(archive: Archive, tenant: str, manifest: Manifest,

@@ -3,11 +3,15 @@
 Exactly once comes from the archive itself: unit ids derive from content, so anything
 pulled again after a crash is a duplicate, never a second unit. What this module adds is
 the order of steps: an inbox file is moved away, and a feed cursor advanced, only after
-the outcome of its items is committed.
+the outcome of its items is committed. And that a bad item never holds up the others: one
+that breaks the protocol is refused at once (HRB-I032), one that comes down damaged is
+fetched again, up to max_attempts runs (HRB-I029); both then end in the quarantine and the
+cursor moves past them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,16 +20,28 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hramba.core.errors import IntegrityViolation
+from hramba.core.redact import redact_url
 from hramba.db.engine import transaction
 from hramba.db.models import FeedCursor, FeedFailure
 from hramba.domain.access import Action
 from hramba.services import access
 from hramba.services.context import Archive
 from hramba.services.ingest import IngestResult, ingest_candidates, summarise
+from hramba.services.locks import exclusive
 from hramba.services.quarantine import quarantine
-from ingest.feeds import FeedItem, HttpFeed, inbox_candidates, mismatch, settle, spool_item, spooled
+from ingest.feeds import (
+    FeedDamaged,
+    FeedItem,
+    FeedRefused,
+    HttpFeed,
+    inbox_candidates,
+    label,
+    settle,
+    spooled,
+)
 
 DAMAGED = "HRB-I029"  # the download does not match the size or sha256 the feed announced
+REFUSED = "HRB-I032"  # the item breaks the protocol: link, redirect, name, size or sha256
 
 
 @dataclass
@@ -38,30 +54,48 @@ class FeedReport:
 
 
 def pull_inbox(archive: Archive, inbox: Path, report: FeedReport) -> None:
+    """Archive the inbox's files, each then moved to done/ or quarantine/. One reader of
+    an inbox at a time (any process, any host): a second finds it taken and skips it,
+    rather than trip over files the first is moving."""
     access.authorize(archive, Action.INGEST)  # before the inbox is touched
-    candidates = {c.relative: c for c in inbox_candidates(inbox)}
-    report.sources.append(f"inbox {inbox}")
-    for result in ingest_candidates(archive, candidates.values(), source="inbox"):
-        settle(candidates[result.path], inbox, result.outcome)  # after the commit
-        report.results.append(result)
+    with exclusive(archive, _lock_name(f"inbox {inbox.absolute()}")) as held:
+        if not held:
+            report.sources.append(f"inbox {inbox} (skipped: another run reads it now)")
+            return
+        candidates = {c.relative: c for c in inbox_candidates(inbox)}
+        report.sources.append(f"inbox {inbox}")
+        for result in ingest_candidates(archive, candidates.values(), source="inbox"):
+            settle(candidates[result.path], inbox, result.outcome)  # after the commit
+            report.results.append(result)
 
 
 def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
               max_attempts: int = 3) -> None:
     access.authorize(archive, Action.INGEST)  # before anything is fetched
-    source = f"http {feed.url}"
-    report.sources.append(source)
-    spool = archive.home / "spool" / "feed"
+    source = f"http {redact_url(feed.url)}"
+    with exclusive(archive, _lock_name(source)) as held:  # one reader of a feed at a time
+        if not held:
+            report.sources.append(f"{source} (skipped: another run reads it now)")
+            return
+        report.sources.append(source)
+        _pull(archive, feed, source, report, max_attempts)
+
+
+def _lock_name(source: str) -> str:
+    return "feed-" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _pull(archive: Archive, feed: HttpFeed, source: str, report: FeedReport,
+          max_attempts: int) -> None:
+    spool = archive.home / "spool" / _lock_name(source)  # its own: rmtree after
     while items := feed.items(_cursor(archive, source)):
         paths = []
         for item in items:
-            data = feed.fetch(item)
-            problem = mismatch(item, data)
-            if problem is None:
-                paths.append(spool_item(item, data, spool))
+            taken = _take(archive, feed, source, item, spool, max_attempts)
+            if isinstance(taken, Path):
+                paths.append(taken)
             else:
-                report.results.append(_refuse(archive, source, item, data, problem,
-                                              max_attempts))
+                report.results.append(taken)
         report.results.extend(ingest_candidates(archive, spooled(paths), source="feed"))
         _advance(archive, source, items[-1].cursor)  # only now: everything is committed
         for path in paths:
@@ -69,10 +103,45 @@ def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
     shutil.rmtree(spool, ignore_errors=True)
 
 
-def _refuse(archive: Archive, source: str, item: FeedItem, data: bytes, problem: str,
-            max_attempts: int) -> IngestResult:
-    """A damaged download stops the run (exit 7), to be fetched again next time, until
-    `max_attempts` runs saw it damaged: then it is quarantined, and the feed goes on."""
+def _take(archive: Archive, feed: HttpFeed, source: str, item: FeedItem, spool: Path,
+          max_attempts: int) -> Path | IngestResult:
+    """The item spooled for intake, or the result of refusing it."""
+    try:
+        return feed.download(item, spool)
+    except FeedRefused as exc:  # the announcement will not change: once is enough
+        return _refuse(archive, source, item, REFUSED, str(exc), 1, None)
+    except FeedDamaged as exc:
+        try:
+            return _refuse(archive, source, item, DAMAGED, str(exc), max_attempts, exc.path)
+        finally:
+            exc.path.unlink(missing_ok=True)
+
+
+def _refuse(archive: Archive, source: str, item: FeedItem, code: str, problem: str,
+            max_attempts: int, path: Path | None) -> IngestResult:
+    """A refused item stops the run (exit 7), to be fetched again next time, until
+    `max_attempts` runs refused it: then it is quarantined (the bytes received at `path`,
+    if any), and the feed goes on."""
+    attempts, qid = _record_failure(archive, source, item, problem)
+    if attempts < max_attempts:
+        raise IntegrityViolation(f"{problem} (attempt {attempts} of {max_attempts}; it is "
+                                 "fetched again on the next run)")
+    if qid is None:  # not already quarantined by a run that stopped before its commit
+        qid = quarantine(archive, source=f"{source} item {item.id}", code=code,
+                         reason=problem if attempts == 1 else f"{problem}, {attempts} times",
+                         tenant=None, path=path)
+        with transaction(archive.db) as session:
+            session.execute(update(FeedFailure).where(
+                FeedFailure.source == source, FeedFailure.item_id == item.id)
+                .values(quarantine_id=qid))
+    return IngestResult(label(item.name), "quarantined", None, [code],
+                        f"{problem} (quarantine {qid})")
+
+
+def _record_failure(archive: Archive, source: str, item: FeedItem,
+                    problem: str) -> tuple[int, str | None]:
+    """Count one more failed attempt at `item` (none once it is quarantined): the
+    attempts so far, and its quarantine id if it has one."""
     now = archive.clock.now()
     with transaction(archive.db) as session:
         row = session.scalars(select(FeedFailure).where(
@@ -82,19 +151,7 @@ def _refuse(archive: Archive, source: str, item: FeedItem, data: bytes, problem:
             session.add(row)
         if row.quarantine_id is None:
             row.attempts, row.last_error, row.last_at = row.attempts + 1, problem, now
-        attempts, qid = row.attempts, row.quarantine_id
-    if attempts < max_attempts:
-        raise IntegrityViolation(f"{problem} (attempt {attempts} of {max_attempts}; it is "
-                                 "fetched again on the next run)")
-    if qid is None:  # not already quarantined by a run that stopped before its commit
-        qid = quarantine(archive, source=f"{source} item {item.id}", code=DAMAGED,
-                         reason=f"{problem}, {attempts} times", tenant=None, data=data)
-        with transaction(archive.db) as session:
-            session.execute(update(FeedFailure).where(
-                FeedFailure.source == source, FeedFailure.item_id == item.id)
-                .values(quarantine_id=qid))
-    return IngestResult(item.name, "quarantined", None, [DAMAGED],
-                        f"{problem} (quarantine {qid})")
+        return row.attempts, row.quarantine_id
 
 
 def _cursor(archive: Archive, source: str) -> str | None:

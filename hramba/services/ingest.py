@@ -28,14 +28,16 @@ from hramba.services.archive import (
     TenantRef,
     UnitInput,
     archive_measured,
+    claims,
     intake_tenant,
     measure,
     tenant_ref,
 )
 from hramba.services.context import Archive
+from hramba.services.locks import claimed
 from hramba.services.quarantine import quarantine, resolve
 from hramba.services.signatures import SignatureRules, check_signatures
-from ingest.directory import Candidate, count, walk
+from ingest.directory import Candidate, count, printable, walk
 from ingest.intake import NOT_AN_INVOICE, Parsed, as_document, read_input
 
 BATCH = 100
@@ -43,14 +45,14 @@ BATCH = 100
 
 @dataclass
 class IngestResult:
-    path: str
+    path: str  # as the source names it, to be matched back (printable() to show it)
     outcome: str  # archived | duplicate | quarantined
     unit_id: str | None = None
     codes: list[str] = field(default_factory=list)
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "outcome": self.outcome, "unit_id": self.unit_id,
+        return {"path": printable(self.path), "outcome": self.outcome, "unit_id": self.unit_id,
                 "codes": self.codes, "reason": self.reason}
 
 
@@ -70,7 +72,8 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
     number is its receiver (envelope) or buyer. Files are checked and hashed one by one,
     then archived `batch_size` units at a time (one commit per batch), so a crash loses
     at most a batch of rows, which a re-run adopts. `progress` counts files as their
-    results come, after their batch's commit.
+    results come, after their batch's commit. Paths are printable (a name that is not
+    UTF-8 has those bytes as \\xNN), as the CLI shows them.
     """
     access.authorize(archive, Action.INGEST)  # before the path is looked at
     if not root.is_dir():
@@ -78,7 +81,7 @@ def ingest_directory(archive: Archive, root: Path, tenant: str | None = None,
     progress.total(count(root))
     for result in ingest_candidates(archive, walk(root), tenant, batch_size, source="dir"):
         progress.advance()
-        yield result
+        yield replace(result, path=printable(result.path))
 
 
 def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
@@ -105,6 +108,7 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
 BUYER_KEYS = ("receiver_id", "buyer_vat", "buyer_tax_number")
 SELLER_KEYS = ("sender_id", "seller_vat", "seller_tax_number")
 WRONG_TENANT = "HRB-I031"
+BAD_NAME = "HRB-I005"  # a file name that is not UTF-8: no key, row or line can hold it raw
 # What a migration archives as a document of format "other" instead of refusing it: no
 # e-invoice, or a PDF no reader can open (the prior provider's export is kept whole).
 AS_DOCUMENT = (NOT_AN_INVOICE, "HRB-I030")
@@ -160,12 +164,13 @@ Pending = list["IngestResult | tuple[Candidate, Measured]"]
 def _archive_batch(archive: Archive, pending: Pending) -> Iterator[IngestResult]:
     """Refuse the batch's conflicts (one query), archive the rest, close the quarantine
     items they make good, results in order."""
-    refused = _conflicts(archive, pending)
-    measured = [(c, m) for c, m in _measured(pending) if c.relative not in refused]
-    outcomes = dict(zip((c.relative for c, _ in measured),
-                        archive_measured(archive, [m for _, m in measured]) if measured else [],
-                        strict=True))
-    resolve(archive, {str(c.path): outcomes[c.relative].unit_id for c, _ in measured},
+    with claimed(archive, claims([m for _, m in _measured(pending)])):
+        refused = _conflicts(archive, pending)
+        measured = [(c, m) for c, m in _measured(pending) if c.relative not in refused]
+        outcomes = dict(zip((c.relative for c, _ in measured),
+                            archive_measured(archive, [m for _, m in measured])
+                            if measured else [], strict=True))
+    resolve(archive, {_source(c): outcomes[c.relative].unit_id for c, _ in measured},
             {e.sha256: outcomes[c.relative].unit_id for c, m in measured for e in m.entries})
     for item in pending:
         if isinstance(item, IngestResult):
@@ -191,9 +196,10 @@ def archive_released(archive: Archive, path: Path, name: str, tenant: str,
     check_signatures(archive, SignatureRules.of(archive), parsed)
     parsed.metadata["released_from_quarantine"] = qid
     candidate = Candidate(path, name, True, path.stat().st_size)
-    unit = replace(_unit_input(tenant_ref(archive, tenant), candidate, parsed, "quarantine"),
-                   source=f"quarantine:{qid}")
-    return archive_measured(archive, [measure(unit)])[0]
+    unit = measure(replace(_unit_input(tenant_ref(archive, tenant), candidate, parsed,
+                                       "quarantine"), source=f"quarantine:{qid}"))
+    with claimed(archive, claims([unit])):
+        return archive_measured(archive, [unit])[0]
 
 
 def _measured(pending: Pending) -> list[tuple[Candidate, Measured]]:
@@ -221,10 +227,16 @@ def _conflicts(archive: Archive, pending: Pending) -> dict[str, IngestResult]:
 
 def _quarantined(archive: Archive, candidate: Candidate, code: str, reason: str,
                  tenant: str | None, copy: bool = True) -> IngestResult:
-    qid = quarantine(archive, source=str(candidate.path), code=code, reason=reason,
+    qid = quarantine(archive, source=_source(candidate), code=code, reason=reason,
                      tenant=tenant, path=candidate.path if copy else None)
     return IngestResult(candidate.relative, "quarantined", None, [code],
                         f"{reason} (quarantine {qid})")
+
+
+def _source(candidate: Candidate) -> str:
+    """Where a quarantined input came from, as the item records it (and intake matches it
+    again): its path, with bytes that are not UTF-8 as \\xNN."""
+    return printable(str(candidate.path))
 
 
 def _measure_one(archive: Archive, candidate: Candidate, router: Router,
@@ -237,6 +249,9 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router,
 
     if not candidate.regular:
         return reject("HRB-I002", "not a regular file (links are never followed)", copy=False)
+    if printable(candidate.relative) != candidate.relative:
+        return reject(BAD_NAME, "name is not valid UTF-8 (the source shows those bytes as "
+                      "\\xNN)")
     if candidate.size == 0:
         return reject("HRB-I001", "empty file")
     try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
+from hramba.core.errors import ServiceUnavailable
 from hramba.db.engine import reachable
 from hramba.services.context import Archive
 
@@ -35,6 +37,56 @@ def exclusive(archive: Archive, name: str) -> AbstractContextManager[bool]:
     if engine.dialect.name == "postgresql":
         return _advisory_lock(engine, advisory_key(name))
     return file_lock(archive.home / "locks" / f"{name.replace(':', '-')}.lock")
+
+
+CLAIM_WAIT_SECONDS = 300  # a claim held longer is another run's stall: retry later
+
+
+@contextmanager
+def claimed(archive: Archive, names: Iterable[str]) -> Iterator[None]:
+    """Hold every lock in `names` for the block, waiting for them: what two writers of
+    the same unit or document key need, so that the second sees the first's commit
+    instead of racing it. PostgreSQL: session advisory locks on one connection, taken in
+    a fixed order (so two runners never deadlock), waited for at most CLAIM_WAIT_SECONDS
+    (then ServiceUnavailable, naming the wait). SQLite, one writer on one host anyway:
+    one flock for the archive's intake, waited for without limit (the holder is alive:
+    the kernel drops the lock of a dead one)."""
+    keys = sorted({advisory_key(name) for name in names})
+    if not keys:
+        yield
+        return
+    engine = database_engine(archive)
+    if engine.dialect.name != "postgresql":
+        with _blocking_file_lock(archive.home / "locks" / "intake.lock"):
+            yield
+        return
+    with reachable(), engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(text(f"SET lock_timeout = '{CLAIM_WAIT_SECONDS}s'"))
+        try:
+            try:  # one round trip, in the array's (sorted) order
+                conn.execute(text("SELECT pg_advisory_lock(k) FROM unnest(CAST(:keys AS "
+                                  "bigint[])) WITH ORDINALITY AS t(k, n) ORDER BY n"),
+                             {"keys": keys})
+            except OperationalError as exc:
+                raise ServiceUnavailable(
+                    f"another run has held a claim on the same units for over "
+                    f"{CLAIM_WAIT_SECONDS} s: retry later") from exc
+            yield
+        finally:  # the connection's only locks: all go before it returns to the pool
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.execute(text("RESET lock_timeout"))
+
+
+@contextmanager
+def _blocking_file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
 
 
 def database_engine(archive: Archive) -> Engine:

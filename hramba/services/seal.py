@@ -35,6 +35,7 @@ from hramba.domain.hashtree import Leaf, Tree, build_tree
 from hramba.domain.retention import storage_lock
 from hramba.services import access, audit
 from hramba.services.context import Archive
+from hramba.services.locks import exclusive
 from hramba.trust.certs import to_pem
 from hramba.trust.ers import Revocation, archive_time_stamp, evidence_record
 from hramba.trust.report import Status
@@ -56,13 +57,14 @@ class SealReport:
     seconds: float = 0.0
     error: str | None = None
     audit_head: int | None = None  # the event stored as the audit head, if the run anchored
+    already_running: bool = False  # another process seals now: this run did nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {"batches": self.batches, "sealed": self.sealed,
                 "certificates": self.certificates,
                 "tsa_requests": self.tsa_requests, "pending": self.pending,
                 "seconds": round(self.seconds, 3), "error": self.error,
-                "audit_head": self.audit_head}
+                "audit_head": self.audit_head, "already_running": self.already_running}
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,18 @@ def seal(archive: Archive, batch_size: int | None = None, *, anchor: bool = Fals
          progress: Progress = NO_PROGRESS) -> SealReport:
     """Seal all pending units; a TSA outage stops the run and leaves the rest pending.
     With nothing pending, anchor the audit head when it is due, or at once with `anchor`.
-    `progress` counts units as their Evidence Records are stored (most of the time)."""
+    `progress` counts units as their Evidence Records are stored (most of the time).
+    One sealing at a time, whoever runs it (the scheduler's job, `hramba seal`, on any
+    host): a second finds the lock held and does nothing (`already_running`)."""
     access.authorize(archive, Action.SEAL)
+    with exclusive(archive, "seal") as held:
+        if not held:
+            return SealReport(pending=count_pending(archive), already_running=True)
+        return _seal(archive, batch_size, anchor, progress)
+
+
+def _seal(archive: Archive, batch_size: int | None, anchor: bool,
+          progress: Progress) -> SealReport:
     started, report = time.perf_counter(), SealReport()
     store_evidence(archive)
     size = batch_size or archive.sealing.batch_size

@@ -15,6 +15,7 @@ import rfc3161ng
 from pyasn1.codec.der import encoder
 
 from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
+from hramba.core.redact import redact_url
 from hramba.trust.tokens import ALLOWED_IMPRINTS, tst_info
 
 GRANTED = (0, 1)  # granted, grantedWithMods (RFC 3161 §2.4.2)
@@ -27,9 +28,10 @@ class Rfc3161Timestamper:
                  timeout: float = 30, policy: str = "") -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"tsa.url must be an http(s) URL, not {url!r}")
+            raise ConfigurationError(f"tsa.url must be an http(s) URL, not {redact_url(url)!r}")
         self.url = url
-        self.description = f"TSA {parts.scheme}://{parts.netloc}{parts.path}"
+        # In every message and in each batch's row (batch.sealed): no password, no query.
+        self.description = f"TSA {redact_url(f'{parts.scheme}://{parts.netloc}{parts.path}')}"
         self._auth = (username, password) if username else None
         self._timeout = timeout
         self._policy = policy or None

@@ -9,11 +9,11 @@ import pytest
 from plugins.feedserver import FeedServer
 from sqlalchemy import func, select
 
-from hramba.core.errors import IntegrityViolation
+from hramba.core.errors import ConfigurationError, IntegrityViolation
 from hramba.db.models import FeedCursor, FeedFailure, Unit
 from hramba.services.context import Archive
 from hramba.services.corpus import ujp_package
-from hramba.services.feed import FeedReport, pull_http, pull_inbox
+from hramba.services.feed import DAMAGED, REFUSED, FeedReport, pull_http, pull_inbox
 from hramba.services.quarantine import list_quarantine
 from ingest.feeds import HttpFeed
 
@@ -88,3 +88,70 @@ def test_an_item_damaged_run_after_run_is_quarantined_and_the_feed_goes_on(
     pull_http(archive, feed, again, max_attempts=3)
     assert again.as_dict()["archived"] == 0
     assert len(list_quarantine(archive)) == 1
+
+
+def test_hostile_feed_items_are_refused_with_their_code_and_the_feed_goes_on(
+        archive: Archive, feed_server: FeedServer, canary: FeedServer,
+        tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not for the archive")
+    secret.chmod(0o600)
+    canary.items = packages(1)
+    hostile: dict[str, tuple[dict[str, object], str]] = {
+        "a local file": ({"href": "file:///etc/passwd"}, REFUSED),
+        "a local 0600 file": ({"href": secret.as_uri()}, REFUSED),
+        "another loopback port": ({"href": f"{canary.url}/packages/0"}, REFUSED),
+        "a redirect elsewhere": ({"href": "moved/away"}, REFUSED),
+        "a redirect loop": ({"href": "moved/loop"}, REFUSED),
+        "no sha256": ({"sha256": None}, REFUSED),
+        "a malformed sha256": ({"sha256": "9f86d0"}, REFUSED),
+        "no size": ({"size": None}, REFUSED),
+        "a size as text": ({"size": "18342"}, REFUSED),
+        "a name with ../": ({"name": "../package.zip"}, REFUSED),
+        "a name with a backslash": ({"name": "..\\package.zip"}, REFUSED),
+        "a name with NUL": ({"name": "package\x00.zip"}, REFUSED),
+        "a name not UTF-8": ({"name": "package-\udcff.zip"}, REFUSED),
+        "more bytes than its size": ({}, DAMAGED),
+        "more bytes, without a Content-Length": ({}, DAMAGED),
+    }
+    at = {what: 2 * n + 1 for n, what in enumerate(hostile)}  # each between good items
+    feed_server.items = packages(2 * len(hostile) + 1)
+    for what, (announced, _) in hostile.items():
+        feed_server.announce[at[what]] = announced
+    feed_server.trailing = {at["more bytes than its size"]: b"and then some",
+                            at["more bytes, without a Content-Length"]: b"and more"}
+    feed_server.unsized = {at["more bytes, without a Content-Length"]}
+    feed_server.redirects = {"/feed/moved/away": f"{canary.url}/packages/0",
+                             "/feed/moved/loop": "/feed/moved/loop",
+                             "/feed/moved/here": "/feed/packages/0"}
+    feed_server.announce[0] = {"href": "moved/here"}  # a redirect on the origin is fine
+    feed = HttpFeed(feed_server.url)
+    assert "package-\udcff.zip" in [item.name for item in feed.items(None)]  # JSON's \udcff
+    report = FeedReport()
+    pull_http(archive, feed, report, max_attempts=1)
+    assert report.as_dict()["archived"] == len(hostile) + 1
+    held = {q["source"].rsplit(" ", 1)[1]: q for q in list_quarantine(archive)}
+    assert {item: q["code"] for item, q in held.items()} == {
+        f"item-{at[what]}": code for what, (_, code) in hostile.items()}
+    assert canary.requests == []
+    for what, (_, code) in hostile.items():  # refused: nothing kept; damaged: its size
+        kept = None if code == REFUSED else len(feed_server.items[at[what]][1])
+        assert held[f"item-{at[what]}"]["size"] == kept, what
+    with archive.db.begin() as session:
+        assert session.scalars(select(FeedCursor.cursor)).one() == str(2 * len(hostile))
+    fetched = len(feed_server.downloads())
+    again = FeedReport()
+    pull_http(archive, feed, again, max_attempts=1)
+    assert (again.results, len(feed_server.downloads())) == ([], fetched)
+
+
+def test_an_item_on_an_allowed_origin_is_fetched(archive: Archive, feed_server: FeedServer,
+                                                 canary: FeedServer) -> None:
+    feed_server.items = canary.items = packages(2)
+    feed_server.announce[1] = {"href": f"{canary.url}/packages/1"}  # a CDN, say
+    report = FeedReport()
+    pull_http(archive, HttpFeed(feed_server.url, allowed_origins=[canary.origin]), report)
+    assert report.as_dict()["archived"] == 2
+    assert canary.downloads() == ["/feed/packages/1"]
+    with pytest.raises(ConfigurationError, match=r"feed\.allowed_origins"):
+        HttpFeed(feed_server.url, allowed_origins=[f"{canary.origin}/cdn"])

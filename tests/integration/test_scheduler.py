@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from plugins.services import free_port
 from sqlalchemy import create_engine, select, text
 
 from hramba.config import JOBS, Settings, load_settings
@@ -146,6 +148,35 @@ def test_outcome_of_a_run(sqlite_archive: tuple[Archive, Settings], body: JobBod
     [row] = runs(archive, "probe")
     assert (row.outcome, row.error) == (result.outcome, error)
     assert job_events(archive)[-1].details["outcome"] == result.outcome
+
+
+@pytest.mark.parametrize("url", ["http://feeduser:FEED-PW@127.0.0.1:{port}/items?token=SECRET",
+                                 "http://127.0.0.1:{port}/items?token=SECRET"])
+def test_a_run_records_no_credentials_of_a_feed_url(sqlite_archive: tuple[Archive, Settings],
+                                                    url: str) -> None:
+    archive, settings = sqlite_archive
+    closed = url.format(port=free_port())  # nobody listens there
+    result = run_now(archive, replace(settings, feed=replace(settings.feed, url=closed)),
+                     "feed")
+    assert (result.outcome, (result.error or "")[:4]) == ("failed", "feed")
+    [row] = runs(archive, "feed")
+    for recorded in (row.error or "", str(row.counts), str(job_events(archive)[-1].details)):
+        assert "SECRET" not in recorded
+        assert "FEED-PW" not in recorded
+
+
+def test_a_run_masks_credentials_that_a_library_quotes(
+        sqlite_archive: tuple[Archive, Settings]) -> None:
+    archive, settings = sqlite_archive
+    leaky = raising(ValueError("Max retries exceeded with url: /items?token=SECRET"))
+    counting = returning({"sources": ["http u:SECRET@h/x?sig=SECRET"], "error": "token=SECRET"})
+    raised, counted = (run_job(archive, settings, "probe", body) for body in (leaky, counting))
+    assert raised is not None
+    assert raised.error == "ValueError: Max retries exceeded with url: /items?token=***"
+    assert counted is not None
+    assert (counted.counts, counted.error) == ({"sources": ["http u:***@h/x?sig=***"]},
+                                               "token=***")
+    assert "SECRET" not in str([e.details for e in job_events(archive)])
 
 
 def test_a_held_job_lock_skips_the_run(sqlite_archive: tuple[Archive, Settings]) -> None:

@@ -106,3 +106,47 @@ def test_notify_settings_parse_with_the_password_from_its_file(tmp_path: Path) -
 def test_bad_notify_settings_name_the_key(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         load_settings(environ=env)
+
+
+def test_urls_in_the_public_view_have_no_credentials(tmp_path: Path) -> None:
+    env = {"HRAMBA_DATABASE_URL": "postgresql+psycopg://u@h/db?password=q-dbpass",
+           "HRAMBA_FEED_URL": "https://feeduser:feed-pw@feed.example.si/x?token=feed-token",
+           "HRAMBA_TSA_URL": "https://tsauser:tsa-pw@tsa.example.si/tsa?apikey=tsa-key",
+           "HRAMBA_TSA_TRUST_ANCHORS": "anchors.pem"}
+    public = load_settings(home=str(tmp_path), environ=env).public()
+    assert public["database_url"] == "postgresql+psycopg://u@h/db?password=***"
+    assert public["feed"]["url"] == "https://feeduser:***@feed.example.si/x?token=***"
+    assert public["tsa"]["url"] == "https://tsauser:***@tsa.example.si/tsa?apikey=***"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"HRAMBA_DATABASE_URL": "postgresql+psycopg://u:db-pw@h:notaport/db"},
+     r"database.url must be a URL .* not 'postgresql\+psycopg://u:\*\*\*@h:notaport/db'"),
+    ({"HRAMBA_DATABASE_URL": "foo://x"}, "database.url: 'foo' is not supported; use one of "
+                                         "sqlite, sqlite.pysqlite, postgresql, postgresql.psycopg"),
+    ({"HRAMBA_DATABASE_URL": "postgresql+psycopg2://u:db-pw@h/db"},
+     "database.url: 'postgresql.psycopg2' is not supported"),
+    ({"HRAMBA_DATABASE_URL": "not a url"}, "database.url must be a URL"),
+    ({"HRAMBA_DATABASE_URL": "postgresql://h:70000/db"}, "database.url: the port must be"),
+    ({"HRAMBA_STORAGE_ENDPOINT": "ak:db-pw@127.0.0.1:9000"},
+     "storage.endpoint must be host:port without credentials"),
+    ({"HRAMBA_STORAGE_ENDPOINT": "http://ak:db-pw@127.0.0.1:9000"},
+     "storage.endpoint must be host:port without credentials"),
+    ({"HRAMBA_STORAGE_ENDPOINT": "http://127.0.0.1:9000"}, "storage.endpoint must be host:port"),
+    ({"HRAMBA_STORAGE_ENDPOINT": "127.0.0.1:9000/bucket"}, "storage.endpoint must be host:port"),
+    ({"HRAMBA_STORAGE_ENDPOINT": "127.0.0.1:notaport"}, "storage.endpoint must be host:port"),
+    ({"HRAMBA_FEED_URL": "http://u:db-pw@h:x/"}, "feed.url must be an http"),
+])
+def test_bad_urls_name_the_key_and_keep_the_secret(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as raised:
+        load_settings(environ=env)
+    assert "db-pw" not in str(raised.value)
+
+
+def test_good_database_urls_and_endpoints_pass() -> None:
+    for url in ("sqlite:///x.db", "sqlite+pysqlite:///x.db", "postgresql://u@h:5432/db",
+                "postgresql+psycopg://u:pw@[::1]/db"):
+        assert load_settings(environ={"HRAMBA_DATABASE_URL": url}).database_url == url
+    for endpoint in ("minio:9000", "127.0.0.1", "[::1]:9000", "s3.example.si"):
+        s = load_settings(environ={"HRAMBA_STORAGE_ENDPOINT": endpoint})
+        assert s.storage.endpoint == endpoint

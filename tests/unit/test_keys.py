@@ -23,6 +23,14 @@ def test_unsafe_names_become_safe_and_stay_distinct(name: str) -> None:
     assert safe != safe_name(name + "x")
 
 
+def test_a_name_that_is_not_utf8_or_not_unicode_gets_a_key_of_its_own() -> None:
+    names = ["inv\udcff\udcfe.xml", "inv\udcfe\udcff.xml", "inv\\xff\\xfe.xml", "inv__.xml",
+             "inv\ud800.xml"]  # bytes a file system gives; a surrogate none does
+    keys = [safe_name(n) for n in names]
+    assert all(k.isascii() for k in keys)
+    assert len(set(keys)) == len(names)
+
+
 def test_two_names_that_sanitise_alike_get_different_keys() -> None:
     assert safe_name("a b.xml") != safe_name("a_b.xml")
     assert safe_name("a b.xml") != safe_name("a?b.xml")

@@ -127,6 +127,12 @@ def jar() -> bytes:
     return buffer.getvalue()
 
 
+def zeros(count: int, size: int) -> list[Entry]:
+    """`count` attachments of `size` zero bytes (deflated once: the payload is shared)."""
+    one = deflated("Priloga.pdf", bytes(size))
+    return [replace(one, name=f"Priloga{i}.pdf".encode()) for i in range(count)]
+
+
 def bad_corpus() -> dict[str, bytes]:
     """The named bad inputs; each is refused with the code its name starts with."""
     ok = [stored("envelope.xml", ENVELOPE)]
@@ -173,6 +179,7 @@ def bad_corpus() -> dict[str, bytes]:
         "HRB-I021_ratio_bomb": build([*ok, deflated("invoice.xml", b" " * (MiB + 1024))]),
         "HRB-I021_declared_too_large": build([*ok, huge]),
         "HRB-I021_size_lie": build([*ok, lie]),
+        "HRB-I021_many_small_members": build([*ok, *zeros(32, MiB)]),  # each under 1 MiB + 1
         "HRB-I022_encrypted": build([*ok, replace(stored("invoice.xml", INVOICE), flags=0x0801)]),
         "HRB-I022_encrypted_local_only": build([*ok, replace(stored("invoice.xml", INVOICE),
                                                                     local_flags=0x0801)]),
@@ -266,7 +273,8 @@ def test_a_member_that_lies_about_its_size_is_stopped_while_streaming(
 @pytest.mark.parametrize(("limits", "match"), [
     (Limits(max_entries=3), "4 entries, more than 3"),
     (Limits(max_member_bytes=len(ENVELOPE) - 1), "declares .* bytes, more than"),
-    (Limits(max_total_bytes=len(ENVELOPE) + len(INVOICE)), "package declares more than"),
+    (Limits(max_total_bytes=len(ENVELOPE) + len(INVOICE)),
+     "members declare .* bytes in all, more than"),
 ])
 def test_each_limit_refuses_an_otherwise_good_package(tmp_path: Path, limits: Limits,
                                                       match: str) -> None:
@@ -275,6 +283,40 @@ def test_each_limit_refuses_an_otherwise_good_package(tmp_path: Path, limits: Li
     with pytest.raises(PackageRejected, match=match) as caught:
         open_package(path, limits)
     assert caught.value.code == "HRB-I021"
+
+
+@pytest.mark.parametrize(("count", "size", "match"), [
+    (500, MiB, "members declare 524288000 bytes in all, more than 134217728"),  # issue #16
+    (32, MiB, "members declare 33554432 bytes in all from .* compressed, a ratio over 100"),
+    (200, 64 * 1024, "members declare 13107200 bytes in all from .* a ratio over 100"),
+])
+def test_members_under_each_limit_are_refused_by_their_total_before_inflating(
+        tmp_path: Path, count: int, size: int, match: str) -> None:
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(build(zeros(count, size)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageRejected, match=match) as caught:
+            open_package(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value).startswith("HRB-I021 bomb.zip: members declare")
+    assert peak < 8 * MiB  # the central directory, not one member inflated
+
+
+def test_a_large_real_package_passes_the_total_limits(tmp_path: Path) -> None:
+    """An invoice XML of 7 MB (it deflates 12 times) and 20 MB of scans in PDF."""
+    lines = b"".join(b"<Line><Id>%d</Id><Item>Pisarni\xc5\xa1ki material %d</Item>"
+                     b"<Amount>%d.00</Amount></Line>\n" % (i, i % 97, i % 1000)
+                     for i in range(80_000))
+    scans = [stored(f"Priloga{i}.pdf", random.Random(i).randbytes(5 * MiB))
+             for i in range(4)]
+    path = tmp_path / "paket.zip"
+    path.write_bytes(build([stored("envelope.xml", ENVELOPE), deflated("invoice.xml", lines),
+                            *scans]))
+    assert [m.size for m in open_package(path)] == [len(ENVELOPE), len(lines),
+                                                     *[5 * MiB] * 4]
 
 
 def test_an_incompressible_member_over_1_mib_passes_the_ratio_check(tmp_path: Path) -> None:
