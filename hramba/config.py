@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hramba.core.errors import ConfigurationError
@@ -423,26 +423,27 @@ def _endpoint(endpoint: str) -> str:
     if "@" in endpoint:  # not echoed: what precedes the @ is likely a secret key
         raise ConfigurationError("storage.endpoint must be host:port without credentials: "
                                  "they belong in storage.access_key and storage.secret_key_file")
-    try:
-        parts = urlsplit(f"//{endpoint}")
-        ok = parts.netloc == endpoint and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not a number
-        ok = False
-    if endpoint and not ok:
+    parts = _parts(f"//{endpoint}")
+    if endpoint and not (parts and parts.netloc == endpoint and parts.hostname):
         raise ConfigurationError(f"storage.endpoint must be host:port (storage.secure says "
                                  f"https or http), not {endpoint!r}")
     return endpoint
 
 
+def _parts(url: str) -> SplitResult | None:
+    """The URL's parts, or None when its port is no number (or 0)."""
+    try:
+        parts = urlsplit(url)
+        return parts if parts.port != 0 else None
+    except ValueError:
+        return None
+
+
 def _url(key: str, v: dict[str, Any]) -> str:
     """An http(s) URL with a host, or empty."""
     url = str(v[key]).strip()
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not a number
-        ok = False
-    if url and not ok:
+    parts = _parts(url)
+    if url and not (parts and parts.scheme in ("http", "https") and parts.hostname):
         raise ConfigurationError(f"{key} must be an http(s) URL with a host, not "
                                  f"{redact_url(url)!r}")
     return url
@@ -511,13 +512,10 @@ def _signing(v: dict[str, Any]) -> SigningSettings:
 def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
     """feed.allowed_origins: each `http(s)://host[:port]`, nothing more."""
     for origin in origins:
-        parts = urlsplit(origin)
-        try:
-            parts.port  # noqa: B018 - raises for a port that is no number
-        except ValueError:
-            parts = parts._replace(netloc="")
-        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
-                or parts.path not in ("", "/") or parts.query or parts.fragment):
+        parts = _parts(origin)
+        if not (parts and parts.scheme in ("http", "https") and parts.hostname
+                and "@" not in parts.netloc and parts.path in ("", "/")
+                and not parts.query and not parts.fragment):
             raise ConfigurationError("feed.allowed_origins: each must be http(s)://host[:port]"
                                      f" and nothing more, not {redact_url(origin)!r}")
     return origins

@@ -79,7 +79,7 @@ class Readable(Protocol):
 
 def save_hashed(source: Readable, local: Path) -> Hashed:
     """Copy `source` to `local` (through a .part file, so a crash leaves no partial file
-    under the final name), hashing as it goes."""
+    under the final name), hashing as it goes, and make its bytes durable."""
     local.parent.mkdir(parents=True, exist_ok=True)
     part = local.with_name(local.name + ".part")
     digest, size = hashlib.sha256(), 0
@@ -88,5 +88,7 @@ def save_hashed(source: Readable, local: Path) -> Hashed:
             digest.update(chunk)
             sink.write(chunk)
             size += len(chunk)
+        sink.flush()
+        os.fsync(sink.fileno())  # a staged file may wait days for its import
     part.replace(local)
     return Hashed(size, Digest.sha256(digest.hexdigest()))

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from hramba.core.errors import Conflict, NotFound, RejectedInput
 from hramba.core.progress import NO_PROGRESS, Progress
-from hramba.core.types import Hashed, iso
+from hramba.core.types import Hashed, hash_stream, iso
 from hramba.db.engine import transaction
 from hramba.db.models import Migration, MigrationFile, Notification, Tenant
 from hramba.domain.access import Action, Role
@@ -473,18 +473,32 @@ def _staged(archive: Archive, migration_id: int, transferred_now: int) -> None:
 
 def _import_chunk(archive: Archive, migration_id: int, tenant: str,
                   files: list[MigrationFile], progress: Progress) -> None:
+    """Archive the chunk's staged files, each first checked again against what staging
+    recorded: days may pass between the two, and what is archived must be what the
+    budget user confirmed."""
     staging = staging_dir(archive, migration_id)
-    by_path = {f.path: f for f in files}
+    by_path, changed = {f.path: f for f in files}, {}
+    for f in files:
+        with (staging / _safe_relative(f.path)).open("rb") as stream:
+            now = hash_stream(stream)
+        if (now.size, now.sha256.hex) != (f.size, f.sha256):
+            changed[f.path] = (f"changed in staging since it was checked: {now.size} bytes, "
+                               f"sha256 {now.sha256.hex}")
     candidates = [directory.Candidate(staging / _safe_relative(f.path), f.path, True,
-                                      f.size or 0, f.received_at) for f in files]
+                                      f.size or 0, f.received_at)
+                  for f in files if f.path not in changed]
     results = list(ingest_candidates(archive, candidates, tenant,
                                      source=f"migration-{migration_id}", any_file=True))
     with transaction(archive.db) as session:  # after the units' commit: a crash re-runs them
+        for path, problem in changed.items():
+            session.execute(update(MigrationFile).where(
+                MigrationFile.id == by_path[path].id).values(state="mismatched",
+                                                             detail=problem))
         for result in results:
             session.execute(update(MigrationFile).where(
                 MigrationFile.id == by_path[result.path].id).values(
                 state=result.outcome, unit_id=result.unit_id, detail=result.reason))
-    progress.advance(len(results))
+    progress.advance(len(files))
 
 
 def _imported(archive: Archive, migration_id: int, one_step: bool) -> None:

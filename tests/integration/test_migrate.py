@@ -137,15 +137,18 @@ def test_the_hand_over_stages_then_the_budget_user_confirms_then_one_import(
     assert (confirmed["step"], confirmed["confirmed_by"], confirmed["written_word"]) == (
         "confirmed, to import", "bu-migrate", None)
     assert stage(archive, "OBCINA1", remote(sftp_server, path))["transferred"] == 7  # as it was
+    tampered = staging_dir(archive, staged["id"]) / "2025" / "racun-11.xml"
+    tampered.write_bytes(tampered.read_bytes().replace(b"</Invoice>", b"<!-- x --></Invoice>"))
     clock.at = NOW + timedelta(days=3)
     imported = import_staged(archive, staged["id"])
-    assert (imported["step"], imported["archived"], imported["one_step"]) == ("imported", 6,
-                                                                            False)
+    assert (imported["step"], imported["archived"], imported["mismatched"],
+            imported["one_step"]) == ("imported", 5, 2, False)
     assert imported["purge_policy"] == "migration-staging-60d@v2"
     assert imported["purge_due_at"] == (clock.at + timedelta(days=60)).isoformat()
     with pytest.raises(Conflict, match="imported"):
         import_staged(archive, staged["id"])
     rows = {r["path"]: r for r in report(archive, staged["id"])}
+    assert rows["2025/racun-11.xml"]["detail"].startswith("changed in staging since it was")
     kept = show_unit(archive, rows["2025/racun-12.xml"]["unit_id"])
     assert kept["metadata"]["provider_received_at"] == "2025-03-04T10:11:12+01:00"
     assert "provider_received_at" not in show_unit(

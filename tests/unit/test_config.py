@@ -150,3 +150,14 @@ def test_good_database_urls_and_endpoints_pass() -> None:
     for endpoint in ("minio:9000", "127.0.0.1", "[::1]:9000", "s3.example.si"):
         s = load_settings(environ={"HRAMBA_STORAGE_ENDPOINT": endpoint})
         assert s.storage.endpoint == endpoint
+
+
+def test_feed_allowed_origins_are_origins_and_nothing_more() -> None:
+    env = {"HRAMBA_FEED_ALLOWED_ORIGINS": "https://cdn.example.si, http://127.0.0.1:8080/"}
+    assert load_settings(environ=env).feed.allowed_origins == (
+        "https://cdn.example.si", "http://127.0.0.1:8080/")
+    for bad in ("ftp://cdn.example.si", "https://cdn.example.si/path", "https://u:pw@cdn.si",
+                "https://cdn.si:notaport", "https://cdn.si/?x=1"):
+        with pytest.raises(ConfigurationError, match="feed.allowed_origins") as raised:
+            load_settings(environ={"HRAMBA_FEED_ALLOWED_ORIGINS": bad})
+        assert "pw" not in str(raised.value)
