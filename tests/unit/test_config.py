@@ -158,6 +158,6 @@ def test_feed_allowed_origins_are_origins_and_nothing_more() -> None:
         "https://cdn.example.si", "http://127.0.0.1:8080/")
     for bad in ("ftp://cdn.example.si", "https://cdn.example.si/path", "https://u:pw@cdn.si",
                 "https://cdn.si:notaport", "https://cdn.si/?x=1"):
-        with pytest.raises(ConfigurationError, match="feed.allowed_origins") as raised:
+        with pytest.raises(ConfigurationError, match=r"feed\.allowed_origins") as raised:
             load_settings(environ={"HRAMBA_FEED_ALLOWED_ORIGINS": bad})
         assert "pw" not in str(raised.value)
