@@ -79,10 +79,11 @@ class Medium:
 
     path: Path
     manifest: Path | None = None
+    PREFIX = "dir:"  # of its label, as the migration records it
 
     @property
     def label(self) -> str:
-        return f"dir:{self.path.absolute()}"
+        return f"{self.PREFIX}{self.path.absolute()}"
 
 
 Export = Remote | Medium
@@ -135,6 +136,9 @@ def confirm(archive: Archive, migration_id: int, accept_gaps: str | None = None,
     if gaps and not (accept_gaps or "").strip():
         raise Conflict(f"migration {migration_id} has {gaps} mismatched or missing files: "
                        "resolve them with the provider or confirm with --accept-gaps REASON")
+    if purge_remote and current["remote"].startswith(Medium.PREFIX):
+        raise RejectedInput(f"migration {migration_id} came on another medium: there is no "
+                            "provider's folder to purge (--purge-remote)")
     word = (written_word or "").strip() or None
     if Role.BUDGET_USER not in archive.principal.roles and word is None:
         raise RejectedInput(f"migration {migration_id}: only the budget user confirms its "

@@ -212,6 +212,9 @@ def test_an_export_on_another_medium_gets_the_same_checks_records_and_purge(
     assert staged["remote"] == f"dir:{usb}"
     rows = {r["path"]: r for r in report(archive, staged["id"])}
     assert rows["2025/link.xml"]["detail"].startswith("not a regular file")
+    with pytest.raises(RejectedInput, match="another medium"):
+        confirm(archive, staged["id"], accept_gaps="a link", purge_remote=True,
+                written_word="letter")
     imported = stage_and_import(archive, "OBCINA1", Medium(usb, usb / "manifest.csv"))
     assert (imported["id"], imported["archived"], imported["step"]) == (
         staged["id"], 5, "imported (one step)")
