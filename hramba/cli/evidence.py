@@ -183,6 +183,8 @@ def renew(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         report = renew_records(archive, progress=progress)
     if as_json:
         emit_json(report.as_dict())
+    elif report.already_running:
+        typer.echo("another process is renewing now (its lock is held): nothing done")
     else:
         typer.echo(f"renewed {report.renewed} of {counted(report.checked, 'evidence record')} "
                    f"({counted(report.tsa_requests, 'TSA request')})")

@@ -24,6 +24,7 @@ and confirms (Action.MIGRATE_CONFIRM), each only for a tenant it serves.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ from hramba.services import access, audit, notify
 from hramba.services.archive import intake_tenant
 from hramba.services.context import Archive
 from hramba.services.ingest import ingest_candidates
+from hramba.services.locks import exclusive
 from hramba.services.purge import staging_dir, staging_due
 from ingest import directory
 from ingest.manifest import Expected, parse_manifest
@@ -101,20 +103,29 @@ def stage(archive: Archive, tenant: str, export: Export, parallel: int = 4, *,
     intake_tenant(archive, ref)  # an offboarded tenant takes no migration: refused here
     reader = _reader(export)  # a wrong host key or a missing folder stops here, unrecorded
     try:
-        migration_id, settled = _migration(archive, ref, export)
-        if settled:
-            progress.total(0)
-            return _status(archive, migration_id)
-        _plan(archive, migration_id, reader)
-        pending = _files(archive, migration_id, ("pending",))
-        progress.total(len(pending))
-        for start in range(0, len(pending), CHUNK_FILES):
-            _stage_chunk(archive, migration_id, reader, pending[start:start + CHUNK_FILES],
-                         parallel, progress)
+        with exclusive(archive, _stage_lock(ref, export)) as held:
+            if not held:
+                raise Conflict(f"another run stages {export.label} for {ref.code} now: let "
+                               "it end (migrate ls), then run again to resume")
+            migration_id, settled = _migration(archive, ref, export)
+            if settled:
+                progress.total(0)
+                return _status(archive, migration_id)
+            _plan(archive, migration_id, reader)
+            pending = _files(archive, migration_id, ("pending",))
+            progress.total(len(pending))
+            for start in range(0, len(pending), CHUNK_FILES):
+                _stage_chunk(archive, migration_id, reader,
+                             pending[start:start + CHUNK_FILES], parallel, progress)
+            _staged(archive, migration_id, len(pending))
     finally:
         reader.close()
-    _staged(archive, migration_id, len(pending))
     return _status(archive, migration_id)
+
+
+def _stage_lock(tenant: access.TenantRef, export: Export) -> str:
+    """One run at a time stages an export for a tenant (two would make two migrations)."""
+    return "stage-" + hashlib.sha256(f"{tenant.id} {export.label}".encode()).hexdigest()[:16]
 
 
 def confirm(archive: Archive, migration_id: int, accept_gaps: str | None = None,
@@ -166,8 +177,16 @@ def import_staged(archive: Archive, migration_id: int, *, one_step: bool = False
                   progress: Progress = NO_PROGRESS) -> dict[str, Any]:
     """Archive every staged and checked file (resumes an interrupted import). Only after
     the budget user's confirmation, unless an archivist runs the migration in one step
-    (`one_step`, recorded as such)."""
+    (`one_step`, recorded as such). One import of a migration at a time."""
     _check(archive, migration_id, Action.MIGRATE)
+    with exclusive(archive, f"import-{migration_id}") as mine:
+        if not mine:
+            raise Conflict(f"migration {migration_id} is being imported by another run")
+        return _import(archive, migration_id, one_step, progress)
+
+
+def _import(archive: Archive, migration_id: int, one_step: bool,
+            progress: Progress) -> dict[str, Any]:
     with transaction(archive.db) as session:
         row = session.get_one(Migration, migration_id)
         tenant = session.get_one(Tenant, row.tenant_id).code

@@ -36,6 +36,7 @@ from hramba.domain.access import Action
 from hramba.domain.hashtree import Leaf
 from hramba.services import access, audit
 from hramba.services.context import Archive
+from hramba.services.locks import exclusive
 from hramba.services.seal import (
     Stamped,
     batch_row,
@@ -61,10 +62,12 @@ class RenewReport:
     renewed: int = 0
     tsa_requests: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    already_running: bool = False  # another process renews now: this run did nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "renewed": self.renewed,
-                "tsa_requests": self.tsa_requests, "reasons": self.reasons}
+                "tsa_requests": self.tsa_requests, "reasons": self.reasons,
+                "already_running": self.already_running}
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,14 @@ def renew(archive: Archive, margin: timedelta | None = None,
     `progress` counts the records checked (a re-hash reads the unit's files then);
     only records of the tenants the principal serves."""
     access.authorize(archive, Action.RENEW)
+    with exclusive(archive, "renewal") as held:  # one renewal at a time, whoever runs it
+        if not held:
+            return RenewReport(already_running=True)
+        return _renew_due(archive, margin, weak_algorithms, progress)
+
+
+def _renew_due(archive: Archive, margin: timedelta | None,
+               weak_algorithms: Sequence[str] | None, progress: Progress) -> RenewReport:
     margin = archive.sealing.renew_margin if margin is None else margin
     weak = archive.sealing.weak_algorithms if weak_algorithms is None else weak_algorithms
     if archive.sealing.algorithm in weak:

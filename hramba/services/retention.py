@@ -23,6 +23,7 @@ from hramba.domain.tenant import PRODUCTION
 from hramba.services import access, audit, migrate, notify
 from hramba.services.context import Archive
 from hramba.services.holds import held, sync_holds, unit_objects
+from hramba.services.locks import exclusive
 from hramba.services.purge import purge_exports, purge_staging, purge_traffic, staging_due
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -158,5 +159,9 @@ def sweep(archive: Archive) -> dict[str, Any]:
     principal (an operator), which may not place holds: the job is its permission
     (Action.SCHEDULE), for the purges too."""
     access.authorize(archive, Action.SCHEDULE)
-    return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive),
-            **purge_exports(archive), **migrate.remind(archive), **notify.deliver(archive)}
+    with exclusive(archive, "retention") as mine:  # one sweep at a time, whoever runs it
+        if not mine:
+            return {"already running": True}
+        return {**sync_holds(archive), **purge_traffic(archive), **purge_staging(archive),
+                **purge_exports(archive), **migrate.remind(archive),
+                **notify.deliver(archive)}

@@ -18,6 +18,8 @@ from plugins.cli import HRAMBA, Cli, clean_env
 
 from hramba.config import Settings, load_settings
 from hramba.core.types import FixedClock
+from hramba.domain.access import Action
+from hramba.services import access
 from hramba.services import ingest as ingest_service
 from hramba.services.context import Archive
 from hramba.services.corpus import invoice, write_corpus
@@ -158,3 +160,29 @@ def test_two_inbox_feed_runs_over_one_folder_archive_each_file_once(
     assert sorted(p.name for p in inbox.iterdir()) == ["done"]
     assert len(list((inbox / "done").iterdir())) == FILES
     assert two_clis("fixity").code == 0
+
+
+def test_a_second_renewal_sweep_or_stage_while_one_runs_does_not_run(
+        archive: Archive, tmp_path: Path) -> None:
+    from hramba.core.errors import Conflict
+    from hramba.services import retention
+    from hramba.services.migrate import Medium, _stage_lock, stage
+    from hramba.services.renewal import renew
+
+    usb = tmp_path / "usb"
+    list(write_corpus(usb, 2, BUYER))
+    tenant = access.tenant(archive, "OBCINA1", Action.MIGRATE)
+    for name, call, refused in (
+            ("renewal", lambda: renew(archive).already_running, True),
+            ("retention", lambda: retention.sweep(archive), {"already running": True}),
+            (_stage_lock(tenant, Medium(usb)), lambda: stage(archive, "OBCINA1", Medium(usb)),
+             None)):
+        with exclusive(archive, name) as held:  # the same, running elsewhere
+            assert held
+            if refused is None:
+                with pytest.raises(Conflict, match="another run stages"):
+                    call()
+            else:
+                assert call() == refused
+        assert call() != refused or refused is None  # and once it is done, it runs
+    assert stage(archive, "OBCINA1", Medium(usb))["staged"] == 2
