@@ -58,7 +58,7 @@ def pull_inbox(archive: Archive, inbox: Path, report: FeedReport) -> None:
     an inbox at a time (any process, any host): a second finds it taken and skips it,
     rather than trip over files the first is moving."""
     access.authorize(archive, Action.INGEST)  # before the inbox is touched
-    with exclusive(archive, _lock_name(f"inbox {inbox.absolute()}")) as held:
+    with exclusive(archive, f"inbox:{inbox.absolute()}") as held:
         if not held:
             report.sources.append(f"inbox {inbox} (skipped: another run reads it now)")
             return
@@ -73,7 +73,7 @@ def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
               max_attempts: int = 3) -> None:
     access.authorize(archive, Action.INGEST)  # before anything is fetched
     source = f"http {redact_url(feed.url)}"
-    with exclusive(archive, _lock_name(source)) as held:  # one reader of a feed at a time
+    with exclusive(archive, f"feed:{source}") as held:  # one reader of a feed at a time
         if not held:
             report.sources.append(f"{source} (skipped: another run reads it now)")
             return
@@ -81,13 +81,10 @@ def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
         _pull(archive, feed, source, report, max_attempts)
 
 
-def _lock_name(source: str) -> str:
-    return "feed-" + hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
 def _pull(archive: Archive, feed: HttpFeed, source: str, report: FeedReport,
           max_attempts: int) -> None:
-    spool = archive.home / "spool" / _lock_name(source)  # its own: rmtree after
+    # A folder of its own, which it empties at the end, whatever other feeds spool.
+    spool = archive.home / "spool" / hashlib.sha256(source.encode()).hexdigest()[:16]
     while items := feed.items(_cursor(archive, source)):
         paths = []
         for item in items:

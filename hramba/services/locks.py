@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -36,7 +37,15 @@ def exclusive(archive: Archive, name: str) -> AbstractContextManager[bool]:
     engine = database_engine(archive)
     if engine.dialect.name == "postgresql":
         return _advisory_lock(engine, advisory_key(name))
-    return file_lock(archive.home / "locks" / f"{name.replace(':', '-')}.lock")
+    return file_lock(archive.home / "locks" / _file_name(name))
+
+
+def _file_name(name: str) -> str:
+    """The lock file of `name`: the name itself where it makes a plain file name ("job:seal"
+    -> job-seal.lock), else a digest of it (a path, a URL)."""
+    if re.fullmatch(r"[A-Za-z0-9:_.-]{1,100}", name):
+        return f"{name.replace(':', '-')}.lock"
+    return f"h-{hashlib.sha256(name.encode()).hexdigest()[:32]}.lock"
 
 
 CLAIM_WAIT_SECONDS = 300  # a claim held longer is another run's stall: retry later
@@ -57,7 +66,7 @@ def claimed(archive: Archive, names: Iterable[str]) -> Iterator[None]:
         return
     engine = database_engine(archive)
     if engine.dialect.name != "postgresql":
-        with _blocking_file_lock(archive.home / "locks" / "intake.lock"):
+        with file_lock(archive.home / "locks" / "intake.lock", wait=True):
             yield
         return
     with reachable(), engine.connect() as conn:
@@ -76,17 +85,6 @@ def claimed(archive: Archive, names: Iterable[str]) -> Iterator[None]:
         finally:  # the connection's only locks: all go before it returns to the pool
             conn.execute(text("SELECT pg_advisory_unlock_all()"))
             conn.execute(text("RESET lock_timeout"))
-
-
-@contextmanager
-def _blocking_file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing drops the lock
 
 
 def database_engine(archive: Archive) -> Engine:
@@ -110,13 +108,14 @@ def _advisory_lock(engine: Engine, key: int) -> Iterator[bool]:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[bool]:
-    """An exclusive flock on `path`, which then names the holding process id."""
+def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
+    """An exclusive flock on `path`, which then names the holding process id; without
+    `wait`, a lock another process holds is not waited for (yields False)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

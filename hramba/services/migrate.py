@@ -24,7 +24,6 @@ and confirms (Action.MIGRATE_CONFIRM), each only for a tenant it serves.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -125,7 +124,7 @@ def stage(archive: Archive, tenant: str, export: Export, parallel: int = 4, *,
 
 def _stage_lock(tenant: access.TenantRef, export: Export) -> str:
     """One run at a time stages an export for a tenant (two would make two migrations)."""
-    return "stage-" + hashlib.sha256(f"{tenant.id} {export.label}".encode()).hexdigest()[:16]
+    return f"stage:{tenant.id}:{export.label}"
 
 
 def confirm(archive: Archive, migration_id: int, accept_gaps: str | None = None,
@@ -179,7 +178,7 @@ def import_staged(archive: Archive, migration_id: int, *, one_step: bool = False
     the budget user's confirmation, unless an archivist runs the migration in one step
     (`one_step`, recorded as such). One import of a migration at a time."""
     _check(archive, migration_id, Action.MIGRATE)
-    with exclusive(archive, f"import-{migration_id}") as mine:
+    with exclusive(archive, f"import:{migration_id}") as mine:
         if not mine:
             raise Conflict(f"migration {migration_id} is being imported by another run")
         return _import(archive, migration_id, one_step, progress)
