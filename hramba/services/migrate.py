@@ -209,7 +209,7 @@ def _import(archive: Archive, migration_id: int, one_step: bool,
 
 
 def stage_and_import(archive: Archive, tenant: str, export: Export, parallel: int = 4, *,
-          progress: Progress = NO_PROGRESS) -> dict[str, Any]:
+                     progress: Progress = NO_PROGRESS) -> dict[str, Any]:
     """An archivist's one-step run: stage, then import without waiting for the budget
     user's confirmation (recorded as one step; the budget user is told of both)."""
     access.authorize(archive, Action.MIGRATE)
@@ -243,7 +243,7 @@ def remind(archive: Archive) -> dict[str, int]:
                     Notification.subject_ref == subject, Notification.created_at >= today)):
                 continue
             staged_at = row.staged_at or row.started_at  # set: the query says so
-            due = archive.policies.for_kind("unimported-staging").due(staged_at)
+            _, due = staging_due(archive, None, staged_at)
             code = session.get_one(Tenant, row.tenant_id).code
             audit.record(session, archive, "migration.reminder", subject, tenant=code,
                          details={"staged_at": iso(staged_at), "purge_due_at": iso(due)})
@@ -476,7 +476,7 @@ def _staged(archive: Archive, migration_id: int, transferred_now: int) -> None:
             return
         row.staged_at = row.staged_at or archive.clock.now()
         counts = {state: _count(session, migration_id, (state,)) for state in STATES[:4]}
-        due = archive.policies.for_kind("unimported-staging").due(row.staged_at)
+        _, due = staging_due(archive, None, row.staged_at)
         audit.record(session, archive, "migration.staged", _subject(migration_id),
                      tenant=session.get_one(Tenant, row.tenant_id).code,
                      details={**counts, "purge_due_at": iso(due)})
