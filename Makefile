@@ -33,6 +33,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/ingest_bench.py
 	$(BIN)/python tests/bench/export_bench.py
 	$(BIN)/python tests/bench/report_bench.py
+	$(BIN)/python tests/bench/workers_bench.py
 
 bench-scale: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/scale_bench.py --keep

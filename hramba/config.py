@@ -28,6 +28,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "home": (str, DEFAULT_HOME),
     "archive.name": (str, "e-hramba"),
     "database.url": (str, ""),
+    "database.timeout": (int, 8),
     "storage.kind": (str, "localfs"),
     "storage.path": (str, ""),
     "storage.endpoint": (str, ""),
@@ -40,6 +41,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "storage.test_bucket": (str, ""),
     "storage.test_path": (str, ""),
     "storage.test_lock_days": (int, 0),
+    "storage.timeout": (int, 10),
     "tsa.url": (str, ""),
     "tsa.username": (str, ""),
     "tsa.password_file": (str, ""),
@@ -48,7 +50,7 @@ SCHEMA: dict[str, tuple[type, Any]] = {
     "tsa.accepted_policies": (str, ""),
     "tsa.development": (bool, False),
     "tsa.accept_unqualified": (bool, False),
-    "tsa.timeout": (int, 30),
+    "tsa.timeout": (int, 20),
     "signing.key": (str, ""),
     "signing.certificate": (str, ""),
     "signing.key_password_file": (str, ""),
@@ -115,6 +117,7 @@ class StorageSettings:
     test_bucket: str
     test_path: Path
     test_lock_days: int
+    timeout: int = 10  # seconds per connection and per read (storage.s3 bounds retries)
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,7 @@ class Settings:
     exports: ExportSettings = ExportSettings()
     archive_name: str = "e-hramba"
     notify: NotifySettings = NotifySettings()
+    database_timeout: int = 8  # seconds: hramba.db.engine's bounds on a stalled server
 
     @property
     def embedded(self) -> bool:
@@ -224,12 +228,14 @@ class Settings:
                         "over_limit": self.exports.over_limit,
                         "link_days": self.exports.link_days},
             "database_url": redact_url(self.database_url),
+            "database_timeout": self.database_timeout,
             "storage": {"kind": self.storage.kind, "path": str(self.storage.path),
                         "endpoint": self.storage.endpoint, "bucket": self.storage.bucket,
                         "secure": self.storage.secure, "region": self.storage.region,
                         "test_bucket": self.storage.test_bucket,
                         "test_path": str(self.storage.test_path),
-                        "test_lock_days": self.storage.test_lock_days},
+                        "test_lock_days": self.storage.test_lock_days,
+                        "timeout": self.storage.timeout},
             "feed": {"inbox": str(self.feed.inbox or ""), "url": redact_url(self.feed.url),
                      "interval": self.feed.interval, "max_attempts": self.feed.max_attempts,
                      "allowed_origins": list(self.feed.allowed_origins)},
@@ -244,6 +250,7 @@ class Settings:
                     "accepted_policies": list(self.tsa.accepted_policies),
                     "development": self.tsa.development,
                     "accept_unqualified": self.tsa.accept_unqualified,
+                    "timeout": self.tsa.timeout,
                     "batch_size": self.tsa.batch_size, "algorithm": self.tsa.algorithm,
                     "renew_margin_days": self.tsa.renew_margin_days,
                     "weak_algorithms": list(self.tsa.weak_algorithms),
@@ -328,7 +335,8 @@ def _build(v: dict[str, Any], source: str) -> Settings:
         fetch_revocation=v["signatures.fetch_revocation"],
         minimum_lock_days=_at_least("retention.minimum_lock_days", v, 1),
         scheduler=_scheduler(v), signing=_signing(v), exports=_exports(v),
-        archive_name=v["archive.name"].strip() or "e-hramba", notify=_notify(v))
+        archive_name=v["archive.name"].strip() or "e-hramba", notify=_notify(v),
+        database_timeout=_at_least("database.timeout", v, 1))
 
 
 def _database_url(url: str) -> str:
@@ -403,7 +411,8 @@ def _storage(v: dict[str, Any], home: Path) -> StorageSettings:
         test_bucket=v["storage.test_bucket"] or f"{v['storage.bucket']}-test",
         test_path=(Path(v["storage.test_path"]).expanduser().absolute()
                    if v["storage.test_path"] else path.with_name(f"{path.name}-test")),
-        test_lock_days=_at_least("storage.test_lock_days", v, 0))
+        test_lock_days=_at_least("storage.test_lock_days", v, 0),
+        timeout=_at_least("storage.timeout", v, 1))
     if storage.test_bucket == storage.bucket or storage.test_path == storage.path:
         raise ConfigurationError("storage.test_bucket and storage.test_path must differ from "
                                  "storage.bucket and storage.path: test tenants' objects are "

@@ -49,7 +49,7 @@ def _bucket(s: StorageSettings, bucket: str, clock: Clock,
     from storage.s3 import S3ObjectStore
 
     store = S3ObjectStore(s.endpoint, bucket, s.access_key, s.secret_key, secure=s.secure,
-                          region=s.region, clock=clock, max_lock=max_lock)
+                          region=s.region, clock=clock, max_lock=max_lock, timeout=s.timeout)
     store.ensure_bucket()
     return store
 
@@ -147,7 +147,7 @@ def build_mailer(notify: NotifySettings) -> Mailer | None:
 
 
 def upgrade_database(settings: Settings) -> str | None:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeout)
     try:
         with reachable():
             migrate.upgrade(engine)
@@ -208,7 +208,7 @@ def connect(settings: Settings, clock: Clock | None = None) -> Archive:
     database = make_url(settings.database_url).database
     if settings.database_url.startswith("sqlite") and not Path(database or "").is_file():
         raise ConfigurationError(f"no archive in {settings.home}: run `hramba init` first")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_timeout)
     with reachable():
         current = migrate.current_revision(engine)
     if current != migrate.HEAD:

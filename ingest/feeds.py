@@ -102,6 +102,11 @@ class FeedRefused(RejectedInput):
     redirect leaves the feed's origins: nothing of it is fetched."""
 
 
+class FeedUndelivered(ServiceUnavailable):
+    """Raised when the feed answers a link with an HTTP error (404, 500...): for a listing
+    the feed is down; for one item, that item may never come (see hramba.services.feed)."""
+
+
 class FeedDamaged(IntegrityViolation):
     """Raised when a download does not match its announced size or sha256; the bytes
     received (never more than the size) are at `path`."""
@@ -181,7 +186,8 @@ class HttpFeed:
                 exc.close()
                 location = exc.headers.get("Location")
                 if not 300 <= exc.code < 400 or location is None:
-                    raise _unavailable(url, exc) from exc
+                    raise FeedUndelivered(f"{subject}: HTTP {exc.code} from "
+                                          f"{urlsplit(url).netloc}") from exc
                 url = urljoin(url, location)
             except (URLError, OSError, HTTPException) as exc:
                 raise _unavailable(url, exc) from exc

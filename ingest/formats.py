@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Literal, cast
 
 from lxml import etree
 
@@ -124,21 +127,27 @@ MAX_XML_BYTES = 72 * 1024 * 1024
 # --- parsing -----------------------------------------------------------------------------
 
 
-def parse_xml(data: bytes, name: str) -> etree._Element:
+def parse_xml(data: bytes | Path, name: str, *, pruned: bool = False) -> etree._Element:
     """The document's root element, or XmlRejected (HRB-I010 malformed, HRB-I011 DOCTYPE).
 
-    A fresh parser per call because lxml parsers must not be shared between threads.
+    `data` is the document's bytes or the file that holds them (read in pieces, never
+    whole). `pruned` leaves out of the tree every element that no metadata or embedded
+    attachment path of the document's format can reach (`_pruned`): the same metadata
+    and attachments from a tree a small fraction of the size (a 60 MB e-SLOG invoice of
+    many lines is a 650 MB tree whole). A fresh parser per call because lxml parsers
+    must not be shared between threads.
     """
     try:
         try:
-            root = etree.fromstring(data, _parser(huge=False))
+            root = _parse(data, huge=False, pruned=pruned)
         except etree.XMLSyntaxError as exc:
             if exc.code != etree.ErrorTypes.ERR_RESOURCE_LIMIT or _mentions_doctype(data):
                 raise
-            if len(data) > MAX_XML_BYTES:
-                raise XmlRejected("HRB-I021", f"{name}: {len(data)} bytes, over the limit of "
+            size = len(data) if isinstance(data, bytes) else data.stat().st_size
+            if size > MAX_XML_BYTES:
+                raise XmlRejected("HRB-I021", f"{name}: {size} bytes, over the limit of "
                                               f"{MAX_XML_BYTES} for one XML document") from exc
-            root = etree.fromstring(data, _parser(huge=True))  # a long text node: base64
+            root = _parse(data, huge=True, pruned=pruned)  # a long text node: base64
     except etree.XMLSyntaxError as exc:
         # libxml2 stops a billion-laughs file with a syntax error even without expansion;
         # a declared DTD is the real reason to refuse, so report that code.
@@ -149,6 +158,32 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
         raise XmlRejected("HRB-I011", f"{name}: DOCTYPE is not allowed "
                                       f"({root.getroottree().docinfo.doctype})")
     return root
+
+
+def _parse(data: bytes | Path, *, huge: bool, pruned: bool) -> etree._Element:
+    if pruned:
+        return _pruned(data, huge)
+    if isinstance(data, bytes):
+        return etree.fromstring(data, _parser(huge))
+    with _reading(data) as source:
+        return etree.parse(source, _parser(huge)).getroot()
+
+
+class _Source:
+    """What lxml reads a document from, in pieces: without a `name`, so that its
+    messages say `<string>` wherever the bytes came from, as for a document in memory."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._stream.read(size)
+
+
+@contextmanager
+def _reading(data: bytes | Path) -> Iterator[_Source]:
+    with (io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")) as stream:
+        yield _Source(stream)
 
 
 def _parser(huge: bool) -> etree.XMLParser:
@@ -162,8 +197,10 @@ def _has_doctype(root: etree._Element) -> bool:
                 or info.system_url or info.public_id)
 
 
-def _mentions_doctype(data: bytes) -> bool:
+def _mentions_doctype(data: bytes | Path) -> bool:
     """Only used to pick the code for a document that failed to parse anyway."""
+    if isinstance(data, Path):
+        data = data.read_bytes()  # at most MAX_XML_BYTES (intake checked), and rare
     return any(marker in data for marker in _DOCTYPE_MARKERS)
 
 
@@ -609,22 +646,58 @@ def embedded_attachments(fmt: str, root: etree._Element,
 def _embedded(obj: etree._Element, index: int, max_bytes: int) -> Embedded:
     filename = (obj.get("filename") or "").strip() or f"attachment-{index}.bin"
     mime_code = (obj.get("mimeCode") or "").strip() or None
-    compact = "".join((obj.text or "").split())
-    size = _decoded_size(compact)
+    text = obj.text or ""
+    size = _decoded_size(text)
     if size > max_bytes:
         raise XmlRejected("HRB-I021", f"embedded attachment {filename!r} would be {size} bytes,"
                                       f" over the limit of {max_bytes}")
     try:
-        data = base64.b64decode(compact, validate=True)
+        data = _b64decode(text)
     except (binascii.Error, ValueError) as exc:
         raise XmlRejected("HRB-I028", f"embedded attachment {filename!r} is not valid base64:"
                                       f" {exc}") from exc
     return Embedded(filename, mime_code, data)
 
 
-def _decoded_size(compact: str) -> int:
-    """Bytes that `compact` base64 decodes to, known before decoding (RFC 4648 §4)."""
-    return len(compact) * 3 // 4 - len(compact[-2:]) + len(compact[-2:].rstrip("="))
+_B64_PIECE = 4 * 1024 * 1024  # characters decoded at a time: no whole copy of the text
+
+
+def _compact(text: str) -> Iterator[str]:
+    """`text` without its whitespace, in pieces."""
+    for at in range(0, len(text), _B64_PIECE):
+        yield "".join(text[at:at + _B64_PIECE].split())
+
+
+def _b64decode(text: str) -> bytes:
+    """base64.b64decode(`text` without whitespace, validate=True), a piece at a time
+    (a 60 MB attachment as one string and a list of its lines is 200 MB more). Where a
+    piece fails, or padding comes before the end, the whole is decoded at once, so that
+    an error says what it always said."""
+    decoded, carry = io.BytesIO(), ""  # whose getvalue() is no copy
+    for piece in _compact(text):
+        piece = carry + piece
+        cut = len(piece) - len(piece) % 4
+        if "=" in piece[:cut - 4]:
+            return base64.b64decode("".join(_compact(text)), validate=True)
+        try:
+            decoded.write(base64.b64decode(piece[:max(cut - 4, 0)], validate=True))
+        except binascii.Error:
+            return base64.b64decode("".join(_compact(text)), validate=True)
+        carry = piece[max(cut - 4, 0):]
+    try:
+        decoded.write(base64.b64decode(carry, validate=True))
+    except binascii.Error:
+        return base64.b64decode("".join(_compact(text)), validate=True)
+    return decoded.getvalue()
+
+
+def _decoded_size(text: str) -> int:
+    """Bytes that `text` (base64 with whitespace) decodes to, known before decoding
+    (RFC 4648 §4)."""
+    length, tail = 0, ""
+    for piece in _compact(text):
+        length, tail = length + len(piece), (tail + piece)[-2:]
+    return length * 3 // 4 - len(tail) + len(tail.rstrip("="))
 
 
 # --- XSD validation ----------------------------------------------------------------------
@@ -684,3 +757,150 @@ def _schema(xsd_dir: Path, filename: str) -> etree.XMLSchema:
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
         missing = f"; no local copy of {', '.join(resolver.missing)}" if resolver.missing else ""
         raise ConfigurationError(f"XSD {path} does not compile: {exc}{missing}") from exc
+
+
+# --- pruned parsing ----------------------------------------------------------------------
+# Intake reads a few dozen fields and the embedded files, never an invoice's lines: a
+# document parsed for intake keeps only the elements the XPaths above can reach. Each
+# XPath becomes steps in a tree of element names, per root element: an element is kept
+# when its path from the root follows those steps, when it lies under the last step of a
+# path or of a predicate's operand (its text, its children's text and its string value
+# are read: kept whole), or when it holds a kept element (a "//" path may match
+# anywhere). The rest is dropped as soon as it ends, so the tree never holds more than
+# the kept elements and the one line being read. The paths' grammar is narrow (absolute
+# or "//" steps, "*" for the root, predicates comparing a relative path or an attribute
+# with a literal, possibly under not()): anything else is refused when the steps are built.
+
+
+@dataclass
+class _Step:
+    """Where a path can go from one element: the names of the children it may take."""
+
+    children: dict[str, _Step] = field(default_factory=dict)
+    whole: bool = False  # the last step of a path or an operand: kept with all it holds
+
+    def add(self, names: list[str]) -> _Step:
+        step = self
+        for name in names:
+            step = step.children.setdefault(name, _Step())
+        return step
+
+
+@dataclass
+class _Paths:
+    """The steps intake's paths take from one root element: `below` from the root, and
+    `anywhere` those that may start at any element ("//")."""
+
+    below: _Step = field(default_factory=_Step)
+    anywhere: _Step = field(default_factory=_Step)
+
+
+_PATH_STEP = re.compile(r"(/{1,2})([^/\[]+)((?:\[[^\]]*\])*)")
+_PREDICATE = re.compile(r"\[(?:not\()?([^=\]()]+)='[^']*'\)?\]")
+
+
+def _qualified(name: str) -> str:
+    prefix, colon, local = name.partition(":")
+    return f"{{{NS[prefix]}}}{local}" if colon else name
+
+
+def _add_path(paths: _Paths, root: str, xpath: str) -> None:
+    """Add one XPath of a document whose root element is `root` (Clark notation)."""
+    steps = _PATH_STEP.findall(xpath)
+    if "".join("".join(s) for s in steps) != xpath or "//" in (s[0] for s in steps[1:]):
+        raise ValueError(f"an intake path beyond what pruned parsing reads: {xpath!r}")
+    anywhere = steps[0][0] == "//"
+    if not anywhere and steps[0][1] != "*" and _qualified(steps[0][1]) != root:
+        return  # a path of the format's other root (UBL: Invoice, CreditNote)
+    step = paths.anywhere if anywhere else paths.below
+    for index, (_, name, predicates) in enumerate(steps):
+        step = step.add([root if index == 0 and not anywhere else _qualified(name)])
+        for operand in _PREDICATE.findall(predicates):
+            if not operand.startswith("@"):
+                step.add([_qualified(n) for n in operand.split("/")]).whole = True
+        if _PREDICATE.sub("", predicates):
+            raise ValueError(f"an intake path beyond what pruned parsing reads: {xpath!r}")
+    step.whole = True
+
+
+def _format_paths(fmt: str) -> list[str]:
+    """Every XPath intake evaluates on a document of format `fmt`."""
+    fields = {**_PATHS.get(fmt, {}), **_EDOCUMENT_PATHS.get(fmt, {})}
+    return [*(p for alternatives in fields.values() for p in alternatives),
+            *_TAX_PATHS.get(fmt, {}).values(),
+            *([_EMBEDDED_PATHS[fmt]] if fmt in _EMBEDDED_PATHS else [])]
+
+
+@cache
+def _intake_paths() -> dict[str, _Paths]:
+    """The steps for each root element of an invoice or e-document format."""
+    found: dict[str, _Paths] = {}
+    for (namespace, local), fmt in _ROOTS.items():
+        if fmt in INVOICE_FORMATS + EDOCUMENT_FORMATS:
+            root = f"{{{namespace}}}{local}" if namespace else local
+            paths = found.setdefault(root, _Paths())
+            for xpath in _format_paths(fmt):
+                _add_path(paths, root, xpath)
+    return found
+
+
+def _pruned(data: bytes | Path, huge: bool) -> etree._Element:
+    """The document's tree without the elements intake never reads (see above)."""
+    with _reading(data) as source:
+        events = etree.iterparse(source, events=_EVENTS, resolve_entities=False,
+                                 no_network=True, load_dtd=False, dtd_validation=False,
+                                 huge_tree=huge)
+        pruner = _Pruner()
+        for event, element in events:
+            if event == "start":
+                pruner.start(str(element.tag))  # elements only: "start" is for them
+            else:
+                pruner.end(element)
+        return cast(etree._Element, events.root)
+
+
+_EVENTS: tuple[Literal["start"], Literal["end"]] = ("start", "end")
+
+
+class _Pruner:
+    """Follows the paths through the elements as they start and end. An element off
+    every path is dropped when it ends, with all it holds, unless something in it may
+    start a "//" path (then it is kept, to be exact rather than small). A root of no
+    invoice or e-document format is kept whole: what it is gets reported."""
+
+    def __init__(self) -> None:
+        self.paths: _Paths | None = None
+        self.at: list[tuple[_Step, ...]] = []  # the steps of each open element on a path
+        self.inside = 0  # open elements from the last one that is off every path or whole
+        self.whole = self.needed = False
+
+    def start(self, name: str) -> None:
+        if self.inside:  # within an invoice line, say: counted, nothing more
+            self.inside += 1
+            self.needed = self.needed or name in self._anywhere
+            return
+        if self.paths is None:
+            self.paths = _intake_paths().get(name)
+            if self.paths is None:
+                self.inside, self.whole = 1, True
+                return
+        at = self.at[-1] if self.at else (self.paths.below,)
+        found = tuple(step for step in (*(a.children.get(name) for a in at),
+                                        self._anywhere.get(name)) if step is not None)
+        if not found or any(step.whole for step in found):
+            self.inside, self.whole, self.needed = 1, bool(found), False
+        else:
+            self.at.append(found)
+
+    def end(self, element: etree._Element) -> None:
+        if not self.inside:
+            self.at.pop()
+            return
+        self.inside -= 1
+        parent = element.getparent()
+        if not (self.inside or self.whole or self.needed) and parent is not None:
+            parent.remove(element)  # its tail (whitespace) goes with it: unread
+
+    @property
+    def _anywhere(self) -> dict[str, _Step]:
+        return self.paths.anywhere.children if self.paths else {}

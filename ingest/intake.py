@@ -50,6 +50,7 @@ class Parsed:
 
 DEFAULT_LIMITS = package.Limits()
 MAX_PDF_BYTES = 100 * 1024 * 1024  # a hybrid invoice is read whole: pyHanko needs it so
+PRUNE_FROM = 1024 * 1024  # smaller XML is parsed whole: faster, and its tree is small
 
 
 def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
@@ -73,7 +74,12 @@ def read_input(path: Path, *, limits: package.Limits = DEFAULT_LIMITS,
     if path.stat().st_size > formats.MAX_XML_BYTES:
         raise IntakeRejected("HRB-I021", f"{name}: larger than "
                                          f"{formats.MAX_XML_BYTES} bytes")
-    return _from_invoice(name, path.read_bytes(), xsd_dir)
+    return _from_invoice(name, path, xsd_dir)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(4096)
 
 
 def as_document(path: Path, name: str | None = None) -> Parsed:
@@ -84,12 +90,17 @@ def as_document(path: Path, name: str | None = None) -> Parsed:
     return Parsed("other", [Part(name or path.name, "document", media_type, path=path)])
 
 
-def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
-    sniffed = package.sniff(data)
+def _from_invoice(name: str, data: bytes | Path, xsd_dir: Path | None) -> Parsed:
+    """`data` is the invoice's bytes, or the file that holds them: then it is read in
+    pieces, never held whole, and the part is streamed from the file."""
+    sniffed = package.sniff(data if isinstance(data, bytes) else _head(data))
     if sniffed != "application/xml":
         raise IntakeRejected("HRB-I024", f"{name}: not an e-invoice (the content is "
                                          f"{sniffed})")
-    root = formats.parse_xml(data, name)
+    size = len(data) if isinstance(data, bytes) else data.stat().st_size
+    # An XSD validates the whole tree; without one, a large document's is pruned to what
+    # intake reads (ingest.formats.parse_xml): one of 60 MB is 650 MB whole.
+    root = formats.parse_xml(data, name, pruned=size > PRUNE_FROM and xsd_dir is None)
     fmt = formats.detect(root)
     if fmt not in UNIT_FORMATS:
         raise IntakeRejected("HRB-I024", f"{name}: no recognisable e-invoice or "
@@ -98,8 +109,9 @@ def _from_invoice(name: str, data: bytes, xsd_dir: Path | None) -> Parsed:
     # looks for); the role is part of the content digest, so a file a migration kept
     # before as a document of format "other" is the same unit, not a second one.
     role = "invoice" if fmt in formats.INVOICE_FORMATS else "document"
-    parsed = Parsed(fmt, [Part(name, role, "application/xml", data)],
-                    formats.unit_metadata(fmt, root))
+    part = (Part(name, role, "application/xml", data) if isinstance(data, bytes)
+            else Part(name, role, "application/xml", path=data))
+    parsed = Parsed(fmt, [part], formats.unit_metadata(fmt, root))
     for embedded in formats.embedded_attachments(fmt, root):
         _check_executable(name, embedded.filename, embedded.data)
         parsed.parts.append(Part(_unique(embedded.filename, parsed.parts), "attachment",

@@ -22,6 +22,8 @@ from hramba.core.types import Hashed
 from ingest.directory import save_hashed
 from ingest.manifest import Expected, parse_manifest
 
+TIMEOUT = 20  # seconds for each step of the connection and each read (issue #16: < 30 s)
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -35,32 +37,46 @@ class Endpoint:
 class SftpSource:
     """One SSH connection; `sftp()` opens a channel (several may run in parallel)."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float = 30) -> None:
-        self.endpoint = endpoint
+    def __init__(self, endpoint: Endpoint, timeout: float = TIMEOUT) -> None:
+        self.endpoint, self.timeout = endpoint, timeout
+        self.name = f"sftp: {endpoint.host}:{endpoint.port}"
         client = paramiko.SSHClient()
         try:
             client.load_host_keys(str(endpoint.known_hosts))
         except OSError as exc:
             raise ConfigurationError(f"known_hosts {endpoint.known_hosts}: {exc}") from exc
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        try:
+            sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        except OSError as exc:
+            raise ServiceUnavailable(f"{self.name}: {exc.strerror or type(exc).__name__}"
+                                     ) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
+            # Each step bounded: a server that accepts and then says nothing (stopped,
+            # hung) is reported within `timeout`, at the banner, the key exchange or
+            # the login, not waited for.
             client.connect(endpoint.host, endpoint.port, username=endpoint.user,
                            key_filename=str(endpoint.key), sock=sock, timeout=timeout,
-                           look_for_keys=False, allow_agent=False)
+                           banner_timeout=timeout, auth_timeout=timeout,
+                           channel_timeout=timeout, look_for_keys=False, allow_agent=False)
         except paramiko.BadHostKeyException as exc:
             sock.close()
-            raise IntegrityViolation(f"sftp {endpoint.host}:{endpoint.port}: the server's "
-                                     "host key does not match known_hosts") from exc
-        except paramiko.SSHException as exc:
+            raise IntegrityViolation(f"{self.name}: the server's host key does not match "
+                                     "known_hosts") from exc
+        except (paramiko.SSHException, OSError) as exc:
             sock.close()
-            raise ServiceUnavailable(f"sftp {endpoint.host}:{endpoint.port}: "
-                                     f"{type(exc).__name__}: {exc}") from exc
+            raise ServiceUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         self.client = client
 
     def sftp(self) -> paramiko.SFTPClient:
-        return self.client.open_sftp()
+        """A channel whose every read waits at most `timeout` (socket.timeout after)."""
+        try:
+            sftp = self.client.open_sftp()
+        except (paramiko.SSHException, OSError) as exc:
+            raise ServiceUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        sftp.get_channel().settimeout(self.timeout)  # type: ignore[union-attr]
+        return sftp
 
     def close(self) -> None:
         self.client.close()

@@ -79,11 +79,12 @@ class EnvironmentStore:
         self.production.sync()
         self.test.sync()
 
-    def stat(self, key: ObjectKey) -> StoredObject:
-        return self.route(key).stat(key)
+    def stat(self, key: ObjectKey, version: str | None = None) -> StoredObject:
+        return self.route(key).stat(key, version)
 
-    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
-        return self.route(key).open(key)
+    def open(self, key: ObjectKey, version: str | None = None
+             ) -> AbstractContextManager[BinaryIO]:
+        return self.route(key).open(key, version)
 
     def exists(self, key: ObjectKey) -> bool:
         return self.route(key).exists(key)

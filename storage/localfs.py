@@ -2,7 +2,8 @@
 
     <root>/objects/<key>            the bytes, mode 0444
     <root>/objects/<key>#lock       retain-until, legal hold, size and digest recorded at put
-    <root>/tmp/                     writes in progress; never listed
+    <root>/tmp/                     writes in progress; never listed; what a killed
+                                    writer left is swept when a store opens
 
 A put writes a temporary file, fsyncs it and links it into place (link(2) never replaces
 a name: objects are write-once even between two writers), so an object's name never
@@ -22,11 +23,14 @@ objects for at most that long, or (zero) not at all.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -65,6 +69,7 @@ class LocalObjectStore:
         self.description = f"localfs {root}" + describe_lock(max_lock)
         for sub in ("objects", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
+        self.swept = sweep_temporary(root / "tmp")
 
     def _path(self, key: ObjectKey) -> Path:
         if not key or "#" in key or any(p in ("", ".", "..") for p in key.split("/")):
@@ -82,6 +87,7 @@ class LocalObjectStore:
         os.makedirs(path.parent, exist_ok=True)
         lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a live writer's: sweep_temporary leaves it alone
         try:
             reader = HashingReader(data)
             with os.fdopen(fd, "wb") as out:
@@ -121,7 +127,8 @@ class LocalObjectStore:
         finally:
             os.close(fd)
 
-    def stat(self, key: ObjectKey) -> StoredObject:
+    def stat(self, key: ObjectKey, version: str | None = None) -> StoredObject:
+        """`version` is ignored: a local object has one version only (write-once)."""
         path = self._path(key)
         if not path.is_file():
             raise NotFound(f"object {key} not found")
@@ -132,7 +139,8 @@ class LocalObjectStore:
                             datetime.fromisoformat(str(retain_until)) if retain_until else None,
                             bool(lock.get("legal_hold")))
 
-    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
+    def open(self, key: ObjectKey, version: str | None = None
+             ) -> AbstractContextManager[BinaryIO]:
         try:
             return self._path(key).open("rb")
         except FileNotFoundError as exc:
@@ -191,6 +199,37 @@ class LocalObjectStore:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(body, out)
         os.replace(tmp, self._lock_path(key))
+
+
+# A temporary file no process holds and untouched this long is a killed writer's. The
+# age covers the instant between mkstemp and flock in `put`.
+STALE_TEMPORARY = timedelta(minutes=1)
+
+
+def sweep_temporary(tmp: Path) -> int:
+    """Delete what killed writers left in tmp/ (a put is never resumed): files no process
+    holds a lock on and older than STALE_TEMPORARY. Safe beside live writers in other
+    processes, which hold theirs. How many were deleted."""
+    cutoff = time.time() - STALE_TEMPORARY.total_seconds()  # the kernel's clock, as mtime
+    swept = 0
+    for entry in os.scandir(tmp):
+        with contextlib.suppress(FileNotFoundError):  # another sweeper's, just now
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff \
+                    and _unheld(entry.path):
+                os.unlink(entry.path)
+                swept += 1
+    return swept
+
+
+def _unheld(path: str) -> bool:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _libc() -> ctypes.CDLL | None:

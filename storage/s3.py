@@ -3,6 +3,15 @@
 Every object is written once, with retention mode COMPLIANCE and its retain-until, an
 x-amz-checksum-sha256 header the server checks against the bytes, and our own digest as
 user metadata; then stat-checked (size, digest, retention) before the caller records it.
+
+Write-once is the server's: a put carries `If-None-Match: *`, so of two writers of one key
+the second is refused (412, Conflict) and never adds a version over the first's (a server
+that ignores the header leaves only the archive's database claim on the unit). Object
+Lock does not stop a new version or a delete marker over a locked key (it locks versions,
+not keys), so `put` returns the version id it wrote, the archive records it, and `stat`
+and `open` read by it; ops/README.md gives the bucket policy that refuses both to the
+archive's credentials.
+
 The server, not this code, refuses a delete before retain-until or under legal hold, and
 refuses to shorten retention; those refusals surface as RetentionLocked.
 
@@ -26,6 +35,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
+from minio.helpers import genheaders
 from minio.retention import Retention
 from typing_extensions import Buffer
 
@@ -56,6 +66,7 @@ LOCK_REFUSALS = {"AccessDenied", "ObjectLocked"}
 CREDENTIAL_REFUSALS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "ResourceNotFound"}
 CHECKSUM_REFUSALS = {"BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"}
+WRITE_ONCE_REFUSALS = {"PreconditionFailed"}  # If-None-Match: * on a key that has an object
 
 
 class S3ObjectStore:
@@ -63,10 +74,18 @@ class S3ObjectStore:
 
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, *,
                  secure: bool = True, region: str = "", clock: Clock | None = None,
-                 max_lock: timedelta | None = None) -> None:
-        http = urllib3.PoolManager(maxsize=POOL_SIZE,
-                                   timeout=urllib3.Timeout(connect=5, read=60),
-                                   retries=urllib3.Retry(total=2, backoff_factor=0.2))
+                 max_lock: timedelta | None = None, timeout: float = 10) -> None:
+        # A stopped server is reported within 30 s with the default `timeout`
+        # (storage.timeout, issue #16): a connection refused or not made within 3 s is
+        # tried again twice, with backoff (nothing was sent, so any call may be); an
+        # answer that does not come within `timeout` is not waited for again: a server
+        # that accepted the request and is silent that long is down, and a put (If-None-
+        # Match) that landed would be refused as a conflict the second time. minio adds
+        # no retries of its own. Worst case of one call: max(3 x 3 + 0.5 + 1, timeout).
+        http = urllib3.PoolManager(
+            maxsize=POOL_SIZE, timeout=urllib3.Timeout(connect=min(timeout, 3), read=timeout),
+            retries=urllib3.Retry(total=2, connect=2, read=0, other=0, backoff_factor=0.5,
+                                  backoff_max=2))
         try:
             self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                                 secure=secure, region=region or None, http_client=http)
@@ -94,47 +113,59 @@ class S3ObjectStore:
 
     def put(self, key: ObjectKey, data: BinaryIO, *, size: int, sha256: Digest,
             retain_until: datetime) -> StoredObject:
-        if self.exists(key):
-            raise Conflict(f"object {key} already exists; objects are write-once")
         lock = capped_lock(retain_until, self.clock.now(), self.max_lock)
         retention = Retention(COMPLIANCE, lock.astimezone(UTC)) if lock else None
         with _translated(f"put {key}"):
             if size <= SINGLE_PUT_LIMIT:
-                self._put_single(key, data, size, sha256, retention)
+                version = self._put_single(key, data, size, sha256, retention)
             else:
-                self._put_multipart(key, data, size, sha256, retention)
-        return self._check_stored(key, size, sha256, lock)
+                version = self._put_multipart(key, data, size, sha256, retention)
+        return self._check_stored(key, version, size, sha256, lock)
 
     def _put_single(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
-                    retention: Retention | None) -> None:
+                    retention: Retention | None) -> str | None:
+        """One PutObject, refused by the server if the key has an object (412).
+
+        The SDK's put_object files every header that is not x-amz-* or standard as user
+        metadata (x-amz-meta-if-none-match), so the request is made one level down, with
+        the headers put_object would send; it too holds the whole part in memory.
+        """
         # The server recomputes the checksum over the body and rejects a mismatch; S3
         # requires one on any upload that carries Object Lock retention.
-        headers = {"sha256": sha256.hex, "x-amz-sdk-checksum-algorithm": "SHA256",
-                   "x-amz-checksum-sha256": sha256.b64}
-        self.client.put_object(self.bucket, key, data, size,
-                               metadata=headers,  # type: ignore[arg-type]
-                               part_size=SINGLE_PUT_LIMIT, retention=retention)
+        headers = genheaders({"sha256": sha256.hex, "x-amz-sdk-checksum-algorithm": "SHA256",
+                              "x-amz-checksum-sha256": sha256.b64},
+                             None, None, retention, legal_hold=False)
+        headers |= {"Content-Type": "application/octet-stream", "If-None-Match": "*"}
+        written = self.client._put_object(self.bucket, key, data.read(size), headers)
+        return written.version_id
 
     def _put_multipart(self, key: ObjectKey, data: BinaryIO, size: int, sha256: Digest,
-                       retention: Retention | None) -> None:
+                       retention: Retention | None) -> str | None:
         """Large objects: upload unlocked, read back and hash, lock only if they match.
 
         A whole-object checksum header does not apply to multipart uploads, so the check
-        is ours; an upload that does not match is removed before it is ever locked.
+        is ours; an upload that does not match is removed before it is ever locked. The
+        SDK sends no condition with the upload's completion, so write-once is a HEAD
+        before it here (and the archive's claim on the unit against a second writer).
         """
-        self.client.put_object(self.bucket, key, data, size, metadata={"sha256": sha256.hex})
-        with self._open(key) as stream:
+        if self.exists(key):
+            raise Conflict(f"object {key} already exists; objects are write-once")
+        written = self.client.put_object(self.bucket, key, data, size,
+                                         metadata={"sha256": sha256.hex})
+        version = written.version_id
+        with self._open(key, version) as stream:
             got = hash_stream(stream)
         if got != Hashed(size, sha256):
-            self._remove_versions(key)
+            self.client.remove_object(self.bucket, key, version_id=version)
             raise IntegrityViolation(f"put {key}: storage holds {got.size} bytes "
                                      f"{got.sha256}, expected {size} bytes {sha256}")
         if retention:
-            self.client.set_object_retention(self.bucket, key, retention)
+            self.client.set_object_retention(self.bucket, key, retention, version_id=version)
+        return version
 
-    def _check_stored(self, key: ObjectKey, size: int, sha256: Digest,
+    def _check_stored(self, key: ObjectKey, version: str | None, size: int, sha256: Digest,
                       retain_until: datetime | None) -> StoredObject:
-        stored = self.stat(key)
+        stored = self.stat(key, version)
         if stored.size != size or stored.sha256 != sha256:
             raise IntegrityViolation(f"put {key}: storage holds {stored.size} bytes "
                                      f"{stored.sha256}, expected {size} bytes {sha256}")
@@ -146,24 +177,26 @@ class S3ObjectStore:
     def sync(self) -> None:
         """Nothing to do: S3 acknowledges a put only once the object is durable."""
 
-    def stat(self, key: ObjectKey) -> StoredObject:
+    def stat(self, key: ObjectKey, version: str | None = None) -> StoredObject:
         with _translated(f"stat {key}"):
-            obj = self.client.stat_object(self.bucket, key,
+            obj = self.client.stat_object(self.bucket, key, version_id=version,
                                           extra_headers={"x-amz-checksum-mode": "ENABLED"})
         meta = obj.metadata or {}
         retain = meta.get("x-amz-object-lock-retain-until-date")
         return StoredObject(
             key=key, size=int(obj.size or 0), sha256=_stored_digest(meta),
             retain_until=_parse_time(str(retain)) if retain else None,
-            legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON")
+            legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON",
+            version=obj.version_id)
 
-    def open(self, key: ObjectKey) -> AbstractContextManager[BinaryIO]:
-        return self._open(key)
+    def open(self, key: ObjectKey, version: str | None = None
+             ) -> AbstractContextManager[BinaryIO]:
+        return self._open(key, version)
 
     @contextmanager
-    def _open(self, key: ObjectKey) -> Iterator[BinaryIO]:
+    def _open(self, key: ObjectKey, version: str | None = None) -> Iterator[BinaryIO]:
         with _translated(f"get {key}"):
-            response = self.client.get_object(self.bucket, key)
+            response = self.client.get_object(self.bucket, key, version_id=version)
         try:
             yield io.BufferedReader(_ResponseReader(response), CHUNK)
         finally:
@@ -231,6 +264,9 @@ def _translated(what: str, *, refusals: bool = False) -> Iterator[None]:
     except S3Error as exc:
         if exc.code in NOT_FOUND:
             raise NotFound(f"{what}: not found") from exc
+        if exc.code in WRITE_ONCE_REFUSALS:
+            raise Conflict(f"{what}: the key has an object already; objects are write-once"
+                           ) from exc
         if refusals and exc.code in LOCK_REFUSALS:
             raise RetentionLocked(f"{what}: refused by storage ({exc.code})") from exc
         if exc.code in CHECKSUM_REFUSALS:

@@ -16,7 +16,8 @@ from hramba.wiring import init_archive
 
 pytest_plugins = ["plugins.services", "plugins.postgres", "plugins.s3", "plugins.tsa",
                   "plugins.bouncycastle", "plugins.sftp", "plugins.feedserver",
-                  "plugins.browser", "plugins.portal", "plugins.signing", "plugins.smtp"]
+                  "plugins.browser", "plugins.portal", "plugins.signing", "plugins.smtp",
+                  "plugins.seaweed_cluster", "plugins.stall"]
 
 TENANT = NewTenant("OBCINA1", "SI21423512", "Občina Primer", "production",
                    address="Trg svobode 1, 1000 Ljubljana", responsible="Ana Župan")

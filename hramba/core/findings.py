@@ -22,6 +22,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-F003": (Severity.ERROR, "object in storage is not referenced by any unit"),
     "HRB-F004": (Severity.ERROR, "object size differs from the recorded size"),
     "HRB-F005": (Severity.ERROR, "storage retention is shorter than the recorded retain-until"),
+    "HRB-F006": (Severity.ERROR, "another version or a delete marker hides the recorded one"),
     "HRB-I001": (Severity.ERROR, "input file is empty"),
     "HRB-I002": (Severity.ERROR, "input is not a regular file"),
     "HRB-I003": (Severity.ERROR, "input file cannot be read"),
@@ -42,6 +43,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HRB-I030": (Severity.ERROR, "PDF cannot be read"),
     "HRB-I031": (Severity.ERROR, "the tenant given is not a party: another tenant is"),
     "HRB-I032": (Severity.ERROR, "feed item refused: it breaks the feed protocol"),
+    "HRB-I033": (Severity.ERROR, "feed item not delivered: the feed answers it with an "
+                                 "HTTP error"),
     "HRB-W001": (Severity.WARNING, "attachment name breaks the UJP rule (Name.ext, English "
                                    "letters and digits, no spaces)"),
     "HRB-W002": (Severity.WARNING, "attachment is a compressed archive"),

@@ -84,7 +84,10 @@ class StoredObject:
 
     `sha256` is the digest the store recorded at upload and `retain_until` the retention
     it enforces; either is None when the store holds none (an object written behind the
-    archive's back).
+    archive's back). `version` is the store's id of these bytes (S3's version id), which
+    the archive records at put and reads by, since a key's current version can change
+    under Object Lock (a new version or a delete marker is allowed over a locked one);
+    None for a store without versions (the local store).
     """
 
     key: ObjectKey
@@ -92,6 +95,7 @@ class StoredObject:
     sha256: Digest | None
     retain_until: datetime | None
     legal_hold: bool
+    version: str | None = None
 
 
 def iso(moment: date | datetime | None) -> str | None:

@@ -163,6 +163,7 @@ class File(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    object_version: Mapped[str | None] = mapped_column(String(1024))  # StoredObject.version
 
     unit: Mapped[Unit] = relationship(back_populates="files")
 
@@ -230,6 +231,7 @@ class Evidence(Base):
     record: Mapped[bytes] = mapped_column(LargeBinary)
     record_sha256: Mapped[str] = mapped_column(String(64))
     object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    object_version: Mapped[str | None] = mapped_column(String(1024))  # set with stored_at
     created_at: Mapped[datetime]
     stored_at: Mapped[datetime | None]
     superseded_at: Mapped[datetime | None]

@@ -80,6 +80,7 @@ EVENT_TYPES: dict[str, str | None] = {
     "fixity.sweep": "fixity check",
     "batch.sealed": "message digest calculation",
     "evidence.renewed": "message digest calculation",
+    "integrity.violation": "fixity check",
     # retention and disposal
     "unit.classified": "policy assignment",
     "hold.added": "policy assignment",

@@ -110,7 +110,7 @@ class _Stored:
     measured: Measured
     manifest: Manifest
     retention: Assignment
-    files: list[tuple[FileEntry, ObjectKey]]
+    files: list[tuple[FileEntry, ObjectKey, str | None]]  # and the object's version
 
 
 def unit_id_for(tenant: str, content_sha256: str) -> str:
@@ -180,7 +180,12 @@ def archive_measured(archive: Archive, batch: Sequence[Measured]) -> list[Outcom
         if (m.input.tenant.id, m.content_sha256) not in existing:
             new.setdefault(m.unit_id, m)
     with ThreadPoolExecutor(STORE_WORKERS) as pool:  # storage waits on disks and networks
-        stored = list(pool.map(lambda m: _store_unit(archive, m), new.values()))
+        try:
+            stored = list(pool.map(lambda m: _store_unit(archive, m), new.values()))
+        except BaseException:
+            # Storage down: the queued units would each wait out its timeout in turn.
+            pool.shutdown(cancel_futures=True)
+            raise
     committed = {o.unit_id: o for o in _commit(archive, stored)} if stored else {}
     return [committed[m.unit_id] if new.get(m.unit_id) is m else Outcome(
         "duplicate", existing.get((m.input.tenant.id, m.content_sha256), m.unit_id))
@@ -197,13 +202,12 @@ def _store_unit(archive: Archive, measured: Measured) -> _Stored:
     openers = {(e.name, e.sha256): f.open
                for e, f in zip(measured.entries, measured.input.files, strict=True)}
     keys = [file_key(tenant, unit_id, e.name) for e in manifest.files]
-    for entry, key in zip(manifest.files, keys, strict=True):
-        _store(archive, key, openers.get((entry.name, entry.sha256), _adopted(key)), entry,
-               lock)
-    manifest_entry = _store_manifest(archive, tenant, manifest, lock)
+    versions = [_store(archive, key, openers.get((entry.name, entry.sha256), _adopted(key)),
+                       entry, lock) for entry, key in zip(manifest.files, keys, strict=True)]
+    manifest_entry, manifest_version = _store_manifest(archive, tenant, manifest, lock)
     return _Stored(measured, manifest, retention,
-                   [*zip(manifest.files, keys, strict=True),
-                    (manifest_entry, manifest_key(tenant, unit_id))])
+                   [*zip(manifest.files, keys, versions, strict=True),
+                    (manifest_entry, manifest_key(tenant, unit_id), manifest_version)])
 
 
 def _adopted(key: ObjectKey) -> Callable[[], BinaryIO]:
@@ -266,8 +270,9 @@ def _insert_rows(session: Session, new: Sequence[_Stored]) -> None:
         for u in new])
     session.execute(insert(File), [
         {"unit_id": u.measured.unit_id, "position": i, "name": e.name, "role": e.role,
-         "media_type": e.media_type, "size": e.size, "sha256": e.sha256, "object_key": key}
-        for u in new for i, (e, key) in enumerate(u.files)])
+         "media_type": e.media_type, "size": e.size, "sha256": e.sha256, "object_key": key,
+         "object_version": version}
+        for u in new for i, (e, key, version) in enumerate(u.files)])
     findings = [{"unit_id": u.measured.unit_id, "code": c, "detail": d}
                 for u in new for c, d in u.measured.input.findings]
     if findings:
@@ -343,29 +348,31 @@ def _manifest(archive: Archive, tenant: str, unit_id: str, entries: list[FileEnt
 
 
 def _store(archive: Archive, key: ObjectKey, opener: Callable[[], BinaryIO],
-           entry: FileEntry, retain_until: datetime) -> None:
+           entry: FileEntry, retain_until: datetime) -> str | None:
+    """Store the entry's bytes at `key`; the version the store holds them as."""
     sha256 = Digest.sha256(entry.sha256)
     if not archive.store.exists(key):
         try:
             with opener() as stream:
-                archive.store.put(key, stream, size=entry.size, sha256=sha256,
-                                  retain_until=retain_until)
-            return
+                return archive.store.put(key, stream, size=entry.size, sha256=sha256,
+                                         retain_until=retain_until).version
         except Conflict:
             pass  # stored meanwhile (the store refuses a second writer): compared below
     # Left by a run that stopped before its commit: adopt it if the bytes are the same.
-    with archive.store.open(key) as stream:
+    stored = archive.store.stat(key)
+    with archive.store.open(key, stored.version) as stream:
         if hash_stream(stream) != Hashed(entry.size, sha256):
             raise IntegrityViolation(f"{key} already holds other bytes than {entry.name}")
-    if not retained_until(archive.store.stat(key), retain_until):
+    if not retained_until(stored, retain_until):
         archive.store.set_retention(key, retain_until)
+    return stored.version
 
 
 def _store_manifest(archive: Archive, tenant: str, manifest: Manifest,
-                    lock: datetime) -> FileEntry:
+                    lock: datetime) -> tuple[FileEntry, str | None]:
+    """The manifest's entry and the version of its stored object."""
     data = manifest.to_bytes()
     entry = FileEntry(MANIFEST_NAME, MANIFEST_ROLE, "application/json", len(data),
                       Digest.of_bytes(data).hex)
-    _store(archive, manifest_key(tenant, manifest.unit_id), lambda: io.BytesIO(data), entry,
-           lock)
-    return entry
+    return entry, _store(archive, manifest_key(tenant, manifest.unit_id),
+                         lambda: io.BytesIO(data), entry, lock)

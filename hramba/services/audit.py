@@ -9,7 +9,10 @@ anchors the head at least daily even with nothing to seal (hramba.services.seal)
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +20,9 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from hramba.core.errors import IntegrityViolation
+from hramba.core.errors import IntegrityViolation, ServiceUnavailable
 from hramba.core.findings import Report
+from hramba.core.redact import redact_text
 from hramba.core.types import Digest, ObjectKey, iso
 from hramba.db.engine import transaction
 from hramba.db.models import AuditEvent, Batch
@@ -70,6 +74,20 @@ def record_all(session: Session, archive: Archive, events: list[Event]) -> str:
     if rows:
         session.execute(insert(AuditEvent), rows)
     return prev_hash
+
+
+@contextmanager
+def violations_audited(archive: Archive, job: str) -> Iterator[None]:
+    """Integrity violations are always audited: one that `job` meets is recorded, in a
+    transaction of its own (the job's rolled back), before it goes on to the caller. A
+    database that cannot take the event does not hide the violation."""
+    try:
+        yield
+    except IntegrityViolation as exc:
+        with contextlib.suppress(ServiceUnavailable), transaction(archive.db) as session:
+            record(session, archive, "integrity.violation", job,
+                   details={"error": redact_text(str(exc))})
+        raise
 
 
 @dataclass(frozen=True)

@@ -112,15 +112,16 @@ def verify_unit(archive: Archive, unit_id: str, at: datetime | None = None) -> E
     disposed = unit["retention"]["disposed_at"]
     group = (DataGroup.of_recorded("sha256", [bytes.fromhex(f["sha256"])
                                               for f in unit["files"]]) if disposed
-             else DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]))
-                             for f in unit["files"]]))
+             else DataGroup([partial(archive.store.open, ObjectKey(f["object_key"]),
+                                     f["object_version"]) for f in unit["files"]]))
     trust = unit_trust(archive, unit_batches(archive, unit_id))
     report = verify_evidence(evidence.record, group, trust, at)
     if disposed:
         report = report.adding(Check("HRB-E021", "", Status.PASSED, f"disposed of on "
                                      f"{disposed}"))
     elif evidence.stored_at is not None:
-        with archive.store.open(ObjectKey(evidence.object_key)) as stream:
+        with archive.store.open(ObjectKey(evidence.object_key),
+                                evidence.object_version) as stream:
             same = Digest.of_bytes(stream.read()).hex == evidence.record_sha256
         report = report.adding(Check("HRB-E020", "", Status.PASSED if same else Status.FAILED,
                                      evidence.object_key))

@@ -359,7 +359,8 @@ def _spool_page(session: Session, hits: list[Any], sink: IO[str]) -> set[int]:
                              .order_by(File.unit_id, File.position)):
         files[f.unit_id].append({"name": f.name, "role": f.role, "media_type": f.media_type,
                                  "size": f.size, "sha256": f.sha256,
-                                 "object_key": f.object_key})
+                                 "object_key": f.object_key,
+                                 "object_version": f.object_version})
     records: dict[str, bytes] = {unit_id: record for unit_id, record in session.execute(
         select(Evidence.unit_id, Evidence.record).where(
             Evidence.unit_id.in_(ids), Evidence.superseded_at.is_(None)))}

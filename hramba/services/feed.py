@@ -12,27 +12,31 @@ cursor moves past them.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
-from hramba.core.errors import IntegrityViolation
+from hramba.core.errors import HrambaError, IntegrityViolation, ServiceUnavailable
 from hramba.core.redact import redact_url
 from hramba.db.engine import transaction
 from hramba.db.models import FeedCursor, FeedFailure
 from hramba.domain.access import Action
 from hramba.services import access
 from hramba.services.context import Archive
-from hramba.services.ingest import IngestResult, ingest_candidates, summarise
-from hramba.services.locks import exclusive
+from hramba.services.ingest import BATCH, IngestResult, ingest_candidates, summarise
+from hramba.services.locks import SharedClaims, exclusive, shared
 from hramba.services.quarantine import quarantine
+from ingest.directory import Candidate
 from ingest.feeds import (
     FeedDamaged,
     FeedItem,
     FeedRefused,
+    FeedUndelivered,
     HttpFeed,
     inbox_candidates,
     label,
@@ -42,6 +46,7 @@ from ingest.feeds import (
 
 DAMAGED = "HRB-I029"  # the download does not match the size or sha256 the feed announced
 REFUSED = "HRB-I032"  # the item breaks the protocol: link, redirect, name, size or sha256
+UNDELIVERED = "HRB-I033"  # the feed answers the item's link with an HTTP error, run after run
 
 
 @dataclass
@@ -54,19 +59,39 @@ class FeedReport:
 
 
 def pull_inbox(archive: Archive, inbox: Path, report: FeedReport) -> None:
-    """Archive the inbox's files, each then moved to done/ or quarantine/. One reader of
-    an inbox at a time (any process, any host): a second finds it taken and skips it,
-    rather than trip over files the first is moving."""
+    """Archive the inbox's files, each then moved to done/ or quarantine/. Any number of
+    runners (processes, hosts) share an inbox on PostgreSQL: each claims the files it
+    works on, a batch at a time, and passes over those another holds or has moved away
+    already. A runner that dies drops its claims with its connection, and its files come
+    round again to whoever lists the inbox next (duplicates, if their batch committed).
+    On SQLite, one writer anyway, one runner reads an inbox at a time; a second skips it."""
     access.authorize(archive, Action.INGEST)  # before the inbox is touched
-    with exclusive(archive, f"inbox:{inbox.absolute()}") as held:
-        if not held:
+    with shared(archive, f"inbox:{inbox.absolute()}") as claims:
+        if claims is None:
             report.sources.append(f"inbox {inbox} (skipped: another run reads it now)")
             return
-        candidates = {c.relative: c for c in inbox_candidates(inbox)}
         report.sources.append(f"inbox {inbox}")
-        for result in ingest_candidates(archive, candidates.values(), source="inbox"):
-            settle(candidates[result.path], inbox, result.outcome)  # after the commit
-            report.results.append(result)
+        for batch in _claimed_batches(claims, inbox_candidates(inbox)):
+            candidates = {c.relative: c for c in batch}
+            try:
+                for result in ingest_candidates(archive, batch, source="inbox"):
+                    settle(candidates[result.path], inbox, result.outcome)  # after the commit
+                    report.results.append(result)
+            finally:  # settled, or left for the next runner to list the inbox
+                claims.release(candidates)
+
+
+def _claimed_batches(claims: SharedClaims,
+                     listing: list[Candidate]) -> Iterator[list[Candidate]]:
+    """The files of `listing` in batches this runner alone holds (one round trip each),
+    without those another runner holds, nor those settled since the listing."""
+    for start in range(0, len(listing), BATCH):
+        chunk = listing[start:start + BATCH]
+        taken = set(claims.take([c.relative for c in chunk]))
+        batch = [c for c in chunk if c.relative in taken and os.path.lexists(c.path)]
+        claims.release(taken.difference(c.relative for c in batch))
+        if batch:
+            yield batch
 
 
 def pull_http(archive: Archive, feed: HttpFeed, report: FeedReport,
@@ -107,6 +132,9 @@ def _take(archive: Archive, feed: HttpFeed, source: str, item: FeedItem, spool: 
         return feed.download(item, spool)
     except FeedRefused as exc:  # the announcement will not change: once is enough
         return _refuse(archive, source, item, REFUSED, str(exc), 1, None)
+    except FeedUndelivered as exc:  # the listing works, this item does not: may never
+        return _refuse(archive, source, item, UNDELIVERED, str(exc), max_attempts, None,
+                       meanwhile=ServiceUnavailable)
     except FeedDamaged as exc:
         try:
             return _refuse(archive, source, item, DAMAGED, str(exc), max_attempts, exc.path)
@@ -115,14 +143,16 @@ def _take(archive: Archive, feed: HttpFeed, source: str, item: FeedItem, spool: 
 
 
 def _refuse(archive: Archive, source: str, item: FeedItem, code: str, problem: str,
-            max_attempts: int, path: Path | None) -> IngestResult:
-    """A refused item stops the run (exit 7), to be fetched again next time, until
+            max_attempts: int, path: Path | None,
+            meanwhile: type[HrambaError] = IntegrityViolation) -> IngestResult:
+    """A refused item stops the run (`meanwhile`: exit 7 for bytes that do not match,
+    75 for an item the feed does not deliver), to be fetched again next time, until
     `max_attempts` runs refused it: then it is quarantined (the bytes received at `path`,
     if any), and the feed goes on."""
     attempts, qid = _record_failure(archive, source, item, problem)
     if attempts < max_attempts:
-        raise IntegrityViolation(f"{problem} (attempt {attempts} of {max_attempts}; it is "
-                                 "fetched again on the next run)")
+        raise meanwhile(f"{problem} (attempt {attempts} of {max_attempts}; it is fetched "
+                        "again on the next run)")
     if qid is None:  # not already quarantined by a run that stopped before its commit
         qid = quarantine(archive, source=f"{source} item {item.id}", code=code,
                          reason=problem if attempts == 1 else f"{problem}, {attempts} times",

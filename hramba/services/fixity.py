@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from hramba.core.errors import NotFound
 from hramba.core.findings import Report
 from hramba.core.progress import NO_PROGRESS, Progress
-from hramba.core.types import Digest, ObjectKey, hash_stream, retained_until
+from hramba.core.types import Digest, ObjectKey, StoredObject, hash_stream, retained_until
 from hramba.db.engine import transaction
 from hramba.db.models import DisposalUnit, Evidence, File, Tenant, Unit
 from hramba.domain.access import Action
@@ -43,6 +43,7 @@ class _Recorded:
     tenant: str
     unit_id: str
     environment: str
+    version: str | None  # the store's version id recorded at put (StoredObject.version)
 
 
 def run_fixity(archive: Archive, tenant: str | None = None, *,
@@ -93,14 +94,15 @@ def _recorded(archive: Archive, table: type[File] | type[Evidence], tenant: str 
                (Evidence.id, Evidence.object_key, func.length(Evidence.record),
                 Evidence.record_sha256))
     while True:
-        query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id, Tenant.environment)
+        query = (select(*columns, Unit.retain_until, Tenant.code, Unit.id, Tenant.environment,
+                        table.object_version)
                  .join(Unit, table.unit_id == Unit.id)
                  .join(Tenant, Unit.tenant_id == Tenant.id)
                  .where(table.id > last_id, *_checked(table, tenant, unit_ids))
                  .order_by(table.id).limit(PAGE))
         with transaction(archive.db) as session:
             page = [_Recorded(r[0], ObjectKey(r[1]), r[2], Digest.sha256(r[3]), r[4], r[5],
-                              r[6], r[7]) for r in session.execute(
+                              r[6], r[7], r[8]) for r in session.execute(
                 access.scoped(query, archive, Unit.tenant_id))]
         yield from page
         if len(page) < PAGE:
@@ -134,8 +136,8 @@ def _count_recorded(archive: Archive, tenant: str | None) -> int:
 def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None:
     report.count("objects checked")
     try:
-        stored = archive.store.stat(recorded.key)
-        with archive.store.open(recorded.key) as stream:
+        stored = _stored(archive, report, recorded)
+        with archive.store.open(recorded.key, recorded.version) as stream:
             hashed = hash_stream(stream)
     except NotFound:
         if _being_disposed(archive, recorded.unit_id):
@@ -151,6 +153,25 @@ def _check_object(archive: Archive, report: Report, recorded: _Recorded) -> None
     if recorded.environment != TEST and not retained_until(stored, recorded.retain_until):
         report.add("HRB-F005", recorded.key, f"storage keeps it until {stored.retain_until}, "
                                              f"recorded {recorded.retain_until}")
+
+
+def _stored(archive: Archive, report: Report, recorded: _Recorded) -> StoredObject:
+    """What storage holds of the recorded version; HRB-F006 when the key's current object
+    is another (a new version or a delete marker over a locked one, which Object Lock
+    allows), since a read by key alone would get that one."""
+    if recorded.version is None:  # a store without versions, or recorded before them
+        return archive.store.stat(recorded.key)
+    try:
+        current: StoredObject | None = archive.store.stat(recorded.key)
+    except NotFound:
+        current = None
+    if current is not None and current.version == recorded.version:
+        return current  # the usual case: one request, as without versions
+    stored = archive.store.stat(recorded.key, recorded.version)  # NotFound: HRB-F002
+    over = "a delete marker" if current is None else f"version {current.version}"
+    report.add("HRB-F006", recorded.key,
+               f"{over} is current, recorded version {recorded.version}")
+    return stored
 
 
 def _being_disposed(archive: Archive, unit_id: str) -> bool:

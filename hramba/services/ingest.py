@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -41,6 +42,10 @@ from ingest.directory import Candidate, count, printable, walk
 from ingest.intake import NOT_AN_INVOICE, Parsed, as_document, read_input
 
 BATCH = 100
+# A batch's files, in memory until it commits where intake holds them (a package's
+# members, embedded attachments), close it early past this many bytes: eight large
+# invoices take the memory of one, not eight.
+BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -97,7 +102,7 @@ def ingest_candidates(archive: Archive, candidates: Iterable[Candidate],
     pending: Pending = []
     for candidate in candidates:
         pending.append(_measure_one(archive, candidate, router, rules, source, any_file))
-        if sum(isinstance(p, tuple) for p in pending) >= batch_size:
+        if _full(pending, batch_size):
             yield from _archive_batch(archive, pending)
             pending = []
     yield from _archive_batch(archive, pending)
@@ -202,6 +207,13 @@ def archive_released(archive: Archive, path: Path, name: str, tenant: str,
         return archive_measured(archive, [unit])[0]
 
 
+def _full(pending: Pending, batch_size: int) -> bool:
+    """Whether the batch is to be archived now: `batch_size` units, or BATCH_BYTES."""
+    measured = _measured(pending)
+    return (len(measured) >= batch_size
+            or sum(e.size for _, m in measured for e in m.entries) >= BATCH_BYTES)
+
+
 def _measured(pending: Pending) -> list[tuple[Candidate, Measured]]:
     return [p for p in pending if isinstance(p, tuple)]
 
@@ -255,6 +267,7 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router,
     if candidate.size == 0:
         return reject("HRB-I001", "empty file")
     try:
+        seen = _fingerprint(candidate.path.stat())
         parsed = read_input(candidate.path, xsd_dir=archive.xsd_dir)
     except PermissionError as exc:
         return reject("HRB-I003", f"unreadable: {exc.strerror}", copy=False)
@@ -268,7 +281,7 @@ def _measure_one(archive: Archive, candidate: Candidate, router: Router,
         return reject(exc.code, exc.reason)
     check_signatures(archive, rules, parsed)
     try:
-        return candidate, measure(_unit_input(tenant, candidate, parsed, source))
+        return candidate, measure(_unit_input(tenant, candidate, parsed, source, seen))
     except RejectedInput as exc:
         return reject("HRB-I004", str(exc), tenant=tenant.code)
 
@@ -281,11 +294,11 @@ def _no_tenant(metadata: dict[str, Any]) -> str:
             + " or ".join(dict.fromkeys(numbers)))
 
 
-def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,
-                source: str) -> UnitInput:
+def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed, source: str,
+                seen: tuple[int, int] | None = None) -> UnitInput:
     files = [IncomingFile(p.name, p.role, p.media_type,
-                          partial(_open_binary, p.path) if p.path else partial(io.BytesIO,
-                                                                               p.data))
+                          partial(_open_unchanged, p.path, seen if p.path == candidate.path
+                                  else None) if p.path else partial(io.BytesIO, p.data))
              for p in parsed.parts]
     metadata = {**parsed.metadata, "source_path": candidate.relative}
     if candidate.received_at:  # a migrated document's receipt at the previous provider
@@ -296,8 +309,20 @@ def _unit_input(tenant: TenantRef, candidate: Candidate, parsed: Parsed,
                      traffic=_traffic(parsed.envelope))
 
 
-def _open_binary(path: Path) -> BinaryIO:
-    return path.open("rb")
+def _fingerprint(info: os.stat_result) -> tuple[int, int]:
+    return info.st_size, info.st_mtime_ns
+
+
+def _open_unchanged(path: Path, seen: tuple[int, int] | None) -> BinaryIO:
+    """The file as intake parsed it (`seen`: its size and mtime then). Intake reads a
+    large file from disk more than once (parse, hash, store); one changed in between, a
+    writer still at it, is refused: its metadata would describe other bytes."""
+    stream = path.open("rb")
+    if seen and _fingerprint(os.fstat(stream.fileno())) != seen:
+        stream.close()
+        raise RejectedInput(f"{path.name} changed while it was being read; try again "
+                            "once its writer has finished")
+    return stream
 
 
 def document_key(metadata: dict[str, Any]) -> str | None:

@@ -52,6 +52,7 @@ from hramba.domain.names import local_name
 from hramba.ports import ObjectStore, PdfSigner
 from hramba.trust.instructions import DataFile, Layout, instructions
 
+STORAGE_FIELDS = ("object_key", "object_version")  # where a file is stored: not in the package
 # What is worth compressing; PDFs and images are compressed already.
 _TEXT = ("text/", "application/xml", "application/json")
 CSV_COLUMNS = ("unit_id", "folder", "issue_date", "type", "invoice_number", "direction",
@@ -225,7 +226,7 @@ def _add_unit(bag: _Bag, store: ObjectStore, unit: dict[str, Any], anchors_pem: 
     files = []
     for f in unit["files"]:
         name = local_name(f["name"], names)
-        with store.open(ObjectKey(f["object_key"])) as stream:
+        with store.open(ObjectKey(f["object_key"]), f.get("object_version")) as stream:
             digests = bag.payload(f"{base}/{name}", stream, f["size"], _compressible(f))
         if digests["sha256"] != f["sha256"]:
             raise IntegrityViolation(f"{f['object_key']} does not match its recorded "
@@ -260,7 +261,7 @@ def _row(unit: dict[str, Any], folder: str | None, files: list[dict[str, Any]],
          evidence: str | None) -> dict[str, Any]:
     row = {k: v for k, v in unit.items() if k not in ("files", "evidence", "tenant_id")}
     return row | {"folder": folder, "evidence": evidence, "files": [
-        {k: v for k, v in f.items() if k != "object_key"} for f in files]}
+        {k: v for k, v in f.items() if k not in STORAGE_FIELDS} for f in files]}
 
 
 def _compressible(f: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ tenants sees and decides only theirs, and never an item intake could not route.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import shutil
@@ -24,18 +25,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
 
-from hramba.core.errors import Conflict, NotFound, RejectedInput
+from hramba.core.errors import Conflict, NotFound, RejectedInput, ServiceUnavailable
 from hramba.core.types import Hashed, hash_stream
 from hramba.db.engine import transaction
 from hramba.db.models import Quarantined, Tenant
 from hramba.domain.access import Action
 from hramba.services import access, audit
 from hramba.services.context import Archive
+from hramba.services.locks import advisory_key
 
 HELD, RELEASED, DISCARDED, RESOLVED = "held", "released", "discarded", "resolved"
 UNROUTED = 0  # the tenant id of an item without one: no tenant has it (ids start at 1)
+# The quarantine's own disk failing (copyfile names the input even then): retry later.
+DISK_TROUBLE = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 
 
 def quarantine(archive: Archive, *, source: str, code: str, reason: str,
@@ -47,35 +52,71 @@ def quarantine(archive: Archive, *, source: str, code: str, reason: str,
     hashed = _digest(path, data)
     size, sha256 = (hashed.size, hashed.sha256.hex) if hashed else (None, None)
     now = archive.clock.now()
-    with transaction(archive.db) as session:
-        same = (Quarantined.sha256 == sha256) if sha256 else (Quarantined.source == source)
-        earlier = session.scalar(select(Quarantined.id).where(
-            Quarantined.status == HELD, Quarantined.code == code,
-            Quarantined.tenant.is_(None) if tenant is None else Quarantined.tenant == tenant,
-            same).limit(1))
-        if earlier is not None:
-            audit.record(session, archive, "input.quarantined", earlier, tenant=tenant,
-                         details={"source": source, "code": code, "reason": reason,
-                                  "again": True})
-            return earlier
     qid = uuid.uuid4().hex
     folder = archive.home / "quarantine" / qid
-    folder.mkdir(parents=True)
-    original = folder / "original"
-    if path is not None:
-        shutil.copyfile(path, original, follow_symlinks=False)
-    elif data is not None:
-        original.write_bytes(data)
     record = {"id": qid, "source": source, "code": code, "reason": reason, "tenant": tenant,
               "at": now.isoformat(), "size": size, "sha256": sha256}
-    (folder / "reason.json").write_text(json.dumps(record, indent=1), "utf-8")
-    with transaction(archive.db) as session:
-        session.add(Quarantined(id=qid, tenant=tenant, source=source, code=code,
-                                reason=reason, received_at=now, size=size, sha256=sha256,
-                                status=HELD))
-        audit.record(session, archive, "input.quarantined", qid, tenant=tenant,
-                     details={"source": source, "code": code, "reason": reason})
+    try:
+        # One transaction from the look for an earlier item to the new row: two runs that
+        # refuse the same input at once make one item (the second waits, then finds it).
+        with transaction(archive.db) as session:
+            _one_at_a_time(session, sha256 or source)
+            earlier = _earlier(session, code, tenant, sha256, source)
+            if earlier is not None:
+                audit.record(session, archive, "input.quarantined", earlier, tenant=tenant,
+                             details={"source": source, "code": code, "reason": reason,
+                                      "again": True})
+                return earlier
+            _keep(folder, record, path, data)
+            session.add(Quarantined(id=qid, tenant=tenant, source=source, code=code,
+                                    reason=reason, received_at=now, size=size,
+                                    sha256=sha256, status=HELD))
+            audit.record(session, archive, "input.quarantined", qid, tenant=tenant,
+                         details={"source": source, "code": code, "reason": reason})
+    except BaseException:
+        # Nothing half-made: a folder without its row (disk full, database down, an
+        # interrupt) would be an item nobody can list or decide on.
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return qid
+
+
+def _one_at_a_time(session: Session, identity: str) -> None:
+    """PostgreSQL: serialise quarantining of one input until this transaction ends
+    (SQLite's transactions take the write lock at their start: serial anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        name = identity.encode("utf-8", "surrogateescape").hex()  # a name not UTF-8 too
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": advisory_key(f"quarantine/{name}")})
+
+
+def _earlier(session: Session, code: str, tenant: str | None, sha256: str | None,
+             source: str) -> str | None:
+    """The held item of the same content (or unreadable source) and code, if any."""
+    same = (Quarantined.sha256 == sha256) if sha256 else (Quarantined.source == source)
+    return session.scalar(select(Quarantined.id).where(
+        Quarantined.status == HELD, Quarantined.code == code,
+        Quarantined.tenant.is_(None) if tenant is None else Quarantined.tenant == tenant,
+        same).limit(1))
+
+
+def _keep(folder: Path, record: dict[str, Any], path: Path | None,
+          data: bytes | None) -> None:
+    """The bytes (as far as they can be read) and the reason, before the row; a full or
+    failing disk is an outage of the quarantine (retry later), not a bug."""
+    try:
+        folder.mkdir(parents=True)
+        original = folder / "original"
+        if path is not None:
+            shutil.copyfile(path, original, follow_symlinks=False)
+        elif data is not None:
+            original.write_bytes(data)
+        (folder / "reason.json").write_text(json.dumps(record, indent=1), "utf-8")
+    except OSError as exc:
+        if exc.errno not in DISK_TROUBLE and path is not None and exc.filename == str(path):
+            raise  # the input itself went away or cannot be read: the caller's matter
+        raise ServiceUnavailable(f"quarantine {folder.parent}: cannot keep "
+                                 f"{record['source']}: {exc.strerror}") from exc
 
 
 def _digest(path: Path | None, data: bytes | None) -> Hashed | None:

@@ -93,7 +93,8 @@ def renew(archive: Archive, margin: timedelta | None = None,
     with exclusive(archive, "renewal") as held:  # one renewal at a time, whoever runs it
         if not held:
             return RenewReport(already_running=True)
-        return _renew_due(archive, margin, weak_algorithms, progress)
+        with audit.violations_audited(archive, "renewal"):
+            return _renew_due(archive, margin, weak_algorithms, progress)
 
 
 def _renew_due(archive: Archive, margin: timedelta | None,

@@ -25,7 +25,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
+from hramba.core.errors import (
+    ConfigurationError,
+    IntegrityViolation,
+    NotFound,
+    ServiceUnavailable,
+)
 from hramba.core.progress import NO_PROGRESS, Progress
 from hramba.core.types import Digest, ObjectKey
 from hramba.db.engine import transaction
@@ -85,7 +90,8 @@ def seal(archive: Archive, batch_size: int | None = None, *, anchor: bool = Fals
     with exclusive(archive, "seal") as held:
         if not held:
             return SealReport(pending=count_pending(archive), already_running=True)
-        return _seal(archive, batch_size, anchor, progress)
+        with audit.violations_audited(archive, "seal"):
+            return _seal(archive, batch_size, anchor, progress)
 
 
 def _seal(archive: Archive, batch_size: int | None, anchor: bool,
@@ -187,9 +193,10 @@ def timestamp_leaves(archive: Archive, leaves: list[Leaf],
 
 
 def _accepted(archive: Archive, checked: TokenReport) -> TokenReport:
-    """The token if every check passed. A failed check refuses it (exit 7); an unqualified
-    token not accepted by the settings is a configuration matter (exit 3); revocation data
-    that could not be had leaves the units pending (exit 75)."""
+    """The token if every check passed. A failed check refuses it (exit 7, audited); an
+    unqualified token not accepted by the settings is a configuration matter (exit 3);
+    revocation data that could not be had or used (a responder down, its answers stale
+    beyond the tolerance) is the TSA's outage: the units stay pending (exit 75)."""
     open_checks = [c for c in checked.checks if c.status is not Status.PASSED]
     if not open_checks:
         return checked
@@ -280,25 +287,32 @@ def store_evidence(archive: Archive, progress: Progress = NO_PROGRESS) -> int:
                                .where(Evidence.stored_at.is_(None),
                                       Unit.disposed_at.is_(None))).all()
     now = archive.clock.now()
-    for _, key, record, retain_until in rows:
-        _put_record(archive, ObjectKey(key), record,
-                    storage_lock(retain_until, now, archive.minimum_lock))
+    versions = {}
+    for evidence_id, key, record, retain_until in rows:
+        versions[evidence_id] = _put_record(archive, ObjectKey(key), record,
+                                            storage_lock(retain_until, now,
+                                                         archive.minimum_lock))
         progress.advance()
     archive.store.sync()
     if rows:
+        stored_at = archive.clock.now()
         with transaction(archive.db) as session:
-            session.execute(update(Evidence).where(Evidence.id.in_([r[0] for r in rows]))
-                            .values(stored_at=archive.clock.now()))
+            session.execute(update(Evidence), [
+                {"id": i, "stored_at": stored_at, "object_version": v}
+                for i, v in versions.items()])
     return len(rows)
 
 
 def _put_record(archive: Archive, key: ObjectKey, record: bytes,
-                retain_until: datetime) -> None:
+                retain_until: datetime) -> str | None:
+    """Store `record` at `key`; the version the store holds it as (StoredObject.version)."""
     sha256 = Digest.of_bytes(record)
-    if archive.store.exists(key):  # a run that stopped after the put, before marking it
-        with archive.store.open(key) as stream:
-            if Digest.of_bytes(stream.read()) != sha256:
-                raise IntegrityViolation(f"{key} holds another evidence record")
-        return
-    archive.store.put(key, io.BytesIO(record), size=len(record), sha256=sha256,
-                      retain_until=retain_until)
+    try:
+        stored = archive.store.stat(key)  # a run that stopped after the put, before marking
+    except NotFound:
+        return archive.store.put(key, io.BytesIO(record), size=len(record), sha256=sha256,
+                                 retain_until=retain_until).version
+    with archive.store.open(key, stored.version) as stream:
+        if Digest.of_bytes(stream.read()) != sha256:
+            raise IntegrityViolation(f"{key} holds another evidence record")
+    return stored.version

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hramba.core.errors import ConfigurationError, RejectedInput
+from hramba.core.types import CHUNK
 from hramba.services.context import Archive
 from hramba.trust.certs import load_certificates
 from hramba.trust.signatures import (
@@ -68,7 +69,7 @@ def check_signatures(archive: Archive, rules: SignatureRules, parsed: Parsed) ->
 def _checks(part: Part, context: SignatureContext) -> list[SignatureCheck]:
     """Only what shows a signature is parsed again: a `ds:Signature` namespace in an XML,
     a /ByteRange in a PDF."""
-    data = part.data
+    data = _contents(part)
     try:
         if part.media_type == "application/xml" and _XMLDSIG in data:
             return check_xml_signatures(data, context)
@@ -79,6 +80,20 @@ def _checks(part: Part, context: SignatureContext) -> list[SignatureCheck]:
             return []  # a PDF no reader opens (or encrypted): HRB-W009 says so, if it is
         return [SignatureCheck("xades", "indeterminate", f"not checked: {exc}")]
     return []
+
+
+def _contents(part: Part) -> bytes:
+    """The part's bytes. An invoice intake reads from its file (a large one: see
+    ingest.intake) is read whole only if it names the XML-DSig namespace."""
+    if part.path is None or part.media_type != "application/xml":
+        return part.data
+    with part.path.open("rb") as f:
+        tail = b""
+        while chunk := f.read(CHUNK):
+            if _XMLDSIG in tail + chunk:
+                return part.path.read_bytes()
+            tail = chunk[-len(_XMLDSIG):]
+    return b""
 
 
 def _sentence(check: SignatureCheck) -> str:

@@ -111,7 +111,8 @@ def describe(unit: Unit) -> dict[str, Any]:
         "metadata": unit.unit_metadata,
         "files": [{"position": f.position, "name": f.name, "role": f.role,
                    "media_type": f.media_type,
-                   "size": f.size, "sha256": f.sha256, "object_key": f.object_key}
+                   "size": f.size, "sha256": f.sha256, "object_key": f.object_key,
+                   "object_version": f.object_version}
                   for f in unit.files],
         "retention": {"retain_until": unit.retain_until.isoformat(),
                       "policy": policy_ref(unit.policy_id, unit.policy_version),
@@ -145,13 +146,15 @@ def read_file(archive: Archive, unit_id: str, position: int
                        f"{len(unit.files)}, from 0)")
     record_read(archive, "unit.read", unit, file=found.name, position=position)
     return found, checked_stream(archive, ObjectKey(found.object_key),
-                                 Digest.sha256(found.sha256))
+                                 Digest.sha256(found.sha256), found.object_version)
 
 
-def checked_stream(archive: Archive, key: ObjectKey, sha256: Digest) -> Iterator[bytes]:
-    """The object's bytes as storage gives them; IntegrityViolation after the last if
-    they are not the recorded ones (a front end then cuts its transfer short)."""
-    with archive.store.open(key) as stream:
+def checked_stream(archive: Archive, key: ObjectKey, sha256: Digest,
+                   version: str | None = None) -> Iterator[bytes]:
+    """The object's bytes as storage gives them (of the `version` recorded at put, if
+    any); IntegrityViolation after the last if they are not the recorded ones (a front
+    end then cuts its transfer short)."""
+    with archive.store.open(key, version) as stream:
         reader = HashingReader(stream)
         while chunk := reader.read(CHUNK):
             yield chunk
@@ -178,7 +181,7 @@ def readable(archive: Archive, unit_id: str) -> ReadableInvoice | None:
             or invoice.size > MAX_SHOWN):
         return None
     data = b"".join(checked_stream(archive, ObjectKey(invoice.object_key),
-                                   Digest.sha256(invoice.sha256)))
+                                   Digest.sha256(invoice.sha256), invoice.object_version))
     record_read(archive, "unit.read", unit, file=invoice.name, position=invoice.position,
                 shown=True)
     try:
@@ -204,15 +207,18 @@ def write_files(archive: Archive, unit: Unit, out: Path) -> list[Path]:
         if target.exists():
             raise Conflict(f"{target} already exists; choose an empty --out directory")
     for f, target in zip(unit.files, targets, strict=True):
-        write_checked(archive, ObjectKey(f.object_key), Digest.sha256(f.sha256), target)
+        write_checked(archive, ObjectKey(f.object_key), Digest.sha256(f.sha256), target,
+                      f.object_version)
     return targets
 
 
-def write_checked(archive: Archive, key: ObjectKey, sha256: Digest, target: Path) -> None:
-    """The object at `target`, whole or not at all, with its digest checked."""
+def write_checked(archive: Archive, key: ObjectKey, sha256: Digest, target: Path,
+                  version: str | None = None) -> None:
+    """The object (its `version` recorded at put, if any) at `target`, whole or not at
+    all, with its digest checked."""
     tmp = target.with_name(f".{target.name}.part")
     try:
-        with archive.store.open(key) as stream, tmp.open("wb") as sink:
+        with archive.store.open(key, version) as stream, tmp.open("wb") as sink:
             reader = HashingReader(stream)
             while chunk := reader.read(CHUNK):
                 sink.write(chunk)

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asn1crypto import cms, core, crl, ocsp, tsp, x509
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -144,6 +144,11 @@ def renewal_reason(token: bytes, deadline: datetime, anchors: Sequence[x509.Cert
 
 
 EXPIRING = "TSA certificate expires within the margin"
+
+# How far the clocks of the TSA, its OCSP responder or CA and this host may disagree.
+# pyhanko-certvalidator's default of 1 s refused good tokens under load: a response
+# that expired 2 s before the token's time by the responder's clock is a matter of skew.
+TIME_TOLERANCE = timedelta(minutes=5)
 
 
 def check_token(token: bytes, digest: bytes, trust: Trust, *, label: str = "token",
@@ -280,7 +285,7 @@ def _check_path(report: TokenReport, code: str, signer: x509.Certificate, trust:
         trust_roots=list(trust.anchors), other_certs=[*report.certificates, *trust.other_certs],
         crls=list(trust.crls), ocsps=list(trust.ocsps), moment=moment, allow_fetching=False,
         revocation_mode="hard-fail" if trust.require_revocation else "soft-fail",
-        retroactive_revinfo=True)
+        retroactive_revinfo=True, time_tolerance=TIME_TOLERANCE)
     validator = CertificateValidator(signer, validation_context=context)
     at = f"at {moment:%Y-%m-%d %H:%M:%S %Z}: " if moment else ""
     if moment and not signer.not_valid_before <= moment <= signer.not_valid_after:
@@ -331,9 +336,12 @@ def fetch_revocation(report: TokenReport, trust: Trust) -> tuple[list[bytes], li
     if report.signer is None:
         return [], []
     backend = RequestsFetcherBackend(per_request_timeout=10)
+    # Judged as check_token judges them (at the token's time, data made after it good),
+    # so a response fetched a few seconds later is not dropped as "too recent".
     context = ValidationContext(
         trust_roots=list(trust.anchors), other_certs=[*report.certificates, *trust.other_certs],
-        allow_fetching=True, revocation_mode="soft-fail", fetchers=backend.get_fetchers())
+        allow_fetching=True, revocation_mode="soft-fail", fetchers=backend.get_fetchers(),
+        moment=report.gen_time, retroactive_revinfo=True, time_tolerance=TIME_TOLERANCE)
     validator = CertificateValidator(report.signer, validation_context=context)
     with contextlib.suppress(Exception):  # best effort: the token is validated already
         asyncio.run(validator.async_validate_usage(

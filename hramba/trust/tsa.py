@@ -25,7 +25,7 @@ class Rfc3161Timestamper:
     """Timestamper that asks a TSA over HTTP(S)."""
 
     def __init__(self, url: str, *, username: str = "", password: str = "",
-                 timeout: float = 30, policy: str = "") -> None:
+                 timeout: float = 20, policy: str = "") -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(f"tsa.url must be an http(s) URL, not {redact_url(url)!r}")
@@ -47,11 +47,11 @@ class Rfc3161Timestamper:
         try:
             response = client(digest=digest, nonce=nonce, return_tsr=True)
         except (rfc3161ng.TimestampingError, ValueError) as exc:
-            raise ServiceUnavailable(f"{self.description}: no usable answer "
-                                     f"({type(exc).__name__})") from exc
+            raise ServiceUnavailable(f"tsa: {self.description}: no usable answer "
+                                     f"({_reason(exc)})") from exc
         status = int(response["status"]["status"])
         if status not in GRANTED:
-            raise ServiceUnavailable(f"{self.description}: request not granted "
+            raise ServiceUnavailable(f"tsa: {self.description}: request not granted "
                                      f"(PKIStatus {status})")
         token = bytes(encoder.encode(response.time_stamp_token))
         self._check(token, digest, algorithm, nonce)
@@ -68,3 +68,11 @@ class Rfc3161Timestamper:
         if (imprint["hash_algorithm"]["algorithm"].native != algorithm
                 or imprint["hashed_message"].native != digest):
             raise IntegrityViolation(f"{self.description}: token is over another digest")
+
+
+def _reason(exc: Exception) -> str:
+    """`ReadTimeout` rather than `TimestampingError`: what requests said, when it did (a
+    stalled TSA is a read timeout after tsa.timeout seconds, one attempt: a request is
+    not idempotent, each carries a fresh nonce)."""
+    cause = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], Exception) else exc
+    return type(cause).__name__

@@ -147,6 +147,8 @@ def test_production_never_seals_with_the_development_tsa_by_accident(
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "a.xml").write_bytes(INVOICE)
     cli("ingest", "dir", str(tmp_path / "inbox"), "--tenant", "OBCINA1")
+    listed = cli("ls", check=False)  # reading needs no TSA
+    assert (listed.code, len(listed.out.splitlines())) == (0, 1), listed.err
     refused = cli("seal", check=False)
     assert refused.code == 3
     assert "tsa.development" in one_line(refused.err)

@@ -33,6 +33,25 @@ def add(store: ObjectStore, key: ObjectKey, data: bytes) -> None:
     _overwrite(store, key, data)
 
 
+def changed_code(store: ObjectStore, key: ObjectKey) -> str:
+    """What fixity reports after `flip_byte`: the bytes changed (HRB-F001), or on S3,
+    where a locked version cannot change, a new version over the one the archive recorded
+    and still reads (HRB-F006)."""
+    return "HRB-F006" if isinstance(_adapter(store, key), S3ObjectStore) else "HRB-F001"
+
+
+def removed_code(store: ObjectStore, key: ObjectKey) -> str:
+    """What fixity reports after `remove`: missing (HRB-F002), or on S3 a delete marker
+    over the recorded version (HRB-F006)."""
+    return "HRB-F006" if isinstance(_adapter(store, key), S3ObjectStore) else "HRB-F002"
+
+
+def reads_recorded_bytes(store: ObjectStore, key: ObjectKey) -> bool:
+    """After `flip_byte` or `remove`, does the archive still read what it stored? On S3
+    it does: it reads the version recorded at put, which stays locked."""
+    return isinstance(_adapter(store, key), S3ObjectStore)
+
+
 def _read(store: ObjectStore, key: ObjectKey) -> bytes:
     with store.open(key) as stream:
         return stream.read()

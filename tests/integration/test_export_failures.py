@@ -252,11 +252,11 @@ class FailingStore:
         return self.healthy < 0
 
     @contextmanager
-    def open(self, key: ObjectKey) -> Iterator[Any]:
+    def open(self, key: ObjectKey, version: str | None = None) -> Iterator[Any]:
         if self.method == "open" and self._down("open"):
             raise ServiceUnavailable(f"storage: get {key}: Connection refused")
         breaks = self.method == "read" and self._down("read")
-        with self.real.open(key) as stream:
+        with self.real.open(key, version) as stream:
             yield Broken(stream) if breaks else stream
 
     def put(self, key: ObjectKey, data: BinaryIO, **kwargs: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from plugins.feedserver import FeedServer
 from sqlalchemy import func, select
 
-from hramba.core.errors import ConfigurationError, IntegrityViolation
+from hramba.core.errors import ConfigurationError, IntegrityViolation, ServiceUnavailable
 from hramba.db.models import FeedCursor, FeedFailure, Unit
 from hramba.services.context import Archive
 from hramba.services.corpus import ujp_package
@@ -88,6 +88,24 @@ def test_an_item_damaged_run_after_run_is_quarantined_and_the_feed_goes_on(
     pull_http(archive, feed, again, max_attempts=3)
     assert again.as_dict()["archived"] == 0
     assert len(list_quarantine(archive)) == 1
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_an_item_the_feed_will_not_deliver_stops_it_only_max_attempts_runs(
+        archive: Archive, feed_server: FeedServer, status: int) -> None:
+    feed_server.items = packages(3)
+    feed_server.failing = {1: status}
+    feed = HttpFeed(feed_server.url)
+    for attempt in (1, 2):  # perhaps the feed's hiccup: retry later (exit 75)
+        with pytest.raises(ServiceUnavailable, match=f"HTTP {status} .*attempt {attempt} of 3"):
+            pull_http(archive, feed, FeedReport(), max_attempts=3)
+    report = FeedReport()
+    pull_http(archive, feed, report, max_attempts=3)
+    assert (report.as_dict()["archived"], report.as_dict()["quarantined"]) == (2, 1)
+    [held] = list_quarantine(archive)
+    assert (held["code"], held["source"]) == ("HRB-I033", f"http {feed.url} item item-1")
+    with archive.db.begin() as session:
+        assert session.scalars(select(FeedCursor.cursor)).one() == "2"  # past it
 
 
 def test_hostile_feed_items_are_refused_with_their_code_and_the_feed_goes_on(

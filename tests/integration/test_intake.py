@@ -9,10 +9,13 @@ import random
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from hramba.db.models import TrafficRecord
+from hramba.services import ingest as ingest_module
 from hramba.services.context import Archive
 from hramba.services.corpus import SELLERS, invoice, ujp_package
 from hramba.services.ingest import ingest_directory, summarise
@@ -329,3 +332,24 @@ def test_a_program_embedded_in_a_pdf_is_refused_as_a_program_in_the_package(
         "a.zip": repack(package(41), {"Priloga1.pdf": carrier}), "b.pdf": carrier})))
     assert [(r.outcome, r.codes) for r in results] == [("quarantined", ["HRB-I023"])] * 2
     assert "embedded 'Navodila.pdf.exe': executable extension .exe" in str(results[0].reason)
+
+
+def test_a_file_changed_while_intake_reads_it_is_refused_not_archived_as_other_bytes(
+        archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = invoice(1, random.Random(1), ("Občina Primer", "SI21423512"), 5_000, 6_000)
+    folder = inbox(tmp_path, {"a.xml": data})
+    parse = ingest_module.read_input
+
+    def parse_then_a_writer_appends(path: Path, **kwargs: Any) -> Any:
+        parsed = parse(path, **kwargs)
+        with path.open("ab") as f:  # the writer was not done: metadata is of other bytes
+            f.write(b"\n<!-- more -->")
+        return parsed
+
+    monkeypatch.setattr(ingest_module, "read_input", parse_then_a_writer_appends)
+    (result,) = ingest_directory(archive, folder, "OBCINA1")
+    assert (result.outcome, result.codes) == ("quarantined", ["HRB-I004"])
+    assert "a.xml changed while it was being read" in str(result.reason)
+    monkeypatch.undo()
+    (again,) = ingest_directory(archive, folder, "OBCINA1")  # finished now: archived
+    assert again.outcome == "archived"

@@ -24,6 +24,7 @@ class FeedServer:
         self.trailing: dict[int, bytes] = {}  # served after the item's bytes, unannounced
         self.unsized: set[int] = set()  # served without a Content-Length (till it closes)
         self.redirects: dict[str, str] = {}  # path -> Location of a 302
+        self.failing: dict[int, int] = {}  # item -> the HTTP error its link answers
         self.requests: list[str] = []  # paths asked for, in order
         feed = self
 
@@ -40,6 +41,9 @@ class FeedServer:
                     self._send(feed.page(parse_qs(url.query)), "application/json")
                 elif url.path.startswith("/feed/packages/"):
                     index = int(url.path.rsplit("/", 1)[1])
+                    if index in feed.failing:
+                        self.send_error(feed.failing[index])
+                        return
                     self._send(feed.served(index), "application/zip",
                                sized=index not in feed.unsized)
                 else:

@@ -41,6 +41,7 @@ from hramba.domain.retention import LEGAL_ZONE
 from hramba.services import access as rules
 from hramba.services import audit
 from hramba.services.context import Archive
+from hramba.services.locks import exclusive
 from hramba.services.units import checked_stream, write_checked
 from storage.keys import report_key
 
@@ -232,8 +233,16 @@ YEARLY = (ReportKind.HOLDINGS,)
 def make_periodic(archive: Archive) -> dict[str, int]:
     """The scheduled job: per tenant, last month's integrity, evidence and access reports
     and last year's holdings report, each made once (a run that finds it made skips it,
-    so a missed day is made up by the next)."""
+    so a missed day is made up by the next). One run at a time, whoever runs it: a second
+    would find the same reports missing and make them twice."""
     rules.authorize(archive, Action.SCHEDULE)
+    with exclusive(archive, "reports") as mine:
+        if not mine:
+            return {"already running": True}
+        return {"reports made": _make_missing(archive)}
+
+
+def _make_missing(archive: Archive) -> int:
     today = archive.clock.now().astimezone(LEGAL_ZONE).date()
     month_end = today.replace(day=1) - timedelta(days=1)
     periods = [(kind, month_end.replace(day=1), month_end) for kind in MONTHLY]
@@ -252,7 +261,7 @@ def make_periodic(archive: Archive) -> dict[str, int]:
             if (kind.value, tenant_id, start, end) not in made:
                 make_report(archive, kind, code, start, end)
                 count += 1
-    return {"reports made": count}
+    return count
 
 
 def list_reports(archive: Archive, kind: ReportKind | None = None) -> list[StoredReport]:
